@@ -1,0 +1,17 @@
+//! Pure business rules of taquilla: money and rounding, exchange rates, taxes,
+//! Venezuelan identity documents, phone numbers, bank codes, seat-map labels and
+//! fiscal formats. Nothing here does IO; storage and HTTP build on these types.
+//!
+//! New rules go in a module of their own, with their unit and property tests
+//! beside them.
+
+pub mod bank;
+pub mod error;
+pub mod fiscal;
+pub mod identity;
+pub mod money;
+pub mod phone;
+pub mod seatmap;
+pub mod tax;
+
+pub use error::FieldError;

@@ -1,0 +1,2301 @@
+//! The store implementation shared by both backends. This file is compiled
+//! twice, as `postgres::common` and `sqlite::common`; `super::Db` is the
+//! backend's sqlx database type. SQL here must run unchanged on both:
+//! `$n` placeholders, `RETURNING`, `ON CONFLICT`, no `FOR UPDATE` (a no-op
+//! `UPDATE` takes the row lock on PostgreSQL and is harmless on SQLite, whose
+//! `BEGIN IMMEDIATE` already holds the write lock), and `CAST(SUM(…) AS BIGINT)`
+//! because PostgreSQL sums BIGINT into NUMERIC.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::{FromRow, QueryBuilder};
+use taquilla_domain::fiscal::{caracas_date, format_control_number, format_issue_date, format_issue_time};
+use taquilla_domain::money::{Currency, ExchangeRate};
+use taquilla_domain::seatmap::row_label;
+use taquilla_domain::tax::{LineInput, compute_totals};
+use uuid::Uuid;
+
+use super::{BACKEND_NAME, Backend, Db, WriteTx};
+use crate::error::unique_violation;
+use crate::model::*;
+use crate::{Store, StoreError, StoreResult};
+
+type Conn = <Db as sqlx::Database>::Connection;
+
+/// Attempts for a transaction that failed on a deadlock, serialization failure
+/// or busy database before the error reaches the client as a 503.
+const MAX_ATTEMPTS: u32 = 4;
+
+/// Re-runs `$operation` (an expression that builds and awaits the transaction)
+/// while it fails with a retryable error.
+macro_rules! with_retry {
+    ($operation:expr) => {{
+        let mut attempt = 1;
+        loop {
+            match $operation {
+                Err(error) if error.is_retryable() && attempt < MAX_ATTEMPTS => {
+                    tracing::debug!(attempt, backend = BACKEND_NAME, "retrying transaction after a lock conflict");
+                    tokio::time::sleep(Duration::from_millis(2_u64 << attempt)).await;
+                    attempt += 1;
+                }
+                result => break result,
+            }
+        }
+    }};
+}
+
+fn page_of<T>(mut items: Vec<T>, page: PageRequest, id_of: impl Fn(&T) -> Uuid) -> Page<T> {
+    let limit = page.limit.max(1) as usize;
+    let mut next_cursor = None;
+    if items.len() > limit {
+        items.truncate(limit);
+        next_cursor = items.last().map(|item| id_of(item).simple().to_string());
+    }
+    Page { items, next_cursor }
+}
+
+/// The lower bound of a keyset page: the nil UUID sorts before every v7 id.
+fn after(page: PageRequest) -> Uuid {
+    page.after.unwrap_or(Uuid::nil())
+}
+
+fn rate_text(scaled: i64) -> String {
+    ExchangeRate::from_scaled(scaled)
+        .map(|rate| rate.to_string())
+        .unwrap_or_default()
+}
+
+#[derive(FromRow)]
+struct UserRow {
+    id: Uuid,
+    tenant_id: Option<Uuid>,
+    username: String,
+    role: String,
+    active: bool,
+    created_at: DateTime<Utc>,
+    password_hash: String,
+    failed_logins: i64,
+    locked_until: Option<DateTime<Utc>>,
+}
+
+impl UserRow {
+    fn into_user(self) -> StoreResult<User> {
+        Ok(User {
+            id: self.id,
+            tenant_id: self.tenant_id,
+            username: self.username,
+            role: Role::parse(&self.role)
+                .ok_or_else(|| StoreError::Internal(format!("unknown role `{}` in users", self.role)))?,
+            active: self.active,
+            created_at: self.created_at,
+        })
+    }
+}
+
+const USER_COLUMNS: &str = "id, tenant_id, username, role, active, created_at, password_hash, failed_logins, locked_until";
+
+#[derive(FromRow)]
+struct ZoneRecord {
+    id: Uuid,
+    event_id: Uuid,
+    name: String,
+    kind: String,
+    capacity: i64,
+    price_usd_cents: i64,
+    sold: i64,
+    held: i64,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(FromRow)]
+struct RateRecord {
+    id: Uuid,
+    currency: String,
+    rate_scaled: i64,
+    effective_date: chrono::NaiveDate,
+    source: String,
+    supersedes_id: Option<Uuid>,
+    superseded: bool,
+    created_at: DateTime<Utc>,
+}
+
+impl From<RateRecord> for ExchangeRateRecord {
+    fn from(record: RateRecord) -> Self {
+        ExchangeRateRecord {
+            id: record.id,
+            currency: record.currency,
+            rate: rate_text(record.rate_scaled),
+            rate_scaled: record.rate_scaled,
+            effective_date: record.effective_date,
+            source: record.source,
+            supersedes_id: record.supersedes_id,
+            superseded: record.superseded,
+            created_at: record.created_at,
+        }
+    }
+}
+
+#[derive(FromRow, Clone)]
+struct HoldRecord {
+    id: Uuid,
+    event_id: Uuid,
+    zone_id: Uuid,
+    kind: String,
+    quantity: i64,
+    status: String,
+    expires_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(FromRow)]
+struct OrderRecord {
+    id: Uuid,
+    hold_id: Uuid,
+    customer_id: Uuid,
+    event_id: Uuid,
+    status: String,
+    rate_id: Uuid,
+    rate_scaled: i64,
+    rate_effective_date: chrono::NaiveDate,
+    subtotal_usd_cents: i64,
+    tax_usd_cents: i64,
+    total_usd_cents: i64,
+    subtotal_bs_cents: i64,
+    tax_bs_cents: i64,
+    total_bs_cents: i64,
+    taxes: String,
+    paid_bs_cents: i64,
+    rounding_bs_cents: i64,
+    payment_deadline: DateTime<Utc>,
+    invoice_id: Option<Uuid>,
+    credit_note_id: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    completed_at: Option<DateTime<Utc>>,
+}
+
+const ORDER_COLUMNS: &str = "id, hold_id, customer_id, event_id, status, rate_id, rate_scaled, rate_effective_date, \
+    subtotal_usd_cents, tax_usd_cents, total_usd_cents, subtotal_bs_cents, tax_bs_cents, total_bs_cents, taxes, \
+    paid_bs_cents, rounding_bs_cents, payment_deadline, invoice_id, credit_note_id, created_at, completed_at";
+
+#[derive(FromRow)]
+struct DocumentRecord {
+    id: Uuid,
+    kind: String,
+    series: String,
+    number: i64,
+    control_number: String,
+    order_id: Uuid,
+    references_document_id: Option<Uuid>,
+    issued_at: DateTime<Utc>,
+    total_usd_cents: i64,
+    total_bs_cents: i64,
+    content: String,
+}
+
+impl DocumentRecord {
+    fn summary(&self) -> DocumentSummary {
+        DocumentSummary {
+            id: self.id,
+            kind: self.kind.clone(),
+            series: self.series.clone(),
+            number: self.number,
+            control_number: self.control_number.clone(),
+            issued_at: self.issued_at,
+        }
+    }
+
+    fn into_document(self) -> StoreResult<FiscalDocument> {
+        let content = serde_json::from_str(&self.content)
+            .map_err(|error| StoreError::Internal(format!("fiscal document content: {error}")))?;
+        Ok(FiscalDocument {
+            id: self.id,
+            kind: self.kind,
+            series: self.series,
+            number: self.number,
+            control_number: self.control_number,
+            order_id: self.order_id,
+            references_document_id: self.references_document_id,
+            issued_at: self.issued_at,
+            total_usd_cents: self.total_usd_cents,
+            total_bs_cents: self.total_bs_cents,
+            content,
+        })
+    }
+}
+
+const DOCUMENT_SELECT: &str = "SELECT d.id, d.kind, s.code AS series, d.number, d.control_number, d.order_id, \
+    d.references_document_id, d.issued_at, d.total_usd_cents, d.total_bs_cents, d.content \
+    FROM fiscal_documents d JOIN fiscal_series s ON s.tenant_id = d.tenant_id AND s.id = d.series_id";
+
+const TICKET_COLUMNS: &str = "id, code, order_id, event_id, zone_id, seat_id, status, uses, max_uses, first_used_at, first_gate, qr_payload, created_at";
+
+enum Claim {
+    Claimed,
+    Replay { status_code: u16, body: String },
+}
+
+/// Inserts the idempotency key first, inside the effect's transaction: a
+/// parallel duplicate waits on the primary key and then finds the stored answer.
+async fn claim_key(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    request: &IdempotencyRequest,
+    now: DateTime<Utc>,
+) -> StoreResult<Claim> {
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency_keys (tenant_id, principal_id, key, request_hash, status_code, response, created_at) \
+         VALUES ($1, $2, $3, $4, 0, '', $5) ON CONFLICT DO NOTHING",
+    )
+    .bind(tenant_id)
+    .bind(request.principal_id)
+    .bind(&request.key)
+    .bind(&request.request_hash)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 1 {
+        return Ok(Claim::Claimed);
+    }
+
+    let (request_hash, status_code, body): (String, i64, String) = sqlx::query_as(
+        "SELECT request_hash, status_code, response FROM idempotency_keys \
+         WHERE tenant_id = $1 AND principal_id = $2 AND key = $3",
+    )
+    .bind(tenant_id)
+    .bind(request.principal_id)
+    .bind(&request.key)
+    .fetch_one(&mut *conn)
+    .await?;
+    if request_hash != request.request_hash {
+        return Err(StoreError::IdempotencyKeyReused);
+    }
+    if status_code == 0 {
+        // Only reachable if the first request's transaction is still open on
+        // another connection, which the unique index makes us wait for.
+        return Err(StoreError::Busy);
+    }
+    Ok(Claim::Replay {
+        status_code: status_code as u16,
+        body,
+    })
+}
+
+async fn save_key_response<T: serde::Serialize>(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    request: &IdempotencyRequest,
+    status_code: u16,
+    response: &T,
+) -> StoreResult<()> {
+    let body = serde_json::to_string(response)
+        .map_err(|error| StoreError::Internal(format!("serialising response: {error}")))?;
+    sqlx::query(
+        "UPDATE idempotency_keys SET status_code = $4, response = $5 \
+         WHERE tenant_id = $1 AND principal_id = $2 AND key = $3",
+    )
+    .bind(tenant_id)
+    .bind(request.principal_id)
+    .bind(&request.key)
+    .bind(i64::from(status_code))
+    .bind(body)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Takes the row lock of a zone, so that capacity decisions on it are serialised.
+async fn lock_zone(conn: &mut Conn, tenant_id: Uuid, zone_id: Uuid) -> StoreResult<()> {
+    sqlx::query("UPDATE zones SET held = held WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant_id)
+        .bind(zone_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Ends an active hold with `new_status` and returns its capacity; cancels or
+/// expires its unpaid order. Returns false if the hold was no longer active.
+async fn end_hold(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    hold: &HoldRecord,
+    new_status: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let ended = sqlx::query("UPDATE holds SET status = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'active'")
+        .bind(tenant_id)
+        .bind(hold.id)
+        .bind(new_status)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if ended == 0 {
+        return Ok(false);
+    }
+
+    if hold.kind == "general_admission" {
+        sqlx::query("UPDATE zones SET held = held - $3 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(hold.zone_id)
+            .bind(hold.quantity)
+            .execute(&mut *conn)
+            .await?;
+    } else {
+        sqlx::query(
+            "UPDATE seats SET status = 'available', hold_id = NULL, hold_expires_at = NULL \
+             WHERE tenant_id = $1 AND hold_id = $2 AND status = 'held'",
+        )
+        .bind(tenant_id)
+        .bind(hold.id)
+        .execute(&mut *conn)
+        .await?;
+    }
+
+    let order_status = if new_status == "expired" { "expired" } else { "cancelled" };
+    sqlx::query(
+        "UPDATE orders SET status = $3, cancelled_at = $4 \
+         WHERE tenant_id = $1 AND hold_id = $2 AND status = 'pending'",
+    )
+    .bind(tenant_id)
+    .bind(hold.id)
+    .bind(order_status)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
+}
+
+async fn fetch_hold(conn: &mut Conn, tenant_id: Uuid, hold_id: Uuid) -> StoreResult<HoldRecord> {
+    sqlx::query_as(
+        "SELECT id, event_id, zone_id, kind, quantity, status, expires_at, created_at \
+         FROM holds WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant_id)
+    .bind(hold_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound("hold"))
+}
+
+async fn hold_view(conn: &mut Conn, tenant_id: Uuid, record: HoldRecord, now: DateTime<Utc>) -> StoreResult<Hold> {
+    let seats: Vec<(Uuid, String, i64)> = sqlx::query_as(
+        "SELECT s.id, s.row_label, s.number FROM hold_seats h \
+         JOIN seats s ON s.tenant_id = h.tenant_id AND s.id = h.seat_id \
+         WHERE h.tenant_id = $1 AND h.hold_id = $2 ORDER BY s.row_index, s.number",
+    )
+    .bind(tenant_id)
+    .bind(record.id)
+    .fetch_all(&mut *conn)
+    .await?;
+
+    // Expiry is evaluated on every read, before the sweeper gets to it.
+    let mut status = record.status;
+    if status == "active" && record.expires_at <= now {
+        status = "expired".to_string();
+    }
+    Ok(Hold {
+        id: record.id,
+        event_id: record.event_id,
+        zone_id: record.zone_id,
+        kind: record.kind,
+        quantity: record.quantity,
+        seats: seats
+            .into_iter()
+            .map(|(id, row, number)| HoldSeat { id, row, number })
+            .collect(),
+        status,
+        expires_at: record.expires_at,
+        created_at: record.created_at,
+    })
+}
+
+async fn fetch_document(conn: &mut Conn, tenant_id: Uuid, document_id: Uuid) -> StoreResult<DocumentRecord> {
+    let sql = format!("{DOCUMENT_SELECT} WHERE d.tenant_id = $1 AND d.id = $2");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tenant_id)
+        .bind(document_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound("fiscal document"))
+}
+
+async fn order_view(conn: &mut Conn, tenant_id: Uuid, order_id: Uuid, now: DateTime<Utc>) -> StoreResult<Order> {
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE tenant_id = $1 AND id = $2");
+    let record: OrderRecord = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tenant_id)
+        .bind(order_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound("order"))?;
+
+    let lines: Vec<OrderLine> = sqlx::query_as(
+        "SELECT line_number, zone_id, seat_id, description, quantity, unit_price_usd_cents, total_usd_cents, \
+         total_bs_cents, tax_basis_points FROM order_lines WHERE tenant_id = $1 AND order_id = $2 ORDER BY line_number",
+    )
+    .bind(tenant_id)
+    .bind(order_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let payments: Vec<Payment> = sqlx::query_as(
+        "SELECT id, method, currency, amount_cents, amount_bs_cents, applied_bs_cents, change_currency, change_cents, \
+         rounding_bs_cents, bank_code, reference, payer_phone, payer_document, created_at \
+         FROM payments WHERE tenant_id = $1 AND order_id = $2 ORDER BY id",
+    )
+    .bind(tenant_id)
+    .bind(order_id)
+    .fetch_all(&mut *conn)
+    .await?;
+
+    let invoice = match record.invoice_id {
+        Some(id) => Some(fetch_document(conn, tenant_id, id).await?.summary()),
+        None => None,
+    };
+    let credit_note = match record.credit_note_id {
+        Some(id) => Some(fetch_document(conn, tenant_id, id).await?.summary()),
+        None => None,
+    };
+    let taxes: Vec<TaxTotal> = serde_json::from_str(&record.taxes)
+        .map_err(|error| StoreError::Internal(format!("order taxes: {error}")))?;
+
+    let mut status = record.status;
+    if status == "pending" && record.payment_deadline <= now {
+        status = "expired".to_string();
+    }
+    let balance_bs_cents = if status == "pending" {
+        (record.total_bs_cents - record.paid_bs_cents).max(0)
+    } else {
+        0
+    };
+    let rate = ExchangeRate::from_scaled(record.rate_scaled).map_err(|error| StoreError::Internal(error.to_string()))?;
+    Ok(Order {
+        id: record.id,
+        hold_id: record.hold_id,
+        customer_id: record.customer_id,
+        event_id: record.event_id,
+        status,
+        exchange_rate: RateUsed {
+            id: record.rate_id,
+            rate: rate.to_string(),
+            rate_scaled: record.rate_scaled,
+            effective_date: record.rate_effective_date,
+        },
+        lines,
+        taxes,
+        subtotal_usd_cents: record.subtotal_usd_cents,
+        tax_usd_cents: record.tax_usd_cents,
+        total_usd_cents: record.total_usd_cents,
+        subtotal_bs_cents: record.subtotal_bs_cents,
+        tax_bs_cents: record.tax_bs_cents,
+        total_bs_cents: record.total_bs_cents,
+        paid_bs_cents: record.paid_bs_cents,
+        balance_bs_cents,
+        balance_usd_cents: rate.bs_to_usd_ceil(balance_bs_cents).unwrap_or(0),
+        rounding_bs_cents: record.rounding_bs_cents,
+        payment_deadline: record.payment_deadline,
+        payments,
+        invoice,
+        credit_note,
+        created_at: record.created_at,
+        completed_at: record.completed_at,
+    })
+}
+
+/// Takes the next number of a series and the next control number of the
+/// tenant. Called as late as possible in the transaction: the counter rows stay
+/// locked until commit, and a rollback gives the numbers back, so no gap appears.
+async fn next_document_numbers(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    series_kind: &str,
+) -> StoreResult<(Uuid, String, i64, String)> {
+    let (series_id, series_code, number): (Uuid, String, i64) = sqlx::query_as(
+        "UPDATE fiscal_series SET next_number = next_number + 1 \
+         WHERE tenant_id = $1 AND id = (SELECT id FROM fiscal_series WHERE tenant_id = $1 AND kind = $2 ORDER BY code LIMIT 1) \
+         RETURNING id, code, next_number - 1",
+    )
+    .bind(tenant_id)
+    .bind(series_kind)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StoreError::Internal(format!("tenant has no {series_kind} series")))?;
+    let (prefix, control_sequence): (i64, i64) = sqlx::query_as(
+        "UPDATE tenants SET next_control_number = next_control_number + 1 WHERE id = $1 \
+         RETURNING control_prefix, next_control_number - 1",
+    )
+    .bind(tenant_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let control_number = format_control_number(prefix.clamp(0, 99) as u8, control_sequence);
+    Ok((series_id, series_code, number, control_number))
+}
+
+struct DocumentInsert<'a> {
+    id: Uuid,
+    series_id: Uuid,
+    kind: &'a str,
+    number: i64,
+    control_number: &'a str,
+    order_id: Uuid,
+    references_document_id: Option<Uuid>,
+    issued_at: DateTime<Utc>,
+    total_usd_cents: i64,
+    total_bs_cents: i64,
+    content: &'a serde_json::Value,
+}
+
+async fn insert_document(conn: &mut Conn, tenant_id: Uuid, document: DocumentInsert<'_>) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO fiscal_documents (tenant_id, id, series_id, kind, number, control_number, order_id, \
+         references_document_id, issued_at, total_usd_cents, total_bs_cents, content) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(tenant_id)
+    .bind(document.id)
+    .bind(document.series_id)
+    .bind(document.kind)
+    .bind(document.number)
+    .bind(document.control_number)
+    .bind(document.order_id)
+    .bind(document.references_document_id)
+    .bind(document.issued_at)
+    .bind(document.total_usd_cents)
+    .bind(document.total_bs_cents)
+    .bind(document.content.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+impl Backend {
+    async fn zone_record(&self, conn: &mut Conn, tenant_id: Uuid, zone_id: Uuid) -> StoreResult<ZoneRecord> {
+        sqlx::query_as(
+            "SELECT id, event_id, name, kind, capacity, price_usd_cents, sold, held, created_at \
+             FROM zones WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(zone_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound("zone"))
+    }
+
+    async fn zone_view(&self, conn: &mut Conn, tenant_id: Uuid, record: ZoneRecord) -> StoreResult<Zone> {
+        let rows: Vec<(String, i64)> = if record.kind == "numbered" {
+            sqlx::query_as(
+                "SELECT row_label, COUNT(*) FROM seats WHERE tenant_id = $1 AND zone_id = $2 \
+                 GROUP BY row_index, row_label ORDER BY row_index",
+            )
+            .bind(tenant_id)
+            .bind(record.id)
+            .fetch_all(&mut *conn)
+            .await?
+        } else {
+            Vec::new()
+        };
+        Ok(Zone {
+            id: record.id,
+            event_id: record.event_id,
+            name: record.name,
+            kind: record.kind,
+            capacity: record.capacity,
+            price_usd_cents: record.price_usd_cents,
+            rows: rows
+                .into_iter()
+                .map(|(label, seats)| ZoneRow { label, seats })
+                .collect(),
+            created_at: record.created_at,
+        })
+    }
+
+    async fn create_hold_once(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        idempotency: Option<&IdempotencyRequest>,
+        request: &NewHold,
+    ) -> StoreResult<Idempotent<Hold>> {
+        let mut tx = self.begin_write().await?;
+        let now = self.clock.now();
+        if let Some(key) = idempotency
+            && let Claim::Replay { status_code, body } = claim_key(tx.conn(), tenant_id, key, now).await?
+        {
+            return Ok(Idempotent::Replay { status_code, body });
+        }
+
+        let zone = self.zone_record(tx.conn(), tenant_id, request.zone_id).await?;
+        let (status, sale_starts_at, sale_ends_at, hold_minutes): (String, Option<DateTime<Utc>>, Option<DateTime<Utc>>, i64) =
+            sqlx::query_as("SELECT status, sale_starts_at, sale_ends_at, hold_minutes FROM events WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id)
+                .bind(zone.event_id)
+                .fetch_one(tx.conn())
+                .await?;
+        if status != "active" {
+            return Err(StoreError::conflict_with("event_not_on_sale", json!({ "status": status })));
+        }
+        let before_window = sale_starts_at.is_some_and(|starts| now < starts);
+        let after_window = sale_ends_at.is_some_and(|ends| now >= ends);
+        if before_window || after_window {
+            return Err(StoreError::conflict_with(
+                "sale_window_closed",
+                json!({ "sale_starts_at": sale_starts_at, "sale_ends_at": sale_ends_at }),
+            ));
+        }
+
+        let hold_id = Uuid::now_v7();
+        let expires_at = now + chrono::Duration::minutes(hold_minutes);
+        let quantity = if zone.kind == "general_admission" {
+            if !request.seat_ids.is_empty() {
+                return Err(StoreError::Invalid(taquilla_domain::FieldError::new("seat_ids", "not_allowed_for_general_admission")));
+            }
+            self.take_general_admission(&mut tx, tenant_id, &zone, request.quantity, now).await?;
+            request.quantity
+        } else {
+            if request.seat_ids.is_empty() {
+                return Err(StoreError::Invalid(taquilla_domain::FieldError::new("seat_ids", "required_for_numbered_zone")));
+            }
+            self.take_seats(&mut tx, tenant_id, &zone, hold_id, &request.seat_ids, expires_at, now).await?;
+            request.seat_ids.len() as i64
+        };
+
+        sqlx::query(
+            "INSERT INTO holds (tenant_id, id, event_id, zone_id, kind, quantity, status, expires_at, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9)",
+        )
+        .bind(tenant_id)
+        .bind(hold_id)
+        .bind(zone.event_id)
+        .bind(zone.id)
+        .bind(&zone.kind)
+        .bind(quantity)
+        .bind(expires_at)
+        .bind(principal_id)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+        if !request.seat_ids.is_empty() {
+            let mut insert = QueryBuilder::<Db>::new("INSERT INTO hold_seats (tenant_id, hold_id, seat_id) ");
+            insert.push_values(&request.seat_ids, |mut row, seat_id| {
+                row.push_bind(tenant_id).push_bind(hold_id).push_bind(*seat_id);
+            });
+            insert.build().execute(tx.conn()).await?;
+        }
+
+        let record = fetch_hold(tx.conn(), tenant_id, hold_id).await?;
+        let hold = hold_view(tx.conn(), tenant_id, record, now).await?;
+        if let Some(key) = idempotency {
+            save_key_response(tx.conn(), tenant_id, key, 201, &hold).await?;
+        }
+        tx.commit().await?;
+        Ok(Idempotent::Fresh(hold))
+    }
+
+    /// Reserves `quantity` units of a general-admission zone: expired holds of
+    /// the zone are ended first, then one conditional update takes the units
+    /// only if sold + held + quantity stays within capacity.
+    async fn take_general_admission(
+        &self,
+        tx: &mut WriteTx,
+        tenant_id: Uuid,
+        zone: &ZoneRecord,
+        quantity: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        lock_zone(tx.conn(), tenant_id, zone.id).await?;
+        let expired: Vec<HoldRecord> = sqlx::query_as(
+            "SELECT id, event_id, zone_id, kind, quantity, status, expires_at, created_at FROM holds \
+             WHERE tenant_id = $1 AND zone_id = $2 AND status = 'active' AND expires_at <= $3",
+        )
+        .bind(tenant_id)
+        .bind(zone.id)
+        .bind(now)
+        .fetch_all(tx.conn())
+        .await?;
+        for hold in &expired {
+            end_hold(tx.conn(), tenant_id, hold, "expired", now).await?;
+        }
+
+        let taken = sqlx::query(
+            "UPDATE zones SET held = held + $3 WHERE tenant_id = $1 AND id = $2 AND sold + held + $3 <= capacity",
+        )
+        .bind(tenant_id)
+        .bind(zone.id)
+        .bind(quantity)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+        if taken == 1 {
+            return Ok(());
+        }
+
+        let (capacity, sold, held): (i64, i64, i64) =
+            sqlx::query_as("SELECT capacity, sold, held FROM zones WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id)
+                .bind(zone.id)
+                .fetch_one(tx.conn())
+                .await?;
+        Err(StoreError::conflict_with(
+            "insufficient_capacity",
+            json!({ "requested": quantity, "available": (capacity - sold - held).max(0) }),
+        ))
+    }
+
+    /// Takes numbered seats in ascending id order, each with a conditional
+    /// update that succeeds only on an available seat or one whose hold expired.
+    #[expect(clippy::too_many_arguments, reason = "one transaction step with its full context")]
+    async fn take_seats(
+        &self,
+        tx: &mut WriteTx,
+        tenant_id: Uuid,
+        zone: &ZoneRecord,
+        hold_id: Uuid,
+        seat_ids: &[Uuid],
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut unavailable = Vec::new();
+        for seat_id in seat_ids {
+            let taken = sqlx::query(
+                "UPDATE seats SET status = 'held', hold_id = $4, hold_expires_at = $5 \
+                 WHERE tenant_id = $1 AND zone_id = $2 AND id = $3 \
+                 AND (status = 'available' OR (status = 'held' AND hold_expires_at <= $6))",
+            )
+            .bind(tenant_id)
+            .bind(zone.id)
+            .bind(*seat_id)
+            .bind(hold_id)
+            .bind(expires_at)
+            .bind(now)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+            if taken == 0 {
+                unavailable.push(*seat_id);
+            }
+        }
+        if unavailable.is_empty() {
+            return Ok(());
+        }
+
+        let mut query = QueryBuilder::<Db>::new("SELECT id, row_label, number FROM seats WHERE tenant_id = ");
+        query.push_bind(tenant_id).push(" AND zone_id = ").push_bind(zone.id).push(" AND id IN (");
+        let mut separated = query.separated(", ");
+        for seat_id in &unavailable {
+            separated.push_bind(*seat_id);
+        }
+        query.push(") ORDER BY row_index, number");
+        let known: Vec<(Uuid, String, i64)> = query.build_query_as().fetch_all(tx.conn()).await?;
+        if known.len() < unavailable.len() {
+            let unknown: Vec<Uuid> = unavailable
+                .iter()
+                .filter(|id| !known.iter().any(|(known_id, _, _)| known_id == *id))
+                .copied()
+                .collect();
+            return Err(StoreError::conflict_with("seat_not_found", json!({ "seat_ids": unknown })));
+        }
+        let seats: Vec<serde_json::Value> = known
+            .into_iter()
+            .map(|(id, row, number)| json!({ "id": id, "row": row, "number": number }))
+            .collect();
+        Err(StoreError::conflict_with("seats_unavailable", json!({ "seats": seats })))
+    }
+
+    async fn create_order_once(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        idempotency: Option<&IdempotencyRequest>,
+        request: &NewOrder,
+    ) -> StoreResult<Idempotent<Order>> {
+        let mut tx = self.begin_write().await?;
+        let now = self.clock.now();
+        if let Some(key) = idempotency
+            && let Claim::Replay { status_code, body } = claim_key(tx.conn(), tenant_id, key, now).await?
+        {
+            return Ok(Idempotent::Replay { status_code, body });
+        }
+
+        let hold = fetch_hold(tx.conn(), tenant_id, request.hold_id).await?;
+        if hold.status != "active" {
+            return Err(StoreError::conflict_with("hold_not_active", json!({ "status": hold.status })));
+        }
+        if hold.expires_at <= now {
+            return Err(StoreError::conflict_with("hold_expired", json!({ "expired_at": hold.expires_at })));
+        }
+        let existing: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM orders WHERE tenant_id = $1 AND hold_id = $2")
+            .bind(tenant_id)
+            .bind(hold.id)
+            .fetch_optional(tx.conn())
+            .await?;
+        if let Some((order_id,)) = existing {
+            return Err(StoreError::conflict_with("hold_already_ordered", json!({ "order_id": order_id })));
+        }
+        let customer_exists: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM customers WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(request.customer_id)
+            .fetch_optional(tx.conn())
+            .await?;
+        if customer_exists.is_none() {
+            return Err(StoreError::NotFound("customer"));
+        }
+
+        let zone = self.zone_record(tx.conn(), tenant_id, hold.zone_id).await?;
+        let payment_minutes: i64 = sqlx::query_scalar("SELECT payment_minutes FROM events WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(hold.event_id)
+            .fetch_one(tx.conn())
+            .await?;
+        let iva_basis_points: i64 = sqlx::query_scalar("SELECT iva_basis_points FROM tenants WHERE id = $1")
+            .bind(tenant_id)
+            .fetch_one(tx.conn())
+            .await?;
+
+        // The order's rate: the latest non-superseded rate effective on or before today in Caracas.
+        let today = caracas_date(now);
+        let rate: Option<(Uuid, i64, chrono::NaiveDate)> = sqlx::query_as(
+            "SELECT id, rate_scaled, effective_date FROM exchange_rates \
+             WHERE tenant_id = $1 AND currency = 'USD' AND superseded = $2 AND effective_date <= $3 \
+             ORDER BY effective_date DESC, id DESC LIMIT 1",
+        )
+        .bind(tenant_id)
+        .bind(false)
+        .bind(today)
+        .fetch_optional(tx.conn())
+        .await?;
+        let Some((rate_id, rate_scaled, rate_date)) = rate else {
+            return Err(StoreError::conflict_with("exchange_rate_missing", json!({ "date": today })));
+        };
+        let rate = ExchangeRate::from_scaled(rate_scaled).map_err(|error| StoreError::Internal(error.to_string()))?;
+
+        // One line per seat, or one line for the general-admission quantity.
+        let mut lines: Vec<(Option<Uuid>, String, i64)> = Vec::new();
+        if zone.kind == "numbered" {
+            let seats: Vec<(Uuid, String, i64)> = sqlx::query_as(
+                "SELECT s.id, s.row_label, s.number FROM hold_seats h JOIN seats s ON s.tenant_id = h.tenant_id AND s.id = h.seat_id \
+                 WHERE h.tenant_id = $1 AND h.hold_id = $2 ORDER BY s.row_index, s.number",
+            )
+            .bind(tenant_id)
+            .bind(hold.id)
+            .fetch_all(tx.conn())
+            .await?;
+            for (seat_id, row, number) in seats {
+                lines.push((Some(seat_id), format!("{} — fila {row}, asiento {number}", zone.name), 1));
+            }
+        } else {
+            lines.push((None, format!("{} — entrada general", zone.name), hold.quantity));
+        }
+        let inputs: Vec<LineInput> = lines
+            .iter()
+            .map(|(_, _, quantity)| LineInput {
+                quantity: *quantity,
+                unit_price_usd_cents: zone.price_usd_cents,
+                tax_basis_points: Some(iva_basis_points),
+            })
+            .collect();
+        let totals = compute_totals(&inputs, rate).map_err(|error| StoreError::Internal(error.to_string()))?;
+        let taxes: Vec<TaxTotal> = totals
+            .rates
+            .iter()
+            .map(|entry| TaxTotal {
+                name: "IVA".to_string(),
+                rate_basis_points: entry.rate_basis_points,
+                base_usd_cents: entry.base_usd_cents,
+                tax_usd_cents: entry.tax_usd_cents,
+                base_bs_cents: entry.base_bs_cents,
+                tax_bs_cents: entry.tax_bs_cents,
+            })
+            .collect();
+
+        // Payment has started: the hold now lives until the payment deadline.
+        let deadline = (now + chrono::Duration::minutes(payment_minutes)).max(hold.expires_at);
+        let extended = sqlx::query(
+            "UPDATE holds SET expires_at = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'active' AND expires_at > $4",
+        )
+        .bind(tenant_id)
+        .bind(hold.id)
+        .bind(deadline)
+        .bind(now)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+        if extended == 0 {
+            return Err(StoreError::conflict("hold_expired"));
+        }
+        if zone.kind == "numbered" {
+            let seats_extended = sqlx::query(
+                "UPDATE seats SET hold_expires_at = $3 WHERE tenant_id = $1 AND hold_id = $2 AND status = 'held'",
+            )
+            .bind(tenant_id)
+            .bind(hold.id)
+            .bind(deadline)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+            if seats_extended != hold.quantity as u64 {
+                return Err(StoreError::conflict("hold_expired"));
+            }
+        }
+
+        let order_id = Uuid::now_v7();
+        let taxes_json = serde_json::to_string(&taxes).map_err(|error| StoreError::Internal(error.to_string()))?;
+        sqlx::query(
+            "INSERT INTO orders (tenant_id, id, hold_id, customer_id, event_id, status, rate_id, rate_scaled, rate_effective_date, \
+             subtotal_usd_cents, tax_usd_cents, total_usd_cents, subtotal_bs_cents, tax_bs_cents, total_bs_cents, taxes, \
+             payment_deadline, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+        )
+        .bind(tenant_id)
+        .bind(order_id)
+        .bind(hold.id)
+        .bind(request.customer_id)
+        .bind(hold.event_id)
+        .bind(rate_id)
+        .bind(rate_scaled)
+        .bind(rate_date)
+        .bind(totals.subtotal_usd_cents)
+        .bind(totals.tax_usd_cents)
+        .bind(totals.total_usd_cents)
+        .bind(totals.subtotal_bs_cents)
+        .bind(totals.tax_bs_cents)
+        .bind(totals.total_bs_cents)
+        .bind(taxes_json)
+        .bind(deadline)
+        .bind(principal_id)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+        let mut insert = QueryBuilder::<Db>::new(
+            "INSERT INTO order_lines (tenant_id, order_id, line_number, zone_id, seat_id, description, quantity, \
+             unit_price_usd_cents, total_usd_cents, total_bs_cents, tax_basis_points) ",
+        );
+        insert.push_values(lines.iter().zip(&totals.lines).enumerate(), |mut row, (index, ((seat_id, description, quantity), line_totals))| {
+            row.push_bind(tenant_id)
+                .push_bind(order_id)
+                .push_bind(index as i64 + 1)
+                .push_bind(zone.id)
+                .push_bind(*seat_id)
+                .push_bind(description.clone())
+                .push_bind(*quantity)
+                .push_bind(zone.price_usd_cents)
+                .push_bind(line_totals.total_usd_cents)
+                .push_bind(line_totals.total_bs_cents)
+                .push_bind(Some(iva_basis_points));
+        });
+        insert.build().execute(tx.conn()).await?;
+
+        let order = order_view(tx.conn(), tenant_id, order_id, now).await?;
+        if let Some(key) = idempotency {
+            save_key_response(tx.conn(), tenant_id, key, 201, &order).await?;
+        }
+        tx.commit().await?;
+        Ok(Idempotent::Fresh(order))
+    }
+
+    async fn add_payment_once(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        idempotency: Option<&IdempotencyRequest>,
+        order_id: Uuid,
+        request: &NewPayment,
+    ) -> StoreResult<Idempotent<PaymentOutcome>> {
+        let mut tx = self.begin_write().await?;
+        let now = self.clock.now();
+        if let Some(key) = idempotency
+            && let Claim::Replay { status_code, body } = claim_key(tx.conn(), tenant_id, key, now).await?
+        {
+            return Ok(Idempotent::Replay { status_code, body });
+        }
+
+        // Lock the order row: payments of one order are serialised, so it is
+        // never completed twice or overpaid.
+        let locked: Option<(String, i64, i64, i64, DateTime<Utc>, Uuid)> = sqlx::query_as(
+            "UPDATE orders SET paid_bs_cents = paid_bs_cents WHERE tenant_id = $1 AND id = $2 \
+             RETURNING status, total_bs_cents, paid_bs_cents, rate_scaled, payment_deadline, hold_id",
+        )
+        .bind(tenant_id)
+        .bind(order_id)
+        .fetch_optional(tx.conn())
+        .await?;
+        let Some((status, total_bs, paid_bs, rate_scaled, deadline, hold_id)) = locked else {
+            return Err(StoreError::NotFound("order"));
+        };
+        if status != "pending" {
+            return Err(StoreError::conflict_with("order_not_payable", json!({ "status": status })));
+        }
+        if deadline <= now {
+            // The payment arrived too late: end the order and give its capacity back.
+            let hold = fetch_hold(tx.conn(), tenant_id, hold_id).await?;
+            end_hold(tx.conn(), tenant_id, &hold, "expired", now).await?;
+            tx.commit().await?;
+            return Err(StoreError::conflict_with("order_expired", json!({ "payment_deadline": deadline })));
+        }
+        let rate = ExchangeRate::from_scaled(rate_scaled).map_err(|error| StoreError::Internal(error.to_string()))?;
+
+        // Convert the tendered amount and apply it to the balance, in Bs.
+        let amount_bs = match request.currency {
+            Currency::Ves => request.amount_cents,
+            Currency::Usd => rate
+                .usd_to_bs(request.amount_cents)
+                .ok_or_else(|| StoreError::Invalid(taquilla_domain::FieldError::new("amount_cents", "too_large")))?,
+        };
+        let earlier_usd_payments: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM payments WHERE tenant_id = $1 AND order_id = $2 AND currency = 'USD'",
+        )
+        .bind(tenant_id)
+        .bind(order_id)
+        .fetch_one(tx.conn())
+        .await?;
+        let conversions = earlier_usd_payments + i64::from(request.currency == Currency::Usd);
+        let balance = total_bs - paid_bs;
+        let excess = amount_bs - balance;
+        if request.method != "cash" && excess > conversions {
+            return Err(StoreError::conflict_with(
+                "amount_exceeds_balance",
+                json!({ "balance_bs_cents": balance, "amount_bs_cents": amount_bs }),
+            ));
+        }
+        let applied = amount_bs.min(balance);
+        let change_bs = (amount_bs - applied).max(0);
+        let change_currency = request.change_currency.unwrap_or(request.currency);
+        let (change_cents, change_rounding) = if change_bs == 0 {
+            (0, 0)
+        } else {
+            match change_currency {
+                Currency::Ves => (change_bs, 0),
+                Currency::Usd => {
+                    let cents = rate.bs_to_usd(change_bs).unwrap_or(0);
+                    (cents, change_bs - rate.usd_to_bs(cents).unwrap_or(0))
+                }
+            }
+        };
+        let paid_after = paid_bs + applied;
+        let remaining = total_bs - paid_after;
+        // A remainder of at most one céntimo per USD conversion is booked as rounding.
+        let completes = remaining <= conversions && (remaining == 0 || conversions > 0);
+        let rounding = if completes { remaining } else { 0 } + change_rounding;
+
+        let payment_id = Uuid::now_v7();
+        let pago_movil_reference = (request.method == "pago_movil").then(|| request.reference.clone()).flatten();
+        let inserted = sqlx::query(
+            "INSERT INTO payments (tenant_id, id, order_id, method, currency, amount_cents, amount_bs_cents, applied_bs_cents, \
+             change_currency, change_cents, rounding_bs_cents, bank_code, reference, payer_phone, payer_document, \
+             pago_movil_reference, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+        )
+        .bind(tenant_id)
+        .bind(payment_id)
+        .bind(order_id)
+        .bind(&request.method)
+        .bind(request.currency.code())
+        .bind(request.amount_cents)
+        .bind(amount_bs)
+        .bind(applied)
+        .bind((change_bs > 0).then_some(change_currency.code()))
+        .bind(change_cents)
+        .bind(rounding)
+        .bind(&request.bank_code)
+        .bind(&request.reference)
+        .bind(&request.payer_phone)
+        .bind(&request.payer_document)
+        .bind(&pago_movil_reference)
+        .bind(principal_id)
+        .bind(now)
+        .execute(tx.conn())
+        .await;
+        if let Err(error) = inserted {
+            if unique_violation(&error).is_some_and(|name| name.contains("pago_movil") || name.contains("payments")) {
+                return Err(StoreError::conflict_with(
+                    "payment_reference_used",
+                    json!({ "reference": request.reference }),
+                ));
+            }
+            return Err(error.into());
+        }
+        sqlx::query("UPDATE orders SET paid_bs_cents = $3 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(order_id)
+            .bind(paid_after)
+            .execute(tx.conn())
+            .await?;
+
+        if completes {
+            self.complete_order(&mut tx, tenant_id, order_id, hold_id, remaining, &request.tickets, now).await?;
+        }
+
+        let order = order_view(tx.conn(), tenant_id, order_id, now).await?;
+        let payment = order
+            .payments
+            .iter()
+            .find(|payment| payment.id == payment_id)
+            .cloned()
+            .ok_or_else(|| StoreError::Internal("payment not found after insert".to_string()))?;
+        let outcome = PaymentOutcome { payment, order };
+        if let Some(key) = idempotency {
+            save_key_response(tx.conn(), tenant_id, key, 201, &outcome).await?;
+        }
+        tx.commit().await?;
+        Ok(Idempotent::Fresh(outcome))
+    }
+
+    /// Turns a fully paid order into a sale: the hold becomes sold capacity,
+    /// the tickets are issued and the invoice takes the next fiscal number.
+    #[expect(clippy::too_many_arguments, reason = "one transaction step with its full context")]
+    async fn complete_order(
+        &self,
+        tx: &mut WriteTx,
+        tenant_id: Uuid,
+        order_id: Uuid,
+        hold_id: Uuid,
+        rounding: i64,
+        tickets: &[NewTicket],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let hold = fetch_hold(tx.conn(), tenant_id, hold_id).await?;
+        let converted = sqlx::query("UPDATE holds SET status = 'converted' WHERE tenant_id = $1 AND id = $2 AND status = 'active'")
+            .bind(tenant_id)
+            .bind(hold_id)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+        if converted == 0 {
+            return Err(StoreError::conflict("hold_expired"));
+        }
+        if hold.kind == "numbered" {
+            let sold = sqlx::query(
+                "UPDATE seats SET status = 'sold', order_id = $3, hold_expires_at = NULL \
+                 WHERE tenant_id = $1 AND hold_id = $2 AND status = 'held'",
+            )
+            .bind(tenant_id)
+            .bind(hold_id)
+            .bind(order_id)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+            if sold != hold.quantity as u64 {
+                return Err(StoreError::conflict("seats_unavailable"));
+            }
+        } else {
+            sqlx::query("UPDATE zones SET held = held - $3, sold = sold + $3 WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id)
+                .bind(hold.zone_id)
+                .bind(hold.quantity)
+                .execute(tx.conn())
+                .await?;
+        }
+
+        if tickets.len() as i64 != hold.quantity {
+            return Err(StoreError::Internal(format!(
+                "{} tickets prepared for a hold of {}",
+                tickets.len(),
+                hold.quantity
+            )));
+        }
+        let mut insert = QueryBuilder::<Db>::new(
+            "INSERT INTO tickets (tenant_id, id, code, order_id, event_id, zone_id, seat_id, status, uses, max_uses, qr_payload, created_at) ",
+        );
+        insert.push_values(tickets, |mut row, ticket| {
+            row.push_bind(tenant_id)
+                .push_bind(ticket.id)
+                .push_bind(ticket.code.clone())
+                .push_bind(order_id)
+                .push_bind(hold.event_id)
+                .push_bind(ticket.zone_id)
+                .push_bind(ticket.seat_id)
+                .push_bind("valid")
+                .push_bind(0_i64)
+                .push_bind(1_i64)
+                .push_bind(ticket.qr_payload.clone())
+                .push_bind(now);
+        });
+        insert.build().execute(tx.conn()).await?;
+
+        sqlx::query(
+            "UPDATE orders SET status = 'paid', completed_at = $3, rounding_bs_cents = $4 WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(order_id)
+        .bind(now)
+        .bind(rounding)
+        .execute(tx.conn())
+        .await?;
+
+        let order = order_view(tx.conn(), tenant_id, order_id, now).await?;
+        let content_base = self.document_content(tx, tenant_id, &order).await?;
+
+        // Numbers last: the counters stay locked only for the final inserts.
+        let (series_id, series_code, number, control_number) = next_document_numbers(tx.conn(), tenant_id, "invoice").await?;
+        let issued_at = self.clock.now();
+        let mut content = content_base;
+        content["title"] = json!("FACTURA");
+        content["series"] = json!(series_code);
+        content["number"] = json!(number);
+        content["control_number"] = json!(control_number);
+        content["issue_date"] = json!(format_issue_date(issued_at));
+        content["issue_time"] = json!(format_issue_time(issued_at));
+        let document_id = Uuid::now_v7();
+        insert_document(
+            tx.conn(),
+            tenant_id,
+            DocumentInsert {
+                id: document_id,
+                series_id,
+                kind: "invoice",
+                number,
+                control_number: &control_number,
+                order_id,
+                references_document_id: None,
+                issued_at,
+                total_usd_cents: order.total_usd_cents,
+                total_bs_cents: order.total_bs_cents,
+                content: &content,
+            },
+        )
+        .await?;
+        sqlx::query("UPDATE orders SET invoice_id = $3 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(order_id)
+            .bind(document_id)
+            .execute(tx.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Builds the printable content of an invoice: issuer, buyer, lines (exempt
+    /// lines marked « (E)»), base and tax per rate, totals in both currencies
+    /// and the rate used.
+    async fn document_content(&self, tx: &mut WriteTx, tenant_id: Uuid, order: &Order) -> StoreResult<serde_json::Value> {
+        let (issuer_name, issuer_rif, issuer_address): (String, String, String) =
+            sqlx::query_as("SELECT name, rif, fiscal_address FROM tenants WHERE id = $1")
+                .bind(tenant_id)
+                .fetch_one(tx.conn())
+                .await?;
+        let (first_name, last_name, document): (String, String, Option<String>) =
+            sqlx::query_as("SELECT first_name, last_name, document FROM customers WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id)
+                .bind(order.customer_id)
+                .fetch_one(tx.conn())
+                .await?;
+        let lines: Vec<serde_json::Value> = order
+            .lines
+            .iter()
+            .map(|line| {
+                let exempt = line.tax_basis_points.is_none();
+                let description = if exempt { format!("{} (E)", line.description) } else { line.description.clone() };
+                json!({
+                    "description": description,
+                    "quantity": line.quantity,
+                    "unit_price_usd_cents": line.unit_price_usd_cents,
+                    "total_usd_cents": line.total_usd_cents,
+                    "total_bs_cents": line.total_bs_cents,
+                    "exempt": exempt,
+                })
+            })
+            .collect();
+        let payments: Vec<serde_json::Value> = order
+            .payments
+            .iter()
+            .map(|payment| json!({ "method": payment.method, "currency": payment.currency, "amount_cents": payment.amount_cents }))
+            .collect();
+        Ok(json!({
+            "issuer": { "name": issuer_name, "rif": issuer_rif, "fiscal_address": issuer_address },
+            "buyer": { "name": format!("{first_name} {last_name}"), "document": document },
+            "lines": lines,
+            "taxes": order.taxes,
+            "subtotal_usd_cents": order.subtotal_usd_cents,
+            "tax_usd_cents": order.tax_usd_cents,
+            "total_usd_cents": order.total_usd_cents,
+            "subtotal_bs_cents": order.subtotal_bs_cents,
+            "tax_bs_cents": order.tax_bs_cents,
+            "total_bs_cents": order.total_bs_cents,
+            "exchange_rate": order.exchange_rate,
+            "payments": payments,
+            "copy_legend": "Copia: sin derecho a crédito fiscal",
+        }))
+    }
+
+    async fn void_order_once(
+        &self,
+        tenant_id: Uuid,
+        _principal_id: Uuid,
+        idempotency: Option<&IdempotencyRequest>,
+        order_id: Uuid,
+        reason: &str,
+    ) -> StoreResult<Idempotent<VoidOutcome>> {
+        let mut tx = self.begin_write().await?;
+        let now = self.clock.now();
+        if let Some(key) = idempotency
+            && let Claim::Replay { status_code, body } = claim_key(tx.conn(), tenant_id, key, now).await?
+        {
+            return Ok(Idempotent::Replay { status_code, body });
+        }
+
+        let locked: Option<(String, Option<Uuid>, Uuid)> = sqlx::query_as(
+            "UPDATE orders SET paid_bs_cents = paid_bs_cents WHERE tenant_id = $1 AND id = $2 RETURNING status, invoice_id, hold_id",
+        )
+        .bind(tenant_id)
+        .bind(order_id)
+        .fetch_optional(tx.conn())
+        .await?;
+        let Some((status, invoice_id, hold_id)) = locked else {
+            return Err(StoreError::NotFound("order"));
+        };
+        if status != "paid" {
+            return Err(StoreError::conflict_with("order_not_voidable", json!({ "status": status })));
+        }
+        let invoice_id = invoice_id.ok_or_else(|| StoreError::Internal("paid order without invoice".to_string()))?;
+        let invoice = fetch_document(tx.conn(), tenant_id, invoice_id).await?;
+        let hold = fetch_hold(tx.conn(), tenant_id, hold_id).await?;
+
+        // Give the capacity back and cancel the tickets.
+        if hold.kind == "numbered" {
+            sqlx::query(
+                "UPDATE seats SET status = 'available', order_id = NULL, hold_id = NULL, hold_expires_at = NULL \
+                 WHERE tenant_id = $1 AND order_id = $2 AND status = 'sold'",
+            )
+            .bind(tenant_id)
+            .bind(order_id)
+            .execute(tx.conn())
+            .await?;
+        } else {
+            lock_zone(tx.conn(), tenant_id, hold.zone_id).await?;
+            sqlx::query("UPDATE zones SET sold = sold - $3 WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id)
+                .bind(hold.zone_id)
+                .bind(hold.quantity)
+                .execute(tx.conn())
+                .await?;
+        }
+        sqlx::query("UPDATE tickets SET status = 'cancelled' WHERE tenant_id = $1 AND order_id = $2")
+            .bind(tenant_id)
+            .bind(order_id)
+            .execute(tx.conn())
+            .await?;
+        sqlx::query("UPDATE orders SET status = 'voided', cancelled_at = $3 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(order_id)
+            .bind(now)
+            .execute(tx.conn())
+            .await?;
+
+        // The credit note copies the invoice's frozen figures; nothing is recomputed.
+        let invoice_content: serde_json::Value = serde_json::from_str(&invoice.content)
+            .map_err(|error| StoreError::Internal(format!("invoice content: {error}")))?;
+        let (series_id, series_code, number, control_number) = next_document_numbers(tx.conn(), tenant_id, "credit_note").await?;
+        let issued_at = self.clock.now();
+        let mut content = invoice_content.clone();
+        content["title"] = json!("NOTA DE CRÉDITO");
+        content["series"] = json!(series_code);
+        content["number"] = json!(number);
+        content["control_number"] = json!(control_number);
+        content["issue_date"] = json!(format_issue_date(issued_at));
+        content["issue_time"] = json!(format_issue_time(issued_at));
+        content["reason"] = json!(reason);
+        content["references"] = json!({
+            "document": "FACTURA",
+            "series": invoice.series,
+            "number": invoice.number,
+            "control_number": invoice.control_number,
+            "issue_date": invoice_content["issue_date"],
+            "total_bs_cents": invoice.total_bs_cents,
+        });
+        let credit_note_id = Uuid::now_v7();
+        insert_document(
+            tx.conn(),
+            tenant_id,
+            DocumentInsert {
+                id: credit_note_id,
+                series_id,
+                kind: "credit_note",
+                number,
+                control_number: &control_number,
+                order_id,
+                references_document_id: Some(invoice.id),
+                issued_at,
+                total_usd_cents: invoice.total_usd_cents,
+                total_bs_cents: invoice.total_bs_cents,
+                content: &content,
+            },
+        )
+        .await?;
+        sqlx::query("UPDATE orders SET credit_note_id = $3 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(order_id)
+            .bind(credit_note_id)
+            .execute(tx.conn())
+            .await?;
+
+        let order = order_view(tx.conn(), tenant_id, order_id, now).await?;
+        let credit_note = order
+            .credit_note
+            .clone()
+            .ok_or_else(|| StoreError::Internal("credit note not found after insert".to_string()))?;
+        let outcome = VoidOutcome { order, credit_note };
+        if let Some(key) = idempotency {
+            save_key_response(tx.conn(), tenant_id, key, 200, &outcome).await?;
+        }
+        tx.commit().await?;
+        Ok(Idempotent::Fresh(outcome))
+    }
+
+    async fn release_hold_once(&self, tenant_id: Uuid, hold_id: Uuid, order_id: Option<Uuid>) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let now = self.clock.now();
+        let hold = fetch_hold(tx.conn(), tenant_id, hold_id).await?;
+        if hold.kind == "general_admission" {
+            lock_zone(tx.conn(), tenant_id, hold.zone_id).await?;
+        }
+        if let Some(order_id) = order_id {
+            let status: Option<String> = sqlx::query_scalar("SELECT status FROM orders WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id)
+                .bind(order_id)
+                .fetch_optional(tx.conn())
+                .await?;
+            if status.as_deref() != Some("pending") {
+                return Err(StoreError::conflict_with("order_not_cancellable", json!({ "status": status })));
+            }
+        }
+        if !end_hold(tx.conn(), tenant_id, &hold, "released", now).await? {
+            let current = fetch_hold(tx.conn(), tenant_id, hold_id).await?;
+            return Err(StoreError::conflict_with("hold_not_active", json!({ "status": current.status })));
+        }
+        tx.commit().await
+    }
+
+    async fn expire_one(&self, tenant_id: Uuid, hold_id: Uuid) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let now = self.clock.now();
+        let hold = fetch_hold(tx.conn(), tenant_id, hold_id).await?;
+        if hold.status != "active" || hold.expires_at > now {
+            return Ok(false);
+        }
+        if hold.kind == "general_admission" {
+            lock_zone(tx.conn(), tenant_id, hold.zone_id).await?;
+        }
+        let ended = end_hold(tx.conn(), tenant_id, &hold, "expired", now).await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+
+    async fn rotate_refresh_once(&self, old_hash: &str, new_hash: &str, expires_at: DateTime<Utc>) -> StoreResult<RefreshOutcome> {
+        let mut tx = self.begin_write().await?;
+        let now = self.clock.now();
+        let used: Option<(Uuid, Uuid)> = sqlx::query_as(
+            "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND revoked = $3 AND expires_at > $2 \
+             RETURNING user_id, family_id",
+        )
+        .bind(old_hash)
+        .bind(now)
+        .bind(false)
+        .fetch_optional(tx.conn())
+        .await?;
+        if let Some((user_id, family_id)) = used {
+            sqlx::query(
+                "INSERT INTO refresh_tokens (token_hash, user_id, family_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(new_hash)
+            .bind(user_id)
+            .bind(family_id)
+            .bind(expires_at)
+            .bind(now)
+            .execute(tx.conn())
+            .await?;
+            tx.commit().await?;
+            return Ok(RefreshOutcome::Rotated { user_id });
+        }
+
+        // A used token presented again means it leaked: revoke its family.
+        let reused: Option<(Uuid,)> =
+            sqlx::query_as("SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL")
+                .bind(old_hash)
+                .fetch_optional(tx.conn())
+                .await?;
+        if let Some((family_id,)) = reused {
+            sqlx::query("UPDATE refresh_tokens SET revoked = $2 WHERE family_id = $1")
+                .bind(family_id)
+                .bind(true)
+                .execute(tx.conn())
+                .await?;
+            tx.commit().await?;
+            return Ok(RefreshOutcome::Reused);
+        }
+        Ok(RefreshOutcome::Invalid)
+    }
+
+    async fn validate_once(
+        &self,
+        tenant_id: Uuid,
+        validator_id: Uuid,
+        code: &str,
+        gate: &str,
+        event_id: Option<Uuid>,
+    ) -> StoreResult<ValidationOutcome> {
+        let mut tx = self.begin_write().await?;
+        let now = self.clock.now();
+        let sql = format!(
+            "UPDATE tickets SET uses = uses + 1, first_used_at = COALESCE(first_used_at, $4), first_gate = COALESCE(first_gate, $5) \
+             WHERE tenant_id = $1 AND code = $2 AND status = 'valid' AND uses < max_uses AND ($3 IS NULL OR event_id = $3) \
+             RETURNING {TICKET_COLUMNS}"
+        );
+        let admitted: Option<Ticket> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(code)
+            .bind(event_id)
+            .bind(now)
+            .bind(gate)
+            .fetch_optional(tx.conn())
+            .await?;
+
+        let (outcome, ticket_id, result) = match admitted {
+            Some(ticket) => {
+                let id = ticket.id;
+                (ValidationOutcome::Admitted(ticket), Some(id), "admitted")
+            }
+            None => {
+                let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE tenant_id = $1 AND code = $2");
+                let existing: Option<Ticket> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(tenant_id)
+                    .bind(code)
+                    .fetch_optional(tx.conn())
+                    .await?;
+                match existing {
+                    None => (ValidationOutcome::Unknown, None, "unknown"),
+                    Some(ticket) if ticket.status == "cancelled" => {
+                        let id = ticket.id;
+                        (ValidationOutcome::Cancelled(ticket), Some(id), "cancelled")
+                    }
+                    Some(ticket) if event_id.is_some_and(|event_id| event_id != ticket.event_id) => {
+                        let id = ticket.id;
+                        (ValidationOutcome::WrongEvent(ticket), Some(id), "wrong_event")
+                    }
+                    Some(ticket) => {
+                        let id = ticket.id;
+                        let first_used_at = ticket.first_used_at;
+                        let first_gate = ticket.first_gate.clone();
+                        (
+                            ValidationOutcome::AlreadyUsed { ticket, first_used_at, first_gate },
+                            Some(id),
+                            "already_used",
+                        )
+                    }
+                }
+            }
+        };
+
+        // Every scan is recorded, admitted or not.
+        sqlx::query(
+            "INSERT INTO validations (tenant_id, id, ticket_id, code, result, gate, validated_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(tenant_id)
+        .bind(Uuid::now_v7())
+        .bind(ticket_id)
+        .bind(code)
+        .bind(result)
+        .bind(gate)
+        .bind(validator_id)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+}
+
+#[async_trait]
+impl Store for Backend {
+    fn backend(&self) -> &'static str {
+        BACKEND_NAME
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(self.read_pool()).await?;
+        Ok(())
+    }
+
+    async fn get_or_init_setting(&self, key: &str, initial: &str) -> StoreResult<String> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(key)
+            .bind(initial)
+            .execute(tx.conn())
+            .await?;
+        let value: String = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_one(tx.conn())
+            .await?;
+        tx.commit().await?;
+        Ok(value)
+    }
+
+    async fn create_tenant(&self, tenant: NewTenant) -> StoreResult<Tenant> {
+        let mut tx = self.begin_write().await?;
+        let now = self.clock.now();
+        let id = Uuid::now_v7();
+        let inserted = sqlx::query(
+            "INSERT INTO tenants (id, slug, name, rif, fiscal_address, signing_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id)
+        .bind(&tenant.slug)
+        .bind(&tenant.name)
+        .bind(&tenant.rif)
+        .bind(&tenant.fiscal_address)
+        .bind(&tenant.signing_key)
+        .bind(now)
+        .execute(tx.conn())
+        .await;
+        if let Err(error) = inserted {
+            if unique_violation(&error).is_some() {
+                return Err(StoreError::conflict_with("tenant_slug_taken", json!({ "slug": tenant.slug })));
+            }
+            return Err(error.into());
+        }
+        for (code, kind) in [("A", "invoice"), ("NC", "credit_note")] {
+            sqlx::query("INSERT INTO fiscal_series (tenant_id, id, code, kind) VALUES ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(Uuid::now_v7())
+                .bind(code)
+                .bind(kind)
+                .execute(tx.conn())
+                .await?;
+        }
+        tx.commit().await?;
+        self.get_tenant(id).await
+    }
+
+    async fn get_tenant(&self, tenant_id: Uuid) -> StoreResult<Tenant> {
+        sqlx::query_as("SELECT id, slug, name, rif, fiscal_address, iva_basis_points, created_at FROM tenants WHERE id = $1")
+            .bind(tenant_id)
+            .fetch_optional(self.read_pool())
+            .await?
+            .ok_or(StoreError::NotFound("tenant"))
+    }
+
+    async fn get_tenant_by_slug(&self, slug: &str) -> StoreResult<Option<Tenant>> {
+        Ok(sqlx::query_as(
+            "SELECT id, slug, name, rif, fiscal_address, iva_basis_points, created_at FROM tenants WHERE slug = $1",
+        )
+        .bind(slug)
+        .fetch_optional(self.read_pool())
+        .await?)
+    }
+
+    async fn tenant_signing_key(&self, tenant_id: Uuid) -> StoreResult<Vec<u8>> {
+        sqlx::query_scalar("SELECT signing_key FROM tenants WHERE id = $1")
+            .bind(tenant_id)
+            .fetch_optional(self.read_pool())
+            .await?
+            .ok_or(StoreError::NotFound("tenant"))
+    }
+
+    async fn list_tenants(&self, page: PageRequest) -> StoreResult<Page<Tenant>> {
+        let items: Vec<Tenant> = sqlx::query_as(
+            "SELECT id, slug, name, rif, fiscal_address, iva_basis_points, created_at FROM tenants WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after(page))
+        .bind(page.limit + 1)
+        .fetch_all(self.read_pool())
+        .await?;
+        Ok(page_of(items, page, |tenant| tenant.id))
+    }
+
+    async fn create_user(&self, user: NewUser) -> StoreResult<User> {
+        let mut tx = self.begin_write().await?;
+        let now = self.clock.now();
+        let id = Uuid::now_v7();
+        let inserted = sqlx::query(
+            "INSERT INTO users (id, tenant_id, username, email, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id)
+        .bind(user.tenant_id)
+        .bind(&user.username)
+        .bind(&user.email)
+        .bind(&user.password_hash)
+        .bind(user.role.as_str())
+        .bind(now)
+        .execute(tx.conn())
+        .await;
+        if let Err(error) = inserted {
+            if unique_violation(&error).is_some() {
+                return Err(StoreError::conflict_with("username_taken", json!({ "username": user.username })));
+            }
+            return Err(error.into());
+        }
+        tx.commit().await?;
+        self.get_user(id).await
+    }
+
+    async fn get_user(&self, user_id: Uuid) -> StoreResult<User> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let row: UserRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .fetch_optional(self.read_pool())
+            .await?
+            .ok_or(StoreError::NotFound("user"))?;
+        row.into_user()
+    }
+
+    async fn list_users(&self, tenant_id: Uuid, page: PageRequest) -> StoreResult<Page<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3");
+        let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(after(page))
+            .bind(page.limit + 1)
+            .fetch_all(self.read_pool())
+            .await?;
+        let users = rows.into_iter().map(UserRow::into_user).collect::<StoreResult<Vec<_>>>()?;
+        Ok(page_of(users, page, |user| user.id))
+    }
+
+    async fn find_credentials(&self, username: &str) -> StoreResult<Option<UserCredentials>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
+        let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(username)
+            .fetch_optional(self.read_pool())
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let password_hash = row.password_hash.clone();
+        let failed_logins = row.failed_logins;
+        let locked_until = row.locked_until;
+        Ok(Some(UserCredentials {
+            user: row.into_user()?,
+            password_hash,
+            failed_logins,
+            locked_until,
+        }))
+    }
+
+    async fn record_login_failure(&self, user_id: Uuid, max_failures: i64, lock_until: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE users SET failed_logins = failed_logins + 1, \
+             locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END WHERE id = $1",
+        )
+        .bind(user_id)
+        .bind(max_failures)
+        .bind(lock_until)
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await
+    }
+
+    async fn record_login_success(&self, user_id: Uuid) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)")
+            .bind(user_id)
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await
+    }
+
+    async fn insert_refresh_token(&self, token_hash: &str, user_id: Uuid, family_id: Uuid, expires_at: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, user_id, family_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(family_id)
+        .bind(expires_at)
+        .bind(self.clock.now())
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await
+    }
+
+    async fn rotate_refresh_token(&self, old_hash: &str, new_hash: &str, expires_at: DateTime<Utc>) -> StoreResult<RefreshOutcome> {
+        with_retry!(self.rotate_refresh_once(old_hash, new_hash, expires_at).await)
+    }
+
+    async fn create_venue(&self, tenant_id: Uuid, venue: NewVenue) -> StoreResult<Venue> {
+        let mut tx = self.begin_write().await?;
+        let id = Uuid::now_v7();
+        sqlx::query("INSERT INTO venues (tenant_id, id, name, address, city, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(tenant_id)
+            .bind(id)
+            .bind(&venue.name)
+            .bind(&venue.address)
+            .bind(&venue.city)
+            .bind(self.clock.now())
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        self.get_venue(tenant_id, id).await
+    }
+
+    async fn get_venue(&self, tenant_id: Uuid, venue_id: Uuid) -> StoreResult<Venue> {
+        sqlx::query_as("SELECT id, name, address, city, created_at FROM venues WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(venue_id)
+            .fetch_optional(self.read_pool())
+            .await?
+            .ok_or(StoreError::NotFound("venue"))
+    }
+
+    async fn list_venues(&self, tenant_id: Uuid, page: PageRequest) -> StoreResult<Page<Venue>> {
+        let items: Vec<Venue> = sqlx::query_as(
+            "SELECT id, name, address, city, created_at FROM venues WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(tenant_id)
+        .bind(after(page))
+        .bind(page.limit + 1)
+        .fetch_all(self.read_pool())
+        .await?;
+        Ok(page_of(items, page, |venue| venue.id))
+    }
+
+    async fn create_event(&self, tenant_id: Uuid, event: NewEvent) -> StoreResult<Event> {
+        self.get_venue(tenant_id, event.venue_id).await?;
+        let mut tx = self.begin_write().await?;
+        let id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO events (tenant_id, id, venue_id, name, description, starts_at, sale_starts_at, sale_ends_at, \
+             hold_minutes, payment_minutes, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'draft', $11)",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .bind(event.venue_id)
+        .bind(&event.name)
+        .bind(&event.description)
+        .bind(event.starts_at)
+        .bind(event.sale_starts_at)
+        .bind(event.sale_ends_at)
+        .bind(event.hold_minutes)
+        .bind(event.payment_minutes)
+        .bind(self.clock.now())
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
+        self.get_event(tenant_id, id).await
+    }
+
+    async fn get_event(&self, tenant_id: Uuid, event_id: Uuid) -> StoreResult<Event> {
+        sqlx::query_as(
+            "SELECT id, venue_id, name, description, starts_at, sale_starts_at, sale_ends_at, hold_minutes, payment_minutes, \
+             status, created_at FROM events WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(event_id)
+        .fetch_optional(self.read_pool())
+        .await?
+        .ok_or(StoreError::NotFound("event"))
+    }
+
+    async fn list_events(&self, tenant_id: Uuid, page: PageRequest) -> StoreResult<Page<Event>> {
+        let items: Vec<Event> = sqlx::query_as(
+            "SELECT id, venue_id, name, description, starts_at, sale_starts_at, sale_ends_at, hold_minutes, payment_minutes, \
+             status, created_at FROM events WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(tenant_id)
+        .bind(after(page))
+        .bind(page.limit + 1)
+        .fetch_all(self.read_pool())
+        .await?;
+        Ok(page_of(items, page, |event| event.id))
+    }
+
+    async fn set_event_status(&self, tenant_id: Uuid, event_id: Uuid, from: &[&str], to: &str) -> StoreResult<Event> {
+        let current = self.get_event(tenant_id, event_id).await?;
+        if !from.contains(&current.status.as_str()) {
+            return Err(StoreError::conflict_with(
+                "event_status_transition",
+                json!({ "status": current.status, "requested": to }),
+            ));
+        }
+        let mut tx = self.begin_write().await?;
+        let changed = sqlx::query("UPDATE events SET status = $4 WHERE tenant_id = $1 AND id = $2 AND status = $3")
+            .bind(tenant_id)
+            .bind(event_id)
+            .bind(&current.status)
+            .bind(to)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::Busy);
+        }
+        tx.commit().await?;
+        self.get_event(tenant_id, event_id).await
+    }
+
+    async fn create_zone(&self, tenant_id: Uuid, zone: NewZone) -> StoreResult<Zone> {
+        self.get_event(tenant_id, zone.event_id).await?;
+        let mut tx = self.begin_write().await?;
+        let id = Uuid::now_v7();
+        let (kind, capacity) = match &zone.kind {
+            ZoneKind::GeneralAdmission { capacity } => ("general_admission", *capacity),
+            ZoneKind::Numbered { rows } => ("numbered", rows.iter().sum()),
+        };
+        sqlx::query(
+            "INSERT INTO zones (tenant_id, id, event_id, name, kind, capacity, price_usd_cents, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .bind(zone.event_id)
+        .bind(&zone.name)
+        .bind(kind)
+        .bind(capacity)
+        .bind(zone.price_usd_cents)
+        .bind(self.clock.now())
+        .execute(tx.conn())
+        .await?;
+
+        if let ZoneKind::Numbered { rows } = &zone.kind {
+            let seats: Vec<(usize, i64)> = rows
+                .iter()
+                .enumerate()
+                .flat_map(|(row_index, seat_count)| (1..=*seat_count).map(move |number| (row_index, number)))
+                .collect();
+            // Bounded batches keep each statement under the backends' parameter limits.
+            for batch in seats.chunks(500) {
+                let mut insert = QueryBuilder::<Db>::new("INSERT INTO seats (tenant_id, id, zone_id, row_index, row_label, number) ");
+                insert.push_values(batch, |mut row, (row_index, number)| {
+                    row.push_bind(tenant_id)
+                        .push_bind(Uuid::now_v7())
+                        .push_bind(id)
+                        .push_bind(*row_index as i64)
+                        .push_bind(row_label(*row_index))
+                        .push_bind(*number);
+                });
+                insert.build().execute(tx.conn()).await?;
+            }
+        }
+        tx.commit().await?;
+        self.get_zone(tenant_id, id).await
+    }
+
+    async fn get_zone(&self, tenant_id: Uuid, zone_id: Uuid) -> StoreResult<Zone> {
+        let mut conn = self.read_pool().acquire().await?;
+        let record = self.zone_record(&mut conn, tenant_id, zone_id).await?;
+        self.zone_view(&mut conn, tenant_id, record).await
+    }
+
+    async fn list_zones(&self, tenant_id: Uuid, event_id: Uuid) -> StoreResult<Vec<Zone>> {
+        self.get_event(tenant_id, event_id).await?;
+        let mut conn = self.read_pool().acquire().await?;
+        let records: Vec<ZoneRecord> = sqlx::query_as(
+            "SELECT id, event_id, name, kind, capacity, price_usd_cents, sold, held, created_at \
+             FROM zones WHERE tenant_id = $1 AND event_id = $2 ORDER BY id",
+        )
+        .bind(tenant_id)
+        .bind(event_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut zones = Vec::with_capacity(records.len());
+        for record in records {
+            zones.push(self.zone_view(&mut conn, tenant_id, record).await?);
+        }
+        Ok(zones)
+    }
+
+    async fn zone_availability(&self, tenant_id: Uuid, zone_id: Uuid) -> StoreResult<Availability> {
+        let mut conn = self.read_pool().acquire().await?;
+        let now = self.clock.now();
+        let zone = self.zone_record(&mut conn, tenant_id, zone_id).await?;
+        if zone.kind == "general_admission" {
+            // Holds past their time still sit in the counter until swept; they are available.
+            let expired: i64 = sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM holds \
+                 WHERE tenant_id = $1 AND zone_id = $2 AND status = 'active' AND expires_at <= $3",
+            )
+            .bind(tenant_id)
+            .bind(zone_id)
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await?;
+            let held = (zone.held - expired).max(0);
+            return Ok(Availability {
+                zone_id,
+                event_id: zone.event_id,
+                kind: zone.kind,
+                capacity: zone.capacity,
+                sold: zone.sold,
+                held,
+                available: (zone.capacity - zone.sold - held).max(0),
+                price_usd_cents: zone.price_usd_cents,
+                seats: Vec::new(),
+            });
+        }
+
+        let seats: Vec<SeatStatus> = sqlx::query_as(
+            "SELECT id, row_label AS row, number, \
+             CASE WHEN status = 'held' AND hold_expires_at <= $3 THEN 'available' ELSE status END AS status \
+             FROM seats WHERE tenant_id = $1 AND zone_id = $2 ORDER BY row_index, number",
+        )
+        .bind(tenant_id)
+        .bind(zone_id)
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await?;
+        let sold = seats.iter().filter(|seat| seat.status == "sold").count() as i64;
+        let held = seats.iter().filter(|seat| seat.status == "held").count() as i64;
+        Ok(Availability {
+            zone_id,
+            event_id: zone.event_id,
+            kind: zone.kind,
+            capacity: zone.capacity,
+            sold,
+            held,
+            available: zone.capacity - sold - held,
+            price_usd_cents: zone.price_usd_cents,
+            seats,
+        })
+    }
+
+    async fn create_customer(&self, tenant_id: Uuid, customer: NewCustomer) -> StoreResult<Customer> {
+        let mut tx = self.begin_write().await?;
+        let id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO customers (tenant_id, id, first_name, last_name, document_kind, document, phone, email, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .bind(&customer.first_name)
+        .bind(&customer.last_name)
+        .bind(&customer.document_kind)
+        .bind(&customer.document)
+        .bind(&customer.phone)
+        .bind(&customer.email)
+        .bind(self.clock.now())
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
+        self.get_customer(tenant_id, id).await
+    }
+
+    async fn get_customer(&self, tenant_id: Uuid, customer_id: Uuid) -> StoreResult<Customer> {
+        sqlx::query_as(
+            "SELECT id, first_name, last_name, document_kind, document, phone, email, created_at \
+             FROM customers WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(customer_id)
+        .fetch_optional(self.read_pool())
+        .await?
+        .ok_or(StoreError::NotFound("customer"))
+    }
+
+    async fn search_customers(&self, tenant_id: Uuid, filter: CustomerFilter, page: PageRequest) -> StoreResult<Page<Customer>> {
+        let name_pattern = filter.name.map(|name| format!("%{}%", name.replace(['%', '_'], "")));
+        let items: Vec<Customer> = sqlx::query_as(
+            "SELECT id, first_name, last_name, document_kind, document, phone, email, created_at FROM customers \
+             WHERE tenant_id = $1 AND id > $2 \
+             AND ($3 IS NULL OR document = $3) AND ($4 IS NULL OR phone = $4) AND ($5 IS NULL OR email = $5) \
+             AND ($6 IS NULL OR LOWER(first_name || ' ' || last_name) LIKE $6) \
+             ORDER BY id LIMIT $7",
+        )
+        .bind(tenant_id)
+        .bind(after(page))
+        .bind(filter.document)
+        .bind(filter.phone)
+        .bind(filter.email)
+        .bind(name_pattern)
+        .bind(page.limit + 1)
+        .fetch_all(self.read_pool())
+        .await?;
+        Ok(page_of(items, page, |customer| customer.id))
+    }
+
+    async fn create_exchange_rate(&self, tenant_id: Uuid, created_by: Uuid, rate: NewExchangeRate) -> StoreResult<ExchangeRateRecord> {
+        let mut tx = self.begin_write().await?;
+        let id = Uuid::now_v7();
+        // A second rate for the same date is a correction: it supersedes the first.
+        let superseded: Option<(Uuid,)> = sqlx::query_as(
+            "UPDATE exchange_rates SET superseded = $4 WHERE tenant_id = $1 AND currency = 'USD' AND effective_date = $2 \
+             AND superseded = $3 RETURNING id",
+        )
+        .bind(tenant_id)
+        .bind(rate.effective_date)
+        .bind(false)
+        .bind(true)
+        .fetch_optional(tx.conn())
+        .await?;
+        sqlx::query(
+            "INSERT INTO exchange_rates (tenant_id, id, currency, rate_scaled, effective_date, source, supersedes_id, superseded, created_by, created_at) \
+             VALUES ($1, $2, 'USD', $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .bind(rate.rate_scaled)
+        .bind(rate.effective_date)
+        .bind(&rate.source)
+        .bind(superseded.map(|(id,)| id))
+        .bind(false)
+        .bind(created_by)
+        .bind(self.clock.now())
+        .execute(tx.conn())
+        .await?;
+        let record: RateRecord = sqlx::query_as(
+            "SELECT id, currency, rate_scaled, effective_date, source, supersedes_id, superseded, created_at \
+             FROM exchange_rates WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_one(tx.conn())
+        .await?;
+        tx.commit().await?;
+        Ok(record.into())
+    }
+
+    async fn list_exchange_rates(&self, tenant_id: Uuid, page: PageRequest) -> StoreResult<Page<ExchangeRateRecord>> {
+        let records: Vec<RateRecord> = sqlx::query_as(
+            "SELECT id, currency, rate_scaled, effective_date, source, supersedes_id, superseded, created_at \
+             FROM exchange_rates WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(tenant_id)
+        .bind(after(page))
+        .bind(page.limit + 1)
+        .fetch_all(self.read_pool())
+        .await?;
+        let items = records.into_iter().map(ExchangeRateRecord::from).collect();
+        Ok(page_of(items, page, |rate: &ExchangeRateRecord| rate.id))
+    }
+
+    async fn create_hold(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        idempotency: Option<IdempotencyRequest>,
+        hold: NewHold,
+    ) -> StoreResult<Idempotent<Hold>> {
+        with_retry!(self.create_hold_once(tenant_id, principal_id, idempotency.as_ref(), &hold).await)
+    }
+
+    async fn get_hold(&self, tenant_id: Uuid, hold_id: Uuid) -> StoreResult<Hold> {
+        let mut conn = self.read_pool().acquire().await?;
+        let record = fetch_hold(&mut conn, tenant_id, hold_id).await?;
+        hold_view(&mut conn, tenant_id, record, self.clock.now()).await
+    }
+
+    async fn release_hold(&self, tenant_id: Uuid, hold_id: Uuid) -> StoreResult<()> {
+        with_retry!(self.release_hold_once(tenant_id, hold_id, None).await)
+    }
+
+    async fn expire_holds(&self, limit: i64) -> StoreResult<u64> {
+        let now = self.clock.now();
+        let due: Vec<(Uuid, Uuid)> = sqlx::query_as(
+            "SELECT tenant_id, id FROM holds WHERE status = 'active' AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(self.read_pool())
+        .await?;
+        let mut expired = 0;
+        for (tenant_id, hold_id) in due {
+            if with_retry!(self.expire_one(tenant_id, hold_id).await)? {
+                expired += 1;
+            }
+        }
+        Ok(expired)
+    }
+
+    async fn create_order(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        idempotency: Option<IdempotencyRequest>,
+        order: NewOrder,
+    ) -> StoreResult<Idempotent<Order>> {
+        with_retry!(self.create_order_once(tenant_id, principal_id, idempotency.as_ref(), &order).await)
+    }
+
+    async fn get_order(&self, tenant_id: Uuid, order_id: Uuid) -> StoreResult<Order> {
+        let mut conn = self.read_pool().acquire().await?;
+        order_view(&mut conn, tenant_id, order_id, self.clock.now()).await
+    }
+
+    async fn cancel_order(&self, tenant_id: Uuid, order_id: Uuid) -> StoreResult<Order> {
+        let order = self.get_order(tenant_id, order_id).await?;
+        with_retry!(self.release_hold_once(tenant_id, order.hold_id, Some(order_id)).await)?;
+        self.get_order(tenant_id, order_id).await
+    }
+
+    async fn add_payment(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        idempotency: Option<IdempotencyRequest>,
+        order_id: Uuid,
+        payment: NewPayment,
+    ) -> StoreResult<Idempotent<PaymentOutcome>> {
+        with_retry!(self.add_payment_once(tenant_id, principal_id, idempotency.as_ref(), order_id, &payment).await)
+    }
+
+    async fn void_order(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        idempotency: Option<IdempotencyRequest>,
+        order_id: Uuid,
+        reason: String,
+    ) -> StoreResult<Idempotent<VoidOutcome>> {
+        with_retry!(self.void_order_once(tenant_id, principal_id, idempotency.as_ref(), order_id, &reason).await)
+    }
+
+    async fn list_tickets(&self, tenant_id: Uuid, order_id: Uuid) -> StoreResult<Vec<Ticket>> {
+        let mut conn = self.read_pool().acquire().await?;
+        let exists: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM orders WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(order_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound("order"));
+        }
+        let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE tenant_id = $1 AND order_id = $2 ORDER BY id");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(order_id)
+            .fetch_all(&mut *conn)
+            .await?)
+    }
+
+    async fn validate_ticket(
+        &self,
+        tenant_id: Uuid,
+        validator_id: Uuid,
+        code: &str,
+        gate: &str,
+        event_id: Option<Uuid>,
+    ) -> StoreResult<ValidationOutcome> {
+        with_retry!(self.validate_once(tenant_id, validator_id, code, gate, event_id).await)
+    }
+
+    async fn list_fiscal_documents(&self, tenant_id: Uuid, page: PageRequest) -> StoreResult<Page<FiscalDocument>> {
+        let sql = format!("{DOCUMENT_SELECT} WHERE d.tenant_id = $1 AND d.id > $2 ORDER BY d.id LIMIT $3");
+        let records: Vec<DocumentRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(after(page))
+            .bind(page.limit + 1)
+            .fetch_all(self.read_pool())
+            .await?;
+        let items = records
+            .into_iter()
+            .map(DocumentRecord::into_document)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(page_of(items, page, |document| document.id))
+    }
+
+    async fn get_fiscal_document(&self, tenant_id: Uuid, document_id: Uuid) -> StoreResult<FiscalDocument> {
+        let mut conn = self.read_pool().acquire().await?;
+        fetch_document(&mut conn, tenant_id, document_id).await?.into_document()
+    }
+
+    async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let mut tx = self.begin_write().await?;
+        let deleted = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(before)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(deleted)
+    }
+}

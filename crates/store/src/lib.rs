@@ -1,0 +1,224 @@
+//! Storage: the [`Store`] trait and its PostgreSQL and SQLite implementations.
+//!
+//! Each state-changing method is one database transaction that checks and
+//! enforces the invariants it touches (capacity, gapless fiscal numbers,
+//! idempotency). Both backends share one implementation, `common.rs`, compiled
+//! once per backend with that backend's concrete sqlx types; what differs
+//! (connecting, opening a write transaction) lives in `postgres.rs` and
+//! `sqlite.rs`. Migrations live in `migrations/postgres` and `migrations/sqlite`.
+
+pub mod clock;
+pub mod error;
+pub mod model;
+mod postgres;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+pub use clock::{Clock, OffsetClock, SystemClock};
+pub use error::StoreError;
+use model::*;
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Database settings shared by both backends.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// `postgres://…` or `sqlite://path` (created if missing).
+    pub url: String,
+    pub max_connections: u32,
+    /// Statements slower than this are logged at WARN by sqlx.
+    pub slow_statement_threshold: std::time::Duration,
+    /// SQLite only: `synchronous=FULL` (durable on power loss) unless false.
+    pub sqlite_synchronous_full: bool,
+}
+
+/// Connects to the database named by `options.url` and runs its migrations.
+pub async fn connect(
+    options: &ConnectOptions,
+    clock: Arc<dyn Clock>,
+) -> StoreResult<Arc<dyn Store>> {
+    if options.url.starts_with("postgres://") || options.url.starts_with("postgresql://") {
+        let store = PgStore::connect(options, clock).await?;
+        store.migrate().await?;
+        Ok(Arc::new(store))
+    } else if options.url.starts_with("sqlite:") {
+        let store = SqliteStore::connect(options, clock).await?;
+        store.migrate().await?;
+        Ok(Arc::new(store))
+    } else {
+        Err(StoreError::Internal(format!(
+            "unsupported database URL scheme in `{}`: use postgres:// or sqlite://",
+            redact_url(&options.url)
+        )))
+    }
+}
+
+/// Removes a password from a database URL so it can be logged.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Name of the backend: `postgres` or `sqlite`.
+    fn backend(&self) -> &'static str;
+
+    /// Runs a trivial query; used by health checks.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // Settings and tenancy.
+    async fn get_or_init_setting(&self, key: &str, initial: &str) -> StoreResult<String>;
+    async fn create_tenant(&self, tenant: NewTenant) -> StoreResult<Tenant>;
+    async fn get_tenant(&self, tenant_id: Uuid) -> StoreResult<Tenant>;
+    async fn get_tenant_by_slug(&self, slug: &str) -> StoreResult<Option<Tenant>>;
+    async fn tenant_signing_key(&self, tenant_id: Uuid) -> StoreResult<Vec<u8>>;
+    async fn list_tenants(&self, page: PageRequest) -> StoreResult<Page<Tenant>>;
+
+    // Users and sessions.
+    async fn create_user(&self, user: NewUser) -> StoreResult<User>;
+    async fn get_user(&self, user_id: Uuid) -> StoreResult<User>;
+    async fn list_users(&self, tenant_id: Uuid, page: PageRequest) -> StoreResult<Page<User>>;
+    async fn find_credentials(&self, username: &str) -> StoreResult<Option<UserCredentials>>;
+    /// Counts a failed login; locks the account until `lock_until` once
+    /// `max_failures` consecutive failures are reached.
+    async fn record_login_failure(
+        &self,
+        user_id: Uuid,
+        max_failures: i64,
+        lock_until: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn record_login_success(&self, user_id: Uuid) -> StoreResult<()>;
+    async fn insert_refresh_token(
+        &self,
+        token_hash: &str,
+        user_id: Uuid,
+        family_id: Uuid,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Marks `old_hash` used and stores `new_hash` in the same family; reusing a
+    /// used token revokes its family.
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<RefreshOutcome>;
+
+    // Catalogue.
+    async fn create_venue(&self, tenant_id: Uuid, venue: NewVenue) -> StoreResult<Venue>;
+    async fn get_venue(&self, tenant_id: Uuid, venue_id: Uuid) -> StoreResult<Venue>;
+    async fn list_venues(&self, tenant_id: Uuid, page: PageRequest) -> StoreResult<Page<Venue>>;
+    async fn create_event(&self, tenant_id: Uuid, event: NewEvent) -> StoreResult<Event>;
+    async fn get_event(&self, tenant_id: Uuid, event_id: Uuid) -> StoreResult<Event>;
+    async fn list_events(&self, tenant_id: Uuid, page: PageRequest) -> StoreResult<Page<Event>>;
+    /// Moves an event to `to` if its status is one of `from`.
+    async fn set_event_status(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+        from: &[&str],
+        to: &str,
+    ) -> StoreResult<Event>;
+    async fn create_zone(&self, tenant_id: Uuid, zone: NewZone) -> StoreResult<Zone>;
+    async fn get_zone(&self, tenant_id: Uuid, zone_id: Uuid) -> StoreResult<Zone>;
+    async fn list_zones(&self, tenant_id: Uuid, event_id: Uuid) -> StoreResult<Vec<Zone>>;
+    async fn zone_availability(&self, tenant_id: Uuid, zone_id: Uuid) -> StoreResult<Availability>;
+
+    // Customers and exchange rates.
+    async fn create_customer(&self, tenant_id: Uuid, customer: NewCustomer) -> StoreResult<Customer>;
+    async fn get_customer(&self, tenant_id: Uuid, customer_id: Uuid) -> StoreResult<Customer>;
+    async fn search_customers(
+        &self,
+        tenant_id: Uuid,
+        filter: CustomerFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Customer>>;
+    /// Stores a rate; a rate for the same date supersedes the earlier one.
+    async fn create_exchange_rate(
+        &self,
+        tenant_id: Uuid,
+        created_by: Uuid,
+        rate: NewExchangeRate,
+    ) -> StoreResult<ExchangeRateRecord>;
+    async fn list_exchange_rates(
+        &self,
+        tenant_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<ExchangeRateRecord>>;
+
+    // Sales.
+    async fn create_hold(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        idempotency: Option<IdempotencyRequest>,
+        hold: NewHold,
+    ) -> StoreResult<Idempotent<Hold>>;
+    async fn get_hold(&self, tenant_id: Uuid, hold_id: Uuid) -> StoreResult<Hold>;
+    /// Releases an active hold and cancels its unpaid order, returning the capacity.
+    async fn release_hold(&self, tenant_id: Uuid, hold_id: Uuid) -> StoreResult<()>;
+    /// Expires up to `limit` holds whose time has passed; returns how many.
+    async fn expire_holds(&self, limit: i64) -> StoreResult<u64>;
+    async fn create_order(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        idempotency: Option<IdempotencyRequest>,
+        order: NewOrder,
+    ) -> StoreResult<Idempotent<Order>>;
+    async fn get_order(&self, tenant_id: Uuid, order_id: Uuid) -> StoreResult<Order>;
+    async fn cancel_order(&self, tenant_id: Uuid, order_id: Uuid) -> StoreResult<Order>;
+    async fn add_payment(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        idempotency: Option<IdempotencyRequest>,
+        order_id: Uuid,
+        payment: NewPayment,
+    ) -> StoreResult<Idempotent<PaymentOutcome>>;
+    async fn void_order(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        idempotency: Option<IdempotencyRequest>,
+        order_id: Uuid,
+        reason: String,
+    ) -> StoreResult<Idempotent<VoidOutcome>>;
+    async fn list_tickets(&self, tenant_id: Uuid, order_id: Uuid) -> StoreResult<Vec<Ticket>>;
+    async fn validate_ticket(
+        &self,
+        tenant_id: Uuid,
+        validator_id: Uuid,
+        code: &str,
+        gate: &str,
+        event_id: Option<Uuid>,
+    ) -> StoreResult<ValidationOutcome>;
+    async fn list_fiscal_documents(
+        &self,
+        tenant_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<FiscalDocument>>;
+    async fn get_fiscal_document(
+        &self,
+        tenant_id: Uuid,
+        document_id: Uuid,
+    ) -> StoreResult<FiscalDocument>;
+    /// Deletes idempotency keys older than `before`.
+    async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+}
