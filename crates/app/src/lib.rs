@@ -1,1 +1,22 @@
+//! Use cases and delivery of taquilla: configuration, authentication, the HTTP
+//! API, metrics, logs, background jobs and the demo data.
+//!
+//! `http/` holds one module per API resource; rules that need no IO belong in
+//! `taquilla-domain`, SQL in `taquilla-store`.
 
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod i18n;
+pub mod jobs;
+pub mod metrics;
+pub mod openapi;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod tickets;
+
+pub use config::Config;
+pub use startup::Application;

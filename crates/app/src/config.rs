@@ -1,0 +1,170 @@
+//! Configuration: one typed struct read from flags and environment variables,
+//! validated at start. With nothing set, taquilla uses `taquilla.db` (SQLite)
+//! in the data directory and listens on 127.0.0.1:8000.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One JSON object per line, for production log pipelines.
+    Json,
+    /// Human-readable lines, for development.
+    Text,
+}
+
+/// Settings of `taquilla serve` and the other subcommands that open the database.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address and port to listen on.
+    #[arg(long = "bind", env = "TAQUILLA_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: SocketAddr,
+
+    /// Directory for the SQLite database file `taquilla.db` when DATABASE_URL is not set.
+    #[arg(long = "data-dir", env = "TAQUILLA_DATA_DIR", default_value = ".")]
+    pub data_dir: PathBuf,
+
+    /// Database URL: `postgres://user@host/db` for PostgreSQL, or `sqlite://path`.
+    /// Default: SQLite file `taquilla.db` in the data directory.
+    #[arg(long = "database-url", env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Maximum database connections in the pool.
+    #[arg(long = "db-max-connections", env = "TAQUILLA_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+
+    /// SQLite only: `full` makes every committed sale survive a power loss; `normal` is faster
+    /// and survives a process crash but not a power loss.
+    #[arg(long = "sqlite-synchronous", env = "TAQUILLA_SQLITE_SYNCHRONOUS", default_value = "full", value_parser = ["full", "normal"])]
+    pub sqlite_synchronous: String,
+
+    /// Log format: `json` (production) or `text` (development).
+    #[arg(long = "log-format", env = "TAQUILLA_LOG_FORMAT", value_enum, default_value = "json")]
+    pub log_format: LogFormat,
+
+    /// Secret for signing access tokens (at least 32 bytes). Default: a random secret
+    /// generated once and kept in the database, shared by every instance.
+    #[arg(long = "jwt-secret", env = "TAQUILLA_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Lifetime of an access token, in minutes.
+    #[arg(long = "access-token-minutes", env = "TAQUILLA_ACCESS_TOKEN_MINUTES", default_value_t = 15)]
+    pub access_token_minutes: i64,
+
+    /// Lifetime of a refresh token, in days.
+    #[arg(long = "refresh-token-days", env = "TAQUILLA_REFRESH_TOKEN_DAYS", default_value_t = 14)]
+    pub refresh_token_days: i64,
+
+    /// Consecutive failed logins that lock an account.
+    #[arg(long = "max-login-failures", env = "TAQUILLA_MAX_LOGIN_FAILURES", default_value_t = 5)]
+    pub max_login_failures: i64,
+
+    /// How long a locked account stays locked, in minutes.
+    #[arg(long = "lockout-minutes", env = "TAQUILLA_LOCKOUT_MINUTES", default_value_t = 15)]
+    pub lockout_minutes: i64,
+
+    /// Argon2id memory cost in KiB. The default (19 MiB, 2 passes) is OWASP's
+    /// minimum recommendation; lower it only for tests.
+    #[arg(long = "argon2-memory-kib", env = "TAQUILLA_ARGON2_MEMORY_KIB", default_value_t = 19_456)]
+    pub argon2_memory_kib: u32,
+
+    /// Argon2id passes.
+    #[arg(long = "argon2-iterations", env = "TAQUILLA_ARGON2_ITERATIONS", default_value_t = 2)]
+    pub argon2_iterations: u32,
+
+    /// Seconds between runs of the job that expires holds and unpaid orders.
+    #[arg(long = "sweep-interval-seconds", env = "TAQUILLA_SWEEP_INTERVAL_SECONDS", default_value_t = 15)]
+    pub sweep_interval_seconds: u64,
+
+    /// SQL statements slower than this many seconds are logged as warnings.
+    #[arg(long = "slow-query-threshold", env = "PERFORMANCE_MONITORING_SLOW_QUERY_THRESHOLD", default_value_t = 0.5)]
+    pub slow_query_threshold_seconds: f64,
+
+    /// Requests slower than this many milliseconds log `slow_request_detected`.
+    #[arg(long = "slow-request-ms", env = "TAQUILLA_SLOW_REQUEST_MS", default_value_t = 1_000)]
+    pub slow_request_ms: u64,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long = "max-body-bytes", env = "TAQUILLA_MAX_BODY_BYTES", default_value_t = 262_144)]
+    pub max_body_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            data_dir: PathBuf::from("."),
+            database_url: None,
+            db_max_connections: 16,
+            sqlite_synchronous: "full".to_string(),
+            log_format: LogFormat::Json,
+            jwt_secret: None,
+            access_token_minutes: 15,
+            refresh_token_days: 14,
+            max_login_failures: 5,
+            lockout_minutes: 15,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            sweep_interval_seconds: 15,
+            slow_query_threshold_seconds: 0.5,
+            slow_request_ms: 1_000,
+            max_body_bytes: 262_144,
+        }
+    }
+}
+
+impl Config {
+    /// Checks values that clap cannot, so a bad setting stops the start with a clear message.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:"))
+        {
+            return Err("DATABASE_URL must start with postgres://, postgresql:// or sqlite:".to_string());
+        }
+        if let Some(secret) = &self.jwt_secret
+            && secret.len() < 32
+        {
+            return Err("TAQUILLA_JWT_SECRET must be at least 32 bytes long".to_string());
+        }
+        if self.access_token_minutes < 1 || self.refresh_token_days < 1 {
+            return Err("token lifetimes must be at least 1 minute / 1 day".to_string());
+        }
+        if self.max_login_failures < 1 || self.lockout_minutes < 1 {
+            return Err("TAQUILLA_MAX_LOGIN_FAILURES and TAQUILLA_LOCKOUT_MINUTES must be at least 1".to_string());
+        }
+        if self.argon2_memory_kib < 8 || self.argon2_iterations < 1 {
+            return Err("Argon2 memory must be at least 8 KiB and iterations at least 1".to_string());
+        }
+        if self.db_max_connections < 1 {
+            return Err("TAQUILLA_DB_MAX_CONNECTIONS must be at least 1".to_string());
+        }
+        if !(self.slow_query_threshold_seconds > 0.0 && self.slow_query_threshold_seconds.is_finite()) {
+            return Err("PERFORMANCE_MONITORING_SLOW_QUERY_THRESHOLD must be a positive number of seconds".to_string());
+        }
+        if self.sweep_interval_seconds < 1 {
+            return Err("TAQUILLA_SWEEP_INTERVAL_SECONDS must be at least 1".to_string());
+        }
+        Ok(())
+    }
+
+    /// Returns the database URL in use: DATABASE_URL, or the SQLite file in the data directory.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("taquilla.db").display()),
+        }
+    }
+
+    pub fn connect_options(&self) -> taquilla_store::ConnectOptions {
+        taquilla_store::ConnectOptions {
+            url: self.effective_database_url(),
+            max_connections: self.db_max_connections,
+            slow_statement_threshold: Duration::from_secs_f64(self.slow_query_threshold_seconds),
+            sqlite_synchronous_full: self.sqlite_synchronous == "full",
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! Venues, events and their lifecycle, zones and seat availability.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use taquilla_domain::FieldError;
+use taquilla_domain::seatmap::{MAX_ROWS, MAX_SEATS_PER_ROW};
+use taquilla_store::model::{Availability, Event, NewEvent, NewVenue, NewZone, Page, Role, Venue, Zone, ZoneKind};
+use utoipa::ToSchema;
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::http::extract::{ApiJson, ApiQuery, IdPath, PageQuery};
+use crate::http::validate;
+use crate::state::AppState;
+
+/// Roles that may read the catalogue.
+const READERS: &[Role] = &[Role::TenantAdmin, Role::Cashier, Role::Validator, Role::ApiClient];
+/// Largest general-admission capacity of one zone.
+const MAX_CAPACITY: i64 = 1_000_000;
+/// Largest price of one ticket: US$ 1,000,000.00.
+const MAX_PRICE_USD_CENTS: i64 = 100_000_000;
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateVenue {
+    pub name: String,
+    pub address: String,
+    pub city: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateEvent {
+    pub venue_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// RFC 3339 with offset, for example `2026-12-31T20:00:00-04:00`.
+    pub starts_at: String,
+    pub sale_starts_at: Option<String>,
+    pub sale_ends_at: Option<String>,
+    /// Lifetime of a hold in minutes, 1 to 120 (default 15).
+    pub hold_minutes: Option<i64>,
+    /// Minutes an order has to be paid, 1 to 120 (default 15).
+    pub payment_minutes: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateZone {
+    pub name: String,
+    /// `general_admission` or `numbered`.
+    pub kind: String,
+    /// Capacity of a general-admission zone.
+    pub capacity: Option<i64>,
+    /// Seats per row of a numbered zone, in row order; rows are labelled A, B, … Z, AA, ….
+    pub rows: Option<Vec<i64>>,
+    /// Base price in USD cents, before IVA.
+    pub price_usd_cents: i64,
+}
+
+fn parse_instant(errors: &mut Vec<FieldError>, field: &str, value: &str) -> Option<DateTime<Utc>> {
+    match DateTime::parse_from_rfc3339(value.trim()) {
+        Ok(instant) => Some(instant.with_timezone(&Utc)),
+        Err(_) => {
+            errors.push(FieldError::new(field, "datetime_format"));
+            None
+        }
+    }
+}
+
+/// Creates a venue.
+#[utoipa::path(post, path = "/api/v1/venues", tag = "catalogue", request_body = CreateVenue,
+    responses((status = 201, body = Venue), (status = 422, description = "validation_failed")), security(("bearer" = [])))]
+pub async fn create_venue(State(state): State<AppState>, principal: Principal, body: ApiJson<CreateVenue>) -> ApiResult<(StatusCode, Json<Venue>)> {
+    principal.require(&[Role::TenantAdmin])?;
+    let tenant_id = principal.tenant()?;
+    let mut errors = Vec::new();
+    let name = validate::text(&mut errors, "name", &body.value.name, 200);
+    let address = validate::text(&mut errors, "address", &body.value.address, 300);
+    let city = validate::text(&mut errors, "city", &body.value.city, 100);
+    validate::finish(errors)?;
+    let venue = state.store.create_venue(tenant_id, NewVenue { name, address, city }).await?;
+    Ok((StatusCode::CREATED, Json(venue)))
+}
+
+/// Lists venues.
+#[utoipa::path(get, path = "/api/v1/venues", tag = "catalogue", params(PageQuery), responses((status = 200, body = Page<Venue>)), security(("bearer" = [])))]
+pub async fn list_venues(State(state): State<AppState>, principal: Principal, ApiQuery(query): ApiQuery<PageQuery>) -> ApiResult<Json<Page<Venue>>> {
+    principal.require(READERS)?;
+    Ok(Json(state.store.list_venues(principal.tenant()?, query.page()?).await?))
+}
+
+/// Returns one venue.
+#[utoipa::path(get, path = "/api/v1/venues/{id}", tag = "catalogue", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Venue), (status = 404)), security(("bearer" = [])))]
+pub async fn get_venue(State(state): State<AppState>, principal: Principal, IdPath(id): IdPath) -> ApiResult<Json<Venue>> {
+    principal.require(READERS)?;
+    Ok(Json(state.store.get_venue(principal.tenant()?, id).await?))
+}
+
+/// Creates an event in `draft` status.
+#[utoipa::path(post, path = "/api/v1/events", tag = "catalogue", request_body = CreateEvent,
+    responses((status = 201, body = Event), (status = 404, description = "venue not found"), (status = 422)), security(("bearer" = [])))]
+pub async fn create_event(State(state): State<AppState>, principal: Principal, body: ApiJson<CreateEvent>) -> ApiResult<(StatusCode, Json<Event>)> {
+    principal.require(&[Role::TenantAdmin])?;
+    let tenant_id = principal.tenant()?;
+    let request = body.value;
+    let mut errors = Vec::new();
+    let venue_id = uuid::Uuid::parse_str(request.venue_id.trim()).map_err(|_| ApiError::NotFound("venue"))?;
+    let name = validate::text(&mut errors, "name", &request.name, 200);
+    let description = validate::optional_text(&mut errors, "description", request.description.as_deref(), 2_000).unwrap_or_default();
+    let starts_at = parse_instant(&mut errors, "starts_at", &request.starts_at);
+    let sale_starts_at = request
+        .sale_starts_at
+        .as_deref()
+        .and_then(|value| parse_instant(&mut errors, "sale_starts_at", value));
+    let sale_ends_at = request
+        .sale_ends_at
+        .as_deref()
+        .and_then(|value| parse_instant(&mut errors, "sale_ends_at", value));
+    if let (Some(start), Some(end)) = (sale_starts_at, sale_ends_at)
+        && end <= start
+    {
+        errors.push(FieldError::new("sale_ends_at", "after_start"));
+    }
+    let hold_minutes = request.hold_minutes.unwrap_or(15);
+    validate::range(&mut errors, "hold_minutes", hold_minutes, 1, 120);
+    let payment_minutes = request.payment_minutes.unwrap_or(15);
+    validate::range(&mut errors, "payment_minutes", payment_minutes, 1, 120);
+    validate::finish(errors)?;
+
+    let event = state
+        .store
+        .create_event(
+            tenant_id,
+            NewEvent {
+                venue_id,
+                name,
+                description,
+                starts_at: starts_at.expect("validated above"),
+                sale_starts_at,
+                sale_ends_at,
+                hold_minutes,
+                payment_minutes,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(event)))
+}
+
+/// Lists events.
+#[utoipa::path(get, path = "/api/v1/events", tag = "catalogue", params(PageQuery), responses((status = 200, body = Page<Event>)), security(("bearer" = [])))]
+pub async fn list_events(State(state): State<AppState>, principal: Principal, ApiQuery(query): ApiQuery<PageQuery>) -> ApiResult<Json<Page<Event>>> {
+    principal.require(READERS)?;
+    Ok(Json(state.store.list_events(principal.tenant()?, query.page()?).await?))
+}
+
+/// Returns one event.
+#[utoipa::path(get, path = "/api/v1/events/{id}", tag = "catalogue", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Event), (status = 404)), security(("bearer" = [])))]
+pub async fn get_event(State(state): State<AppState>, principal: Principal, IdPath(id): IdPath) -> ApiResult<Json<Event>> {
+    principal.require(READERS)?;
+    Ok(Json(state.store.get_event(principal.tenant()?, id).await?))
+}
+
+/// Puts a draft event on sale after checking it has zones, prices and a sale window.
+#[utoipa::path(post, path = "/api/v1/events/{id}/activate", tag = "catalogue", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Event), (status = 404), (status = 409, description = "event_status_transition"), (status = 422, description = "not ready")),
+    security(("bearer" = [])))]
+pub async fn activate_event(State(state): State<AppState>, principal: Principal, IdPath(id): IdPath) -> ApiResult<Json<Event>> {
+    principal.require(&[Role::TenantAdmin])?;
+    let tenant_id = principal.tenant()?;
+    let event = state.store.get_event(tenant_id, id).await?;
+    let zones = state.store.list_zones(tenant_id, id).await?;
+
+    let mut errors = Vec::new();
+    if zones.is_empty() {
+        errors.push(FieldError::new("zones", "zone_required"));
+    }
+    if zones.iter().any(|zone| zone.price_usd_cents <= 0) {
+        errors.push(FieldError::new("price_usd_cents", "price_required"));
+    }
+    if event.sale_starts_at.is_none() || event.sale_ends_at.is_none() {
+        errors.push(FieldError::new("sale_window", "sale_window_required"));
+    }
+    if event.status == "draft" {
+        validate::finish(errors)?;
+    }
+    Ok(Json(state.store.set_event_status(tenant_id, id, &["draft"], "active").await?))
+}
+
+/// Closes sales of an active event.
+#[utoipa::path(post, path = "/api/v1/events/{id}/close", tag = "catalogue", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Event), (status = 409)), security(("bearer" = [])))]
+pub async fn close_event(State(state): State<AppState>, principal: Principal, IdPath(id): IdPath) -> ApiResult<Json<Event>> {
+    principal.require(&[Role::TenantAdmin])?;
+    Ok(Json(state.store.set_event_status(principal.tenant()?, id, &["active"], "closed").await?))
+}
+
+/// Cancels a draft or active event.
+#[utoipa::path(post, path = "/api/v1/events/{id}/cancel", tag = "catalogue", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Event), (status = 409)), security(("bearer" = [])))]
+pub async fn cancel_event(State(state): State<AppState>, principal: Principal, IdPath(id): IdPath) -> ApiResult<Json<Event>> {
+    principal.require(&[Role::TenantAdmin])?;
+    Ok(Json(state.store.set_event_status(principal.tenant()?, id, &["draft", "active"], "cancelled").await?))
+}
+
+/// Creates a zone; a numbered zone gets its rows and seats on creation.
+#[utoipa::path(post, path = "/api/v1/events/{id}/zones", tag = "catalogue", params(("id" = uuid::Uuid, Path)), request_body = CreateZone,
+    responses((status = 201, body = Zone), (status = 404), (status = 422)), security(("bearer" = [])))]
+pub async fn create_zone(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(event_id): IdPath,
+    body: ApiJson<CreateZone>,
+) -> ApiResult<(StatusCode, Json<Zone>)> {
+    principal.require(&[Role::TenantAdmin])?;
+    let tenant_id = principal.tenant()?;
+    let request = body.value;
+    let mut errors = Vec::new();
+    let name = validate::text(&mut errors, "name", &request.name, 100);
+    validate::range(&mut errors, "price_usd_cents", request.price_usd_cents, 0, MAX_PRICE_USD_CENTS);
+    let kind = match request.kind.as_str() {
+        "general_admission" => {
+            if request.rows.is_some() {
+                errors.push(FieldError::new("rows", "not_allowed_for_general_admission"));
+            }
+            match request.capacity {
+                Some(capacity) => {
+                    validate::range(&mut errors, "capacity", capacity, 1, MAX_CAPACITY);
+                    Some(ZoneKind::GeneralAdmission { capacity })
+                }
+                None => {
+                    errors.push(FieldError::new("capacity", "required"));
+                    None
+                }
+            }
+        }
+        "numbered" => match request.rows {
+            Some(rows) if !rows.is_empty() => {
+                if rows.len() > MAX_ROWS {
+                    errors.push(FieldError::new("rows", "too_long"));
+                }
+                if rows.iter().any(|seats| !(1..=MAX_SEATS_PER_ROW).contains(seats)) {
+                    errors.push(FieldError::new("rows", "out_of_range"));
+                }
+                Some(ZoneKind::Numbered { rows })
+            }
+            _ => {
+                errors.push(FieldError::new("rows", "required_for_numbered_zone"));
+                None
+            }
+        },
+        _ => {
+            errors.push(FieldError::new("kind", "invalid_value"));
+            None
+        }
+    };
+    validate::finish(errors)?;
+
+    let zone = state
+        .store
+        .create_zone(
+            tenant_id,
+            NewZone {
+                event_id,
+                name,
+                kind: kind.expect("validated above"),
+                price_usd_cents: request.price_usd_cents,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(zone)))
+}
+
+/// Lists the zones of an event.
+#[utoipa::path(get, path = "/api/v1/events/{id}/zones", tag = "catalogue", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Vec<Zone>), (status = 404)), security(("bearer" = [])))]
+pub async fn list_zones(State(state): State<AppState>, principal: Principal, IdPath(event_id): IdPath) -> ApiResult<Json<Vec<Zone>>> {
+    principal.require(READERS)?;
+    Ok(Json(state.store.list_zones(principal.tenant()?, event_id).await?))
+}
+
+/// Returns one zone with its rows.
+#[utoipa::path(get, path = "/api/v1/zones/{id}", tag = "catalogue", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Zone), (status = 404)), security(("bearer" = [])))]
+pub async fn get_zone(State(state): State<AppState>, principal: Principal, IdPath(id): IdPath) -> ApiResult<Json<Zone>> {
+    principal.require(READERS)?;
+    Ok(Json(state.store.get_zone(principal.tenant()?, id).await?))
+}
+
+/// Returns the seat map with each seat's status, or the units left in a
+/// general-admission zone. Holds past their expiry count as available.
+#[utoipa::path(get, path = "/api/v1/zones/{id}/availability", tag = "catalogue", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Availability), (status = 404)), security(("bearer" = [])))]
+pub async fn availability(State(state): State<AppState>, principal: Principal, IdPath(id): IdPath) -> ApiResult<Json<Availability>> {
+    principal.require(READERS)?;
+    Ok(Json(state.store.zone_availability(principal.tenant()?, id).await?))
+}

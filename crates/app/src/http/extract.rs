@@ -1,0 +1,147 @@
+//! Extractors that turn malformed input into the error envelope instead of
+//! axum's plain-text rejections.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use taquilla_store::model::{IdempotencyRequest, PageRequest};
+use uuid::Uuid;
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+
+/// A JSON body and the SHA-256 of its bytes (for idempotency checks).
+pub struct ApiJson<T> {
+    pub value: T,
+    pub body_sha256: String,
+}
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection: BytesRejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::bad_request("invalid_json")
+            }
+        })?;
+        let value = serde_json::from_slice(&bytes).map_err(|error| ApiError::BadRequest {
+            code: "invalid_json",
+            details: json!({ "reason": error.to_string() }),
+        })?;
+        Ok(Self {
+            value,
+            body_sha256: hex::encode(Sha256::digest(&bytes)),
+        })
+    }
+}
+
+/// A UUID path parameter. An id that does not parse is treated like an id that
+/// does not exist: 404.
+pub struct IdPath(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(text) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound("resource"))?;
+        Uuid::parse_str(&text).map(IdPath).map_err(|_| ApiError::NotFound("resource"))
+    }
+}
+
+/// Query parameters; a malformed query is a 400.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| ApiQuery(value))
+            .map_err(|rejection| ApiError::BadRequest {
+                code: "invalid_query",
+                details: json!({ "reason": rejection.body_text() }),
+            })
+    }
+}
+
+/// The `Idempotency-Key` header, if sent.
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get("idempotency-key") else {
+            return Ok(Self(None));
+        };
+        let key = value
+            .to_str()
+            .map_err(|_| ApiError::bad_request("idempotency_key_invalid"))?
+            .trim()
+            .to_string();
+        let visible = key.bytes().all(|byte| byte.is_ascii_graphic());
+        if key.is_empty() || key.len() > 255 || !visible {
+            return Err(ApiError::bad_request("idempotency_key_invalid"));
+        }
+        Ok(Self(Some(key)))
+    }
+}
+
+impl IdempotencyKey {
+    /// Binds the key to the caller, the request path and the body.
+    pub fn request(&self, principal: &Principal, path: &str, body_sha256: &str) -> Option<IdempotencyRequest> {
+        let key = self.0.as_ref()?;
+        let request_hash = hex::encode(Sha256::digest(format!("{path}\n{body_sha256}").as_bytes()));
+        Some(IdempotencyRequest {
+            principal_id: principal.user_id,
+            key: key.clone(),
+            request_hash,
+        })
+    }
+
+    pub fn required(&self, principal: &Principal, path: &str, body_sha256: &str) -> Result<IdempotencyRequest, ApiError> {
+        self.request(principal, path, body_sha256)
+            .ok_or(ApiError::bad_request("idempotency_key_required"))
+    }
+}
+
+/// `?limit=&cursor=` of every list endpoint.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct PageQuery {
+    /// Items per page, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Largest page any list endpoint returns.
+pub const MAX_PAGE_SIZE: i64 = 200;
+
+impl PageQuery {
+    pub fn page(&self) -> Result<PageRequest, ApiError> {
+        let limit = self.limit.unwrap_or(50);
+        if !(1..=MAX_PAGE_SIZE).contains(&limit) {
+            return Err(ApiError::field("limit", "out_of_range"));
+        }
+        let after = match &self.cursor {
+            Some(cursor) => Some(Uuid::parse_str(cursor).map_err(|_| ApiError::bad_request("invalid_cursor"))?),
+            None => None,
+        };
+        Ok(PageRequest { limit, after })
+    }
+}

@@ -1,0 +1,134 @@
+//! The HTTP API: routes, middleware, and one module per resource.
+
+pub mod admin;
+pub mod auth;
+pub mod catalogue;
+pub mod customers;
+pub mod extract;
+pub mod fiscal;
+pub mod gate;
+pub mod health;
+pub mod sales;
+pub mod validate;
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tracing::Instrument;
+
+use crate::error::{ApiError, localize_errors};
+use crate::state::AppState;
+
+/// Builds the full router with its middleware.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/refresh", post(auth::refresh))
+        .route("/auth/me", get(auth::me))
+        .route("/tenants", get(admin::list_tenants).post(admin::create_tenant))
+        .route("/users", get(admin::list_users).post(admin::create_user))
+        .route("/venues", get(catalogue::list_venues).post(catalogue::create_venue))
+        .route("/venues/{id}", get(catalogue::get_venue))
+        .route("/events", get(catalogue::list_events).post(catalogue::create_event))
+        .route("/events/{id}", get(catalogue::get_event))
+        .route("/events/{id}/activate", post(catalogue::activate_event))
+        .route("/events/{id}/close", post(catalogue::close_event))
+        .route("/events/{id}/cancel", post(catalogue::cancel_event))
+        .route("/events/{id}/zones", get(catalogue::list_zones).post(catalogue::create_zone))
+        .route("/zones/{id}", get(catalogue::get_zone))
+        .route("/zones/{id}/availability", get(catalogue::availability))
+        .route("/customers", get(customers::search_customers).post(customers::create_customer))
+        .route("/customers/{id}", get(customers::get_customer))
+        .route("/exchange-rates", get(customers::list_exchange_rates).post(customers::create_exchange_rate))
+        .route("/holds", post(sales::create_hold))
+        .route("/holds/{id}", get(sales::get_hold).delete(sales::release_hold))
+        .route("/orders", post(sales::create_order))
+        .route("/orders/{id}", get(sales::get_order))
+        .route("/orders/{id}/cancel", post(sales::cancel_order))
+        .route("/orders/{id}/payments", post(sales::add_payment))
+        .route("/orders/{id}/void", post(sales::void_order))
+        .route("/orders/{id}/tickets", get(gate::list_tickets))
+        .route("/tickets/validate", post(gate::validate_ticket))
+        .route("/tickets/public-key", get(gate::public_key))
+        .route("/fiscal/documents", get(fiscal::list_documents))
+        .route("/fiscal/documents/{id}", get(fiscal::get_document))
+        .route("/banks", get(fiscal::list_banks));
+
+    let max_body_bytes = state.config.max_body_bytes;
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/api/openapi.json", get(crate::openapi::document))
+        .route("/health/", get(health::health))
+        .route("/health", get(health::health))
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
+        .route("/metrics", get(health::metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(middleware::from_fn(localize_errors))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(CatchPanicLayer::custom(|_| ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("route")
+}
+
+/// Measures each request, feeds the HTTP metrics and writes one access event.
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let span = tracing::info_span!(
+        "request",
+        request.id = %request_id,
+        tenant.id = tracing::field::Empty,
+        user.id = tracing::field::Empty,
+    );
+
+    state.metrics.http_requests_in_flight.inc();
+    let response = next.run(request).instrument(span.clone()).await;
+    state.metrics.http_requests_in_flight.dec();
+
+    let duration = started.elapsed();
+    let status = response.status().as_u16();
+    state
+        .metrics
+        .http_requests_total
+        .with_label_values(&[route.as_str(), method.as_str(), &status.to_string()])
+        .inc();
+    state
+        .metrics
+        .http_request_duration_seconds
+        .with_label_values(&[route.as_str(), method.as_str()])
+        .observe(duration.as_secs_f64());
+
+    let duration_ms = duration.as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        tracing::info!(event = "http_request", http.method = %method, http.route = %route, http.status = status, duration_ms, "request served");
+        if duration.as_millis() as u64 >= state.config.slow_request_ms {
+            tracing::warn!(event = "slow_request_detected", http.method = %method, http.route = %route, duration_ms, "slow request");
+        }
+    });
+    response
+}

@@ -1,0 +1,480 @@
+//! Holds, orders, payments and voids: the sale path.
+//!
+//! Requests that create something take an `Idempotency-Key` header (required
+//! for payments); a retry with the same key and body replays the stored
+//! answer, marked with `Idempotent-Replayed: true`.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use taquilla_domain::FieldError;
+use taquilla_domain::bank::BankCode;
+use taquilla_domain::identity::Document;
+use taquilla_domain::money::Currency;
+use taquilla_domain::phone::PhoneNumber;
+use taquilla_store::model::{
+    Hold, Idempotent, NewHold, NewOrder, NewPayment, NewTicket, Order, PaymentOutcome, Role, VoidOutcome,
+};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::http::extract::{ApiJson, IdPath, IdempotencyKey};
+use crate::http::validate;
+use crate::state::AppState;
+use crate::tickets;
+
+const SELLERS: &[Role] = &[Role::TenantAdmin, Role::Cashier, Role::ApiClient];
+/// Largest number of seats or units in one hold.
+pub const MAX_UNITS_PER_HOLD: i64 = 50;
+/// Largest single payment: 10,000,000,000.00 in either currency.
+const MAX_PAYMENT_CENTS: i64 = 1_000_000_000_000;
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateHold {
+    pub zone_id: Uuid,
+    /// Seats of a numbered zone.
+    pub seat_ids: Option<Vec<Uuid>>,
+    /// Units of a general-admission zone.
+    pub quantity: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateOrder {
+    pub hold_id: Uuid,
+    pub customer_id: Uuid,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreatePayment {
+    /// `cash`, `card`, `transfer` or `pago_movil`.
+    pub method: String,
+    /// `USD` or `VES`; Pago Móvil is always `VES`.
+    pub currency: String,
+    /// Amount tendered, in cents of `currency`.
+    pub amount_cents: i64,
+    /// Cash only: currency of the change (default: the tendered currency).
+    pub change_currency: Option<String>,
+    /// Transfer and Pago Móvil: the payer's bank code (`0102`, `0134`, …).
+    pub bank_code: Option<String>,
+    /// Card: terminal reference; transfer and Pago Móvil: bank reference.
+    pub reference: Option<String>,
+    /// Pago Móvil: the payer's mobile number.
+    pub phone: Option<String>,
+    /// Pago Móvil: the payer's cédula or RIF.
+    pub document: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct VoidOrder {
+    pub reason: String,
+}
+
+/// Sends a replayed answer exactly as it was first sent.
+fn replay(status_code: u16, body: String) -> Response {
+    let status = StatusCode::from_u16(status_code).unwrap_or(StatusCode::OK);
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
+}
+
+fn respond<T: serde::Serialize>(status: StatusCode, result: Idempotent<T>) -> Response {
+    match result {
+        Idempotent::Fresh(value) => (status, Json(value)).into_response(),
+        Idempotent::Replay { status_code, body } => replay(status_code, body),
+    }
+}
+
+/// Holds seats of a numbered zone or units of a general-admission zone.
+#[utoipa::path(post, path = "/api/v1/holds", tag = "sales", request_body = CreateHold,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Hold), (status = 404, description = "zone not found"),
+        (status = 409, description = "seats_unavailable (details.seats names them) or insufficient_capacity"), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn create_hold(
+    State(state): State<AppState>,
+    principal: Principal,
+    key: IdempotencyKey,
+    uri: Uri,
+    body: ApiJson<CreateHold>,
+) -> ApiResult<Response> {
+    principal.require(SELLERS)?;
+    let tenant_id = principal.tenant()?;
+    let idempotency = key.request(&principal, uri.path(), &body.body_sha256);
+    let request = body.value;
+
+    let mut errors = Vec::new();
+    let mut seat_ids = request.seat_ids.unwrap_or_default();
+    let quantity = match (seat_ids.is_empty(), request.quantity) {
+        (false, Some(_)) => {
+            errors.push(FieldError::new("quantity", "seats_or_quantity"));
+            0
+        }
+        (false, None) => {
+            if seat_ids.len() as i64 > MAX_UNITS_PER_HOLD {
+                errors.push(FieldError::new("seat_ids", "too_long"));
+            }
+            let count = seat_ids.len();
+            // Ascending order: concurrent buyers lock seats in the same order and cannot deadlock.
+            seat_ids.sort_unstable();
+            seat_ids.dedup();
+            if seat_ids.len() != count {
+                errors.push(FieldError::new("seat_ids", "duplicate"));
+            }
+            seat_ids.len() as i64
+        }
+        (true, Some(quantity)) => {
+            validate::range(&mut errors, "quantity", quantity, 1, MAX_UNITS_PER_HOLD);
+            quantity
+        }
+        (true, None) => {
+            errors.push(FieldError::new("quantity", "required"));
+            0
+        }
+    };
+    validate::finish(errors)?;
+
+    let result = state
+        .store
+        .create_hold(tenant_id, principal.user_id, idempotency, NewHold { zone_id: request.zone_id, seat_ids, quantity })
+        .await?;
+    if let Idempotent::Fresh(hold) = &result {
+        tracing::info!(event = "hold_created", tenant.id = %tenant_id, hold.id = %hold.id, zone.id = %hold.zone_id, quantity = hold.quantity, "hold created");
+    }
+    Ok(respond(StatusCode::CREATED, result))
+}
+
+/// Returns a hold; a hold past its expiry reads as `expired`.
+#[utoipa::path(get, path = "/api/v1/holds/{id}", tag = "sales", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Hold), (status = 404)), security(("bearer" = [])))]
+pub async fn get_hold(State(state): State<AppState>, principal: Principal, IdPath(id): IdPath) -> ApiResult<Json<Hold>> {
+    principal.require(SELLERS)?;
+    Ok(Json(state.store.get_hold(principal.tenant()?, id).await?))
+}
+
+/// Releases a hold at once, cancelling its unpaid order.
+#[utoipa::path(delete, path = "/api/v1/holds/{id}", tag = "sales", params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 404), (status = 409, description = "hold_not_active")), security(("bearer" = [])))]
+pub async fn release_hold(State(state): State<AppState>, principal: Principal, IdPath(id): IdPath) -> ApiResult<StatusCode> {
+    principal.require(SELLERS)?;
+    let tenant_id = principal.tenant()?;
+    state.store.release_hold(tenant_id, id).await?;
+    tracing::info!(event = "hold_released", tenant.id = %tenant_id, hold.id = %id, "hold released");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Creates an order from a hold and a customer, freezing prices, taxes and the
+/// BCV rate of the day. The hold then cannot expire until the payment deadline.
+#[utoipa::path(post, path = "/api/v1/orders", tag = "sales", request_body = CreateOrder,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Order), (status = 404), (status = 409, description = "hold_expired, hold_not_active, exchange_rate_missing")),
+    security(("bearer" = [])))]
+pub async fn create_order(
+    State(state): State<AppState>,
+    principal: Principal,
+    key: IdempotencyKey,
+    uri: Uri,
+    body: ApiJson<CreateOrder>,
+) -> ApiResult<Response> {
+    principal.require(SELLERS)?;
+    let tenant_id = principal.tenant()?;
+    let idempotency = key.request(&principal, uri.path(), &body.body_sha256);
+    let result = state
+        .store
+        .create_order(
+            tenant_id,
+            principal.user_id,
+            idempotency,
+            NewOrder {
+                hold_id: body.value.hold_id,
+                customer_id: body.value.customer_id,
+            },
+        )
+        .await?;
+    if let Idempotent::Fresh(order) = &result {
+        tracing::info!(event = "order_created", tenant.id = %tenant_id, order.id = %order.id, total_bs_cents = order.total_bs_cents, "order created");
+    }
+    Ok(respond(StatusCode::CREATED, result))
+}
+
+/// Returns an order with its lines, taxes, payments and fiscal documents.
+#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "sales", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Order), (status = 404)), security(("bearer" = [])))]
+pub async fn get_order(State(state): State<AppState>, principal: Principal, IdPath(id): IdPath) -> ApiResult<Json<Order>> {
+    principal.require(SELLERS)?;
+    Ok(Json(state.store.get_order(principal.tenant()?, id).await?))
+}
+
+/// Cancels an unpaid order and releases its seats.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "sales", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Order), (status = 404), (status = 409, description = "order_not_cancellable")), security(("bearer" = [])))]
+pub async fn cancel_order(State(state): State<AppState>, principal: Principal, IdPath(id): IdPath) -> ApiResult<Json<Order>> {
+    principal.require(SELLERS)?;
+    Ok(Json(state.store.cancel_order(principal.tenant()?, id).await?))
+}
+
+struct ValidPayment {
+    payment: NewPayment,
+}
+
+fn validate_payment(request: CreatePayment) -> ApiResult<ValidPayment> {
+    let mut errors = Vec::new();
+    let currency = Currency::parse(request.currency.trim());
+    if currency.is_none() {
+        errors.push(FieldError::new("currency", "invalid_value"));
+    }
+    validate::range(&mut errors, "amount_cents", request.amount_cents, 1, MAX_PAYMENT_CENTS);
+    let method = request.method.trim().to_string();
+    let change_currency = match request.change_currency.as_deref() {
+        None => None,
+        Some(text) if method == "cash" => match Currency::parse(text.trim()) {
+            Some(currency) => Some(currency),
+            None => {
+                errors.push(FieldError::new("change_currency", "invalid_value"));
+                None
+            }
+        },
+        Some(_) => {
+            errors.push(FieldError::new("change_currency", "not_allowed_for_method"));
+            None
+        }
+    };
+
+    let mut bank_code = None;
+    let mut reference = None;
+    let mut payer_phone = None;
+    let mut payer_document = None;
+    let mut require_reference = |errors: &mut Vec<FieldError>| {
+        let value = validate::text(errors, "reference", request.reference.as_deref().unwrap_or_default(), 64);
+        if !value.is_empty() && !value.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-') {
+            errors.push(FieldError::new("reference", "invalid_value"));
+        }
+        reference = Some(value);
+    };
+    match method.as_str() {
+        "cash" => {}
+        "card" => require_reference(&mut errors),
+        "transfer" | "pago_movil" => {
+            require_reference(&mut errors);
+            match BankCode::parse(request.bank_code.as_deref().unwrap_or_default(), "bank_code") {
+                Ok(code) => bank_code = Some(code.code().to_string()),
+                Err(error) => errors.push(error),
+            }
+            if method == "pago_movil" {
+                if currency.is_some_and(|currency| currency != Currency::Ves) {
+                    errors.push(FieldError::new("currency", "currency_for_method"));
+                }
+                match PhoneNumber::parse_mobile(request.phone.as_deref().unwrap_or_default(), "phone") {
+                    Ok(phone) => payer_phone = Some(phone.e164().to_string()),
+                    Err(error) => errors.push(error),
+                }
+                match Document::parse(request.document.as_deref().unwrap_or_default(), "document") {
+                    Ok(document) => payer_document = Some(document.normalised()),
+                    Err(error) => errors.push(error),
+                }
+            }
+        }
+        _ => errors.push(FieldError::new("method", "invalid_value")),
+    }
+    validate::finish(errors)?;
+
+    Ok(ValidPayment {
+        payment: NewPayment {
+            method,
+            currency: currency.expect("validated above"),
+            amount_cents: request.amount_cents,
+            change_currency,
+            bank_code,
+            reference,
+            payer_phone,
+            payer_document,
+            tickets: Vec::new(),
+        },
+    })
+}
+
+/// Prepares one signed ticket per seat or general-admission unit of the order;
+/// the store issues them only if this payment completes it.
+fn prepare_tickets(secret: &[u8], tenant_id: Uuid, order: &Order) -> anyhow::Result<Vec<NewTicket>> {
+    let mut prepared = Vec::new();
+    for line in &order.lines {
+        let units = if line.seat_id.is_some() { 1 } else { line.quantity };
+        for _ in 0..units {
+            let code = tickets::new_code();
+            let qr_payload = tickets::sign(secret, tenant_id, &code)?;
+            prepared.push(NewTicket {
+                id: Uuid::now_v7(),
+                code,
+                zone_id: line.zone_id,
+                seat_id: line.seat_id,
+                qr_payload,
+            });
+        }
+    }
+    Ok(prepared)
+}
+
+/// Records a payment in USD or Bs. When the order is fully paid, it is
+/// completed in the same transaction: seats sold, tickets issued and the
+/// invoice numbered. Cash may exceed the balance and gets change.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/payments", tag = "sales", params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
+    request_body = CreatePayment,
+    responses((status = 201, body = PaymentOutcome), (status = 400, description = "idempotency_key_required"), (status = 404),
+        (status = 409, description = "order_not_payable, order_expired, amount_exceeds_balance, payment_reference_used"), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn add_payment(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(order_id): IdPath,
+    key: IdempotencyKey,
+    uri: Uri,
+    body: ApiJson<CreatePayment>,
+) -> ApiResult<Response> {
+    let started = Instant::now();
+    principal.require(SELLERS)?;
+    let tenant_id = principal.tenant()?;
+    let idempotency = key.required(&principal, uri.path(), &body.body_sha256)?;
+    let method = body.value.method.clone();
+    let mut valid = validate_payment(body.value)?.payment;
+
+    let order = state.store.get_order(tenant_id, order_id).await?;
+    let secret = state.store.tenant_signing_key(tenant_id).await?;
+    valid.tickets = prepare_tickets(&secret, tenant_id, &order).map_err(ApiError::internal)?;
+
+    let result = state
+        .store
+        .add_payment(tenant_id, principal.user_id, Some(idempotency), order_id, valid)
+        .await;
+    let elapsed = started.elapsed();
+    let method_label = if matches!(method.as_str(), "cash" | "card" | "transfer" | "pago_movil") { method.as_str() } else { "other" };
+    state
+        .metrics
+        .payment_processing_duration_seconds
+        .with_label_values(&[method_label, if result.is_ok() { "true" } else { "false" }])
+        .observe(elapsed.as_secs_f64());
+    let result = result?;
+
+    if let Idempotent::Fresh(outcome) = &result {
+        tracing::info!(
+            event = "payment_processed",
+            tenant.id = %tenant_id,
+            order.id = %order_id,
+            payment.id = %outcome.payment.id,
+            payment_method = %outcome.payment.method,
+            amount_cents = outcome.payment.amount_cents,
+            currency = %outcome.payment.currency,
+            "payment processed"
+        );
+        if outcome.order.status == "paid" {
+            record_sale(&state, tenant_id, &outcome.order, elapsed.as_secs_f64() * 1000.0);
+        }
+    }
+    Ok(respond(StatusCode::CREATED, result))
+}
+
+/// Emits the sale metrics and the `ticket_purchase_completed` event once an order is paid.
+fn record_sale(state: &AppState, tenant_id: Uuid, order: &Order, processing_time_ms: f64) {
+    let first_method = order.payments.first().map(|payment| payment.method.as_str()).unwrap_or("cash");
+    let payment_method = if order.payments.iter().all(|payment| payment.method == first_method) { first_method } else { "mixed" };
+    let tenant = tenant_id.to_string();
+    let event = order.event_id.to_string();
+
+    // Revenue per line includes its share of the order's tax; the last line
+    // takes the rounding remainder so the lines add up to the order total.
+    let mut tax_left = order.tax_usd_cents;
+    for (index, line) in order.lines.iter().enumerate() {
+        let tax_share = if index + 1 == order.lines.len() || order.subtotal_usd_cents == 0 {
+            tax_left
+        } else {
+            order.tax_usd_cents * line.total_usd_cents / order.subtotal_usd_cents
+        };
+        tax_left -= tax_share;
+        let zone = line.zone_id.to_string();
+        let labels = [event.as_str(), zone.as_str(), payment_method, tenant.as_str()];
+        state.metrics.ticket_sales_total.with_label_values(&labels).inc_by(line.quantity as u64);
+        state
+            .metrics
+            .revenue_total
+            .with_label_values(&labels)
+            .inc_by((line.total_usd_cents + tax_share) as f64 / 100.0);
+    }
+    state.metrics.fiscal_series_generated_total.with_label_values(&[tenant.as_str()]).inc();
+
+    let tickets: i64 = order.lines.iter().map(|line| line.quantity).sum();
+    tracing::info!(
+        event = "ticket_purchase_completed",
+        tenant.id = %tenant_id,
+        order.id = %order.id,
+        event.id = %order.event_id,
+        tickets,
+        amount_usd_cents = order.total_usd_cents,
+        amount_bs_cents = order.total_bs_cents,
+        payment_method,
+        processing_time_ms,
+        "ticket purchase completed"
+    );
+    if let Some(invoice) = &order.invoice {
+        tracing::info!(
+            event = "fiscal_document_issued",
+            tenant.id = %tenant_id,
+            document.id = %invoice.id,
+            document.kind = %invoice.kind,
+            document.number = invoice.number,
+            document.control_number = %invoice.control_number,
+            "fiscal document issued"
+        );
+    }
+}
+
+/// Voids a paid order: its tickets are cancelled, its seats return to sale and
+/// a credit note referencing the invoice is issued in its own series.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/void", tag = "sales", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
+    request_body = VoidOrder,
+    responses((status = 200, body = VoidOutcome), (status = 404), (status = 409, description = "order_not_voidable")), security(("bearer" = [])))]
+pub async fn void_order(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(order_id): IdPath,
+    key: IdempotencyKey,
+    uri: Uri,
+    body: ApiJson<VoidOrder>,
+) -> ApiResult<Response> {
+    principal.require(&[Role::TenantAdmin])?;
+    let tenant_id = principal.tenant()?;
+    let idempotency = key.request(&principal, uri.path(), &body.body_sha256);
+    let mut errors = Vec::new();
+    let reason = validate::text(&mut errors, "reason", &body.value.reason, 500);
+    validate::finish(errors)?;
+
+    let result = state
+        .store
+        .void_order(tenant_id, principal.user_id, idempotency, order_id, reason)
+        .await?;
+    if let Idempotent::Fresh(outcome) = &result {
+        state
+            .metrics
+            .fiscal_series_generated_total
+            .with_label_values(&[tenant_id.to_string().as_str()])
+            .inc();
+        tracing::info!(
+            event = "fiscal_document_issued",
+            tenant.id = %tenant_id,
+            order.id = %order_id,
+            document.id = %outcome.credit_note.id,
+            document.kind = "credit_note",
+            document.number = outcome.credit_note.number,
+            "order voided and credit note issued"
+        );
+    }
+    Ok(respond(StatusCode::OK, result))
+}

@@ -1,0 +1,61 @@
+//! Small input checks shared by handlers; each failure names the field and rule.
+
+use taquilla_domain::FieldError;
+
+/// Trims `value` and checks it is present and at most `max` characters long.
+pub fn text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) -> String {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        errors.push(FieldError::new(field, "required"));
+    } else if trimmed.chars().count() > max {
+        errors.push(FieldError::new(field, "too_long"));
+    }
+    trimmed.to_string()
+}
+
+/// Like [`text`] for an optional value; empty becomes `None`.
+pub fn optional_text(errors: &mut Vec<FieldError>, field: &str, value: Option<&str>, max: usize) -> Option<String> {
+    let trimmed = value.map(str::trim).filter(|value| !value.is_empty())?;
+    if trimmed.chars().count() > max {
+        errors.push(FieldError::new(field, "too_long"));
+    }
+    Some(trimmed.to_string())
+}
+
+/// Checks `value` lies in `min..=max`.
+pub fn range(errors: &mut Vec<FieldError>, field: &str, value: i64, min: i64, max: i64) {
+    if value < min || value > max {
+        errors.push(FieldError::new(field, "out_of_range"));
+    }
+}
+
+/// Lower-cases an e-mail address and checks its basic shape (one `@`, a dot in the domain).
+pub fn email(errors: &mut Vec<FieldError>, field: &str, value: &str) -> String {
+    let normalised = value.trim().to_lowercase();
+    let valid = match normalised.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+                && !normalised.contains(char::is_whitespace)
+        }
+        None => false,
+    };
+    if normalised.chars().count() > 254 {
+        errors.push(FieldError::new(field, "too_long"));
+    } else if !valid {
+        errors.push(FieldError::new(field, "email_format"));
+    }
+    normalised
+}
+
+/// Ends validation: an error list becomes a 422.
+pub fn finish(errors: Vec<FieldError>) -> Result<(), crate::error::ApiError> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(crate::error::ApiError::Validation(errors))
+    }
+}

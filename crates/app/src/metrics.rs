@@ -1,0 +1,124 @@
+//! Prometheus metrics. Business metrics keep the names operators' dashboards
+//! already use and are emitted on the real sale path; HTTP metrics are labelled
+//! by route template, never by raw path.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+
+pub struct Metrics {
+    registry: Registry,
+    pub ticket_sales_total: IntCounterVec,
+    /// USD cents would be an integer, but the metric's unit is USD for dashboards.
+    pub revenue_total: prometheus::CounterVec,
+    pub payment_processing_duration_seconds: HistogramVec,
+    pub fiscal_series_generated_total: IntCounterVec,
+    pub http_requests_total: IntCounterVec,
+    pub http_request_duration_seconds: HistogramVec,
+    pub http_requests_in_flight: IntGauge,
+    pub holds_expired_total: prometheus::IntCounter,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let ticket_sales_total = IntCounterVec::new(
+            Opts::new("venezuelan_pos_ticket_sales_total", "Tickets sold, counted when their order is fully paid."),
+            &["event_id", "zone_id", "payment_method", "tenant_id"],
+        )
+        .expect("valid metric");
+        let revenue_total = prometheus::CounterVec::new(
+            Opts::new(
+                "venezuelan_pos_revenue_total",
+                "Revenue in USD of paid order lines, taxes included, IGTF excluded.",
+            ),
+            &["event_id", "zone_id", "payment_method", "tenant_id"],
+        )
+        .expect("valid metric");
+        let payment_processing_duration_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "venezuelan_pos_payment_processing_duration_seconds",
+                "Time to process one payment request, in seconds.",
+            )
+            .buckets(vec![0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            &["payment_method", "success"],
+        )
+        .expect("valid metric");
+        let fiscal_series_generated_total = IntCounterVec::new(
+            Opts::new(
+                "venezuelan_pos_fiscal_series_generated_total",
+                "Fiscal documents (invoices and credit notes) numbered.",
+            ),
+            &["tenant_id"],
+        )
+        .expect("valid metric");
+        let http_requests_total = IntCounterVec::new(
+            Opts::new("venezuelan_pos_http_requests_total", "HTTP requests by route template, method and status."),
+            &["route", "method", "status"],
+        )
+        .expect("valid metric");
+        let http_request_duration_seconds = HistogramVec::new(
+            HistogramOpts::new("venezuelan_pos_http_request_duration_seconds", "HTTP request duration in seconds.")
+                .buckets(vec![0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            &["route", "method"],
+        )
+        .expect("valid metric");
+        let http_requests_in_flight = IntGauge::new(
+            "venezuelan_pos_http_requests_in_flight",
+            "HTTP requests being served.",
+        )
+        .expect("valid metric");
+        let holds_expired_total = prometheus::IntCounter::new(
+            "venezuelan_pos_holds_expired_total",
+            "Holds expired by the background sweeper.",
+        )
+        .expect("valid metric");
+
+        for collector in [
+            Box::new(ticket_sales_total.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(revenue_total.clone()),
+            Box::new(payment_processing_duration_seconds.clone()),
+            Box::new(fiscal_series_generated_total.clone()),
+            Box::new(http_requests_total.clone()),
+            Box::new(http_request_duration_seconds.clone()),
+            Box::new(http_requests_in_flight.clone()),
+            Box::new(holds_expired_total.clone()),
+        ] {
+            registry.register(collector).expect("metric names are unique");
+        }
+        #[cfg(target_os = "linux")]
+        registry
+            .register(Box::new(prometheus::process_collector::ProcessCollector::new(
+                std::process::id() as i32,
+                "venezuelan_pos",
+            )))
+            .expect("process collector registers once");
+
+        Self {
+            registry,
+            ticket_sales_total,
+            revenue_total,
+            payment_processing_duration_seconds,
+            fiscal_series_generated_total,
+            http_requests_total,
+            http_request_duration_seconds,
+            http_requests_in_flight,
+            holds_expired_total,
+        }
+    }
+
+    /// Renders the registry in the Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buffer)
+            .expect("text encoding of gathered metrics");
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,50 @@
+//! The OpenAPI document served at `/api/openapi.json`.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::http::{admin, auth, catalogue, customers, fiscal, gate, health, sales};
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "taquilla",
+        description = "Point-of-sale API for event tickets in Venezuela. Errors use the envelope \
+            {\"error\": {\"code\", \"message\", \"details\"}}; messages are Spanish unless Accept-Language asks for English.",
+    ),
+    modifiers(&BearerAuth),
+    paths(
+        auth::login, auth::refresh, auth::me,
+        admin::create_tenant, admin::list_tenants, admin::create_user, admin::list_users,
+        catalogue::create_venue, catalogue::list_venues, catalogue::get_venue,
+        catalogue::create_event, catalogue::list_events, catalogue::get_event,
+        catalogue::activate_event, catalogue::close_event, catalogue::cancel_event,
+        catalogue::create_zone, catalogue::list_zones, catalogue::get_zone, catalogue::availability,
+        customers::create_customer, customers::search_customers, customers::get_customer,
+        customers::create_exchange_rate, customers::list_exchange_rates,
+        sales::create_hold, sales::get_hold, sales::release_hold,
+        sales::create_order, sales::get_order, sales::cancel_order, sales::add_payment, sales::void_order,
+        gate::list_tickets, gate::validate_ticket, gate::public_key,
+        fiscal::list_documents, fiscal::get_document, fiscal::list_banks,
+        health::health, health::live, health::ready, health::metrics,
+    )
+)]
+pub struct ApiDoc;
+
+/// Returns the OpenAPI document.
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,111 @@
+//! Building and running the server.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use taquilla_store::{Clock, Store};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::auth::{PasswordHashing, TokenKeys, random_token};
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::state::AppState;
+
+/// A configured server, bound to its port but not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+/// Connects to the database (running migrations) and builds the shared state.
+pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+    config.validate().map_err(|message| anyhow::anyhow!("invalid configuration: {message}"))?;
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    }
+    let options = config.connect_options();
+    let store: Arc<dyn Store> = taquilla_store::connect(&options, clock.clone())
+        .await
+        .with_context(|| format!("opening the database {}", taquilla_store::redact_url(&options.url)))?;
+
+    // Without a configured secret, one is generated once and shared through the database.
+    let secret = match &config.jwt_secret {
+        Some(secret) => secret.clone(),
+        None => store.get_or_init_setting("jwt_secret", &random_token()).await?,
+    };
+    Ok(AppState {
+        store,
+        clock,
+        tokens: TokenKeys::new(secret.as_bytes())?,
+        passwords: PasswordHashing::new(config.argon2_memory_kib, config.argon2_iterations)?,
+        metrics: Arc::new(Metrics::new()),
+        jobs: Default::default(),
+        config: Arc::new(config),
+    })
+}
+
+impl Application {
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let bind = config.bind;
+        let state = build_state(config, clock).await?;
+        let listener = TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stop_jobs, stop_receiver) = watch::channel(false);
+        let sweeper = tokio::spawn(crate::jobs::run_sweeper(self.state.clone(), stop_receiver));
+
+        let address = self.local_addr();
+        tracing::info!(event = "server_started", address = %address, backend = self.state.store.backend(), "taquilla is listening");
+        let router = crate::http::router(self.state.clone());
+        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP")?;
+
+        let _ = stop_jobs.send(true);
+        let _ = sweeper.await;
+        tracing::info!(event = "server_stopped", "taquilla stopped");
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+    tracing::info!(event = "shutdown_requested", "shutting down: finishing requests in flight");
+}

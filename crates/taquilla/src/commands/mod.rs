@@ -1,0 +1,49 @@
+//! Subcommands. Each one lives in its own module; long-running ones print
+//! progress to stderr and results to stdout.
+
+mod admin;
+mod health_check;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use taquilla_app::Config;
+
+/// Point-of-sale for event tickets in Venezuela.
+#[derive(Debug, Parser)]
+#[command(name = "taquilla", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP API, health endpoints, /metrics and the background jobs.
+    Serve(serve::ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Create an administrator: a platform admin, or with --tenant a tenant admin.
+    CreateAdmin(admin::CreateAdminArgs),
+    /// Check a running server's /health/ endpoint; the exit status tells the result.
+    HealthCheck(health_check::HealthCheckArgs),
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Migrate { config } => {
+            taquilla_app::telemetry::init(config.log_format);
+            let url = config.effective_database_url();
+            taquilla_app::startup::build_state(config, std::sync::Arc::new(taquilla_store::SystemClock)).await?;
+            println!("migrations applied to {}", taquilla_store::redact_url(&url));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CreateAdmin(args) => admin::run(args).await,
+        Command::HealthCheck(args) => health_check::run(args).await,
+    }
+}

@@ -1,0 +1,40 @@
+//! `taquilla serve`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Args;
+use taquilla_app::demo::{DEMO_TENANT_SLUG, DEMO_USERS};
+use taquilla_app::{Application, Config};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    config: Config,
+
+    /// Create (once) a demo tenant with fixed credentials, a 2,500-place hall,
+    /// an event on sale and a sample exchange rate for today.
+    #[arg(long)]
+    demo: bool,
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    taquilla_app::telemetry::init(args.config.log_format);
+    let application = Application::build(args.config, Arc::new(taquilla_store::SystemClock)).await?;
+
+    if args.demo {
+        let demo = taquilla_app::demo::seed(application.state()).await?;
+        let address = application.local_addr();
+        eprintln!();
+        eprintln!("  taquilla demo ({}) — tenant `{DEMO_TENANT_SLUG}`, event {}", if demo.created { "created" } else { "kept from an earlier run" }, demo.event_id);
+        eprintln!("  API: http://{address}/api/v1   OpenAPI: http://{address}/api/openapi.json");
+        for (username, password, role) in DEMO_USERS {
+            eprintln!("  {:<14} {username} / {password}", role.as_str());
+        }
+        eprintln!("  These credentials are for the demo only.");
+        eprintln!();
+    }
+
+    application.run_until_stopped(taquilla_app::startup::shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
