@@ -33,7 +33,9 @@ impl PasswordHashing {
     pub fn new(memory_kib: u32, iterations: u32) -> anyhow::Result<Self> {
         let params = Params::new(memory_kib, iterations, 1, None)
             .map_err(|error| anyhow::anyhow!("invalid Argon2 parameters: {error}"))?;
-        let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
+        let cores = std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(2);
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(cores)),
@@ -61,8 +63,12 @@ impl PasswordHashing {
     pub async fn verify(&self, password: String, hash: String) -> anyhow::Result<bool> {
         let _permit = self.permits.acquire().await?;
         let hasher = self.hasher();
-        tokio::task::spawn_blocking(move || Ok(hasher.verify_password(password.as_bytes(), hash.as_str()).is_ok()))
-            .await?
+        tokio::task::spawn_blocking(move || {
+            Ok(hasher
+                .verify_password(password.as_bytes(), hash.as_str())
+                .is_ok())
+        })
+        .await?
     }
 }
 
@@ -101,7 +107,14 @@ impl TokenKeys {
         })
     }
 
-    pub fn issue(&self, user_id: Uuid, tenant_id: Option<Uuid>, role: Role, now: DateTime<Utc>, lifetime_minutes: i64) -> anyhow::Result<String> {
+    pub fn issue(
+        &self,
+        user_id: Uuid,
+        tenant_id: Option<Uuid>,
+        role: Role,
+        now: DateTime<Utc>,
+        lifetime_minutes: i64,
+    ) -> anyhow::Result<String> {
         let claims = Claims {
             sub: user_id,
             tid: tenant_id,
@@ -111,7 +124,11 @@ impl TokenKeys {
             iss: ISSUER.to_string(),
             aud: AUDIENCE.to_string(),
         };
-        Ok(encode(&Header::new(jsonwebtoken::Algorithm::HS256), &claims, &self.encoding)?)
+        Ok(encode(
+            &Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &self.encoding,
+        )?)
     }
 
     pub fn check(&self, token: &str) -> Option<Claims> {
@@ -145,7 +162,8 @@ pub struct Principal {
 impl Principal {
     /// Returns the tenant every read and write of this request is scoped to.
     pub fn tenant(&self) -> Result<Uuid, ApiError> {
-        self.tenant_id.ok_or(ApiError::bad_request("tenant_required"))
+        self.tenant_id
+            .ok_or(ApiError::bad_request("tenant_required"))
     }
 
     /// Rejects the request unless the caller has one of `roles`; a platform
@@ -176,13 +194,23 @@ where
         let token = header
             .strip_prefix("Bearer ")
             .ok_or(ApiError::Unauthorized("invalid_token"))?;
-        let claims = state.tokens.check(token).ok_or(ApiError::Unauthorized("invalid_token"))?;
+        let claims = state
+            .tokens
+            .check(token)
+            .ok_or(ApiError::Unauthorized("invalid_token"))?;
 
         // Only a platform admin may pick the tenant; for everyone else the
         // header is ignored and the token's tenant applies.
         let tenant_id = if claims.role == Role::PlatformAdmin {
-            match parts.headers.get("x-tenant-id").and_then(|value| value.to_str().ok()) {
-                Some(text) => Some(Uuid::parse_str(text.trim()).map_err(|_| ApiError::field("X-Tenant-Id", "uuid"))?),
+            match parts
+                .headers
+                .get("x-tenant-id")
+                .and_then(|value| value.to_str().ok())
+            {
+                Some(text) => Some(
+                    Uuid::parse_str(text.trim())
+                        .map_err(|_| ApiError::field("X-Tenant-Id", "uuid"))?,
+                ),
                 None => None,
             }
         } else {
@@ -212,20 +240,40 @@ mod tests {
         let hashing = PasswordHashing::new(64, 1).unwrap();
         let hash = hashing.hash("correcto-123".to_string()).await.unwrap();
         assert!(hash.starts_with("$argon2id$"));
-        assert!(hashing.verify("correcto-123".to_string(), hash.clone()).await.unwrap());
-        assert!(!hashing.verify("incorrecto".to_string(), hash).await.unwrap());
+        assert!(
+            hashing
+                .verify("correcto-123".to_string(), hash.clone())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !hashing
+                .verify("incorrecto".to_string(), hash)
+                .await
+                .unwrap()
+        );
     }
 
     #[test]
     fn tokens_round_trip_and_reject_tampering() {
         let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef").unwrap();
         let user = Uuid::now_v7();
-        let token = keys.issue(user, None, Role::Cashier, Utc::now(), 5).unwrap();
+        let token = keys
+            .issue(user, None, Role::Cashier, Utc::now(), 5)
+            .unwrap();
         assert_eq!(keys.check(&token).unwrap().sub, user);
 
         let other = TokenKeys::new(b"another-secret-another-secret-xx").unwrap();
         assert!(other.check(&token).is_none());
-        let expired = keys.issue(user, None, Role::Cashier, Utc::now() - chrono::Duration::hours(1), 5).unwrap();
+        let expired = keys
+            .issue(
+                user,
+                None,
+                Role::Cashier,
+                Utc::now() - chrono::Duration::hours(1),
+                5,
+            )
+            .unwrap();
         assert!(keys.check(&expired).is_none());
     }
 }

@@ -34,7 +34,11 @@ pub struct Config {
     pub database_url: Option<String>,
 
     /// Maximum database connections in the pool.
-    #[arg(long = "db-max-connections", env = "TAQUILLA_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    #[arg(
+        long = "db-max-connections",
+        env = "TAQUILLA_DB_MAX_CONNECTIONS",
+        default_value_t = 16
+    )]
     pub db_max_connections: u32,
 
     /// SQLite only: `full` makes every committed sale survive a power loss; `normal` is faster
@@ -43,53 +47,102 @@ pub struct Config {
     pub sqlite_synchronous: String,
 
     /// Log format: `json` (production) or `text` (development).
-    #[arg(long = "log-format", env = "TAQUILLA_LOG_FORMAT", value_enum, default_value = "json")]
+    #[arg(
+        long = "log-format",
+        env = "TAQUILLA_LOG_FORMAT",
+        value_enum,
+        default_value = "json"
+    )]
     pub log_format: LogFormat,
 
     /// Secret for signing access tokens (at least 32 bytes). Default: a random secret
     /// generated once and kept in the database, shared by every instance.
-    #[arg(long = "jwt-secret", env = "TAQUILLA_JWT_SECRET", hide_env_values = true)]
+    #[arg(
+        long = "jwt-secret",
+        env = "TAQUILLA_JWT_SECRET",
+        hide_env_values = true
+    )]
     pub jwt_secret: Option<String>,
 
     /// Lifetime of an access token, in minutes.
-    #[arg(long = "access-token-minutes", env = "TAQUILLA_ACCESS_TOKEN_MINUTES", default_value_t = 15)]
+    #[arg(
+        long = "access-token-minutes",
+        env = "TAQUILLA_ACCESS_TOKEN_MINUTES",
+        default_value_t = 15
+    )]
     pub access_token_minutes: i64,
 
     /// Lifetime of a refresh token, in days.
-    #[arg(long = "refresh-token-days", env = "TAQUILLA_REFRESH_TOKEN_DAYS", default_value_t = 14)]
+    #[arg(
+        long = "refresh-token-days",
+        env = "TAQUILLA_REFRESH_TOKEN_DAYS",
+        default_value_t = 14
+    )]
     pub refresh_token_days: i64,
 
     /// Consecutive failed logins that lock an account.
-    #[arg(long = "max-login-failures", env = "TAQUILLA_MAX_LOGIN_FAILURES", default_value_t = 5)]
+    #[arg(
+        long = "max-login-failures",
+        env = "TAQUILLA_MAX_LOGIN_FAILURES",
+        default_value_t = 5
+    )]
     pub max_login_failures: i64,
 
     /// How long a locked account stays locked, in minutes.
-    #[arg(long = "lockout-minutes", env = "TAQUILLA_LOCKOUT_MINUTES", default_value_t = 15)]
+    #[arg(
+        long = "lockout-minutes",
+        env = "TAQUILLA_LOCKOUT_MINUTES",
+        default_value_t = 15
+    )]
     pub lockout_minutes: i64,
 
     /// Argon2id memory cost in KiB. The default (19 MiB, 2 passes) is OWASP's
     /// minimum recommendation; lower it only for tests.
-    #[arg(long = "argon2-memory-kib", env = "TAQUILLA_ARGON2_MEMORY_KIB", default_value_t = 19_456)]
+    #[arg(
+        long = "argon2-memory-kib",
+        env = "TAQUILLA_ARGON2_MEMORY_KIB",
+        default_value_t = 19_456
+    )]
     pub argon2_memory_kib: u32,
 
     /// Argon2id passes.
-    #[arg(long = "argon2-iterations", env = "TAQUILLA_ARGON2_ITERATIONS", default_value_t = 2)]
+    #[arg(
+        long = "argon2-iterations",
+        env = "TAQUILLA_ARGON2_ITERATIONS",
+        default_value_t = 2
+    )]
     pub argon2_iterations: u32,
 
     /// Seconds between runs of the job that expires holds and unpaid orders.
-    #[arg(long = "sweep-interval-seconds", env = "TAQUILLA_SWEEP_INTERVAL_SECONDS", default_value_t = 15)]
+    #[arg(
+        long = "sweep-interval-seconds",
+        env = "TAQUILLA_SWEEP_INTERVAL_SECONDS",
+        default_value_t = 15
+    )]
     pub sweep_interval_seconds: u64,
 
     /// SQL statements slower than this many seconds are logged as warnings.
-    #[arg(long = "slow-query-threshold", env = "PERFORMANCE_MONITORING_SLOW_QUERY_THRESHOLD", default_value_t = 0.5)]
+    #[arg(
+        long = "slow-query-threshold",
+        env = "PERFORMANCE_MONITORING_SLOW_QUERY_THRESHOLD",
+        default_value_t = 0.5
+    )]
     pub slow_query_threshold_seconds: f64,
 
     /// Requests slower than this many milliseconds log `slow_request_detected`.
-    #[arg(long = "slow-request-ms", env = "TAQUILLA_SLOW_REQUEST_MS", default_value_t = 1_000)]
+    #[arg(
+        long = "slow-request-ms",
+        env = "TAQUILLA_SLOW_REQUEST_MS",
+        default_value_t = 1_000
+    )]
     pub slow_request_ms: u64,
 
     /// Largest accepted request body, in bytes.
-    #[arg(long = "max-body-bytes", env = "TAQUILLA_MAX_BODY_BYTES", default_value_t = 262_144)]
+    #[arg(
+        long = "max-body-bytes",
+        env = "TAQUILLA_MAX_BODY_BYTES",
+        default_value_t = 262_144
+    )]
     pub max_body_bytes: usize,
 }
 
@@ -121,9 +174,13 @@ impl Config {
     /// Checks values that clap cannot, so a bad setting stops the start with a clear message.
     pub fn validate(&self) -> Result<(), String> {
         if let Some(url) = &self.database_url
-            && !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:"))
+            && !(url.starts_with("postgres://")
+                || url.starts_with("postgresql://")
+                || url.starts_with("sqlite:"))
         {
-            return Err("DATABASE_URL must start with postgres://, postgresql:// or sqlite:".to_string());
+            return Err(
+                "DATABASE_URL must start with postgres://, postgresql:// or sqlite:".to_string(),
+            );
         }
         if let Some(secret) = &self.jwt_secret
             && secret.len() < 32
@@ -134,16 +191,26 @@ impl Config {
             return Err("token lifetimes must be at least 1 minute / 1 day".to_string());
         }
         if self.max_login_failures < 1 || self.lockout_minutes < 1 {
-            return Err("TAQUILLA_MAX_LOGIN_FAILURES and TAQUILLA_LOCKOUT_MINUTES must be at least 1".to_string());
+            return Err(
+                "TAQUILLA_MAX_LOGIN_FAILURES and TAQUILLA_LOCKOUT_MINUTES must be at least 1"
+                    .to_string(),
+            );
         }
         if self.argon2_memory_kib < 8 || self.argon2_iterations < 1 {
-            return Err("Argon2 memory must be at least 8 KiB and iterations at least 1".to_string());
+            return Err(
+                "Argon2 memory must be at least 8 KiB and iterations at least 1".to_string(),
+            );
         }
         if self.db_max_connections < 1 {
             return Err("TAQUILLA_DB_MAX_CONNECTIONS must be at least 1".to_string());
         }
-        if !(self.slow_query_threshold_seconds > 0.0 && self.slow_query_threshold_seconds.is_finite()) {
-            return Err("PERFORMANCE_MONITORING_SLOW_QUERY_THRESHOLD must be a positive number of seconds".to_string());
+        if !(self.slow_query_threshold_seconds > 0.0
+            && self.slow_query_threshold_seconds.is_finite())
+        {
+            return Err(
+                "PERFORMANCE_MONITORING_SLOW_QUERY_THRESHOLD must be a positive number of seconds"
+                    .to_string(),
+            );
         }
         if self.sweep_interval_seconds < 1 {
             return Err("TAQUILLA_SWEEP_INTERVAL_SECONDS must be at least 1".to_string());

@@ -7,7 +7,9 @@ use chrono::{Duration, NaiveTime, TimeZone};
 use chrono_tz::America::Caracas;
 use taquilla_domain::fiscal::caracas_date;
 use taquilla_domain::money::ExchangeRate;
-use taquilla_store::model::{NewEvent, NewExchangeRate, NewTenant, NewUser, NewVenue, NewZone, Role, ZoneKind};
+use taquilla_store::model::{
+    NewEvent, NewExchangeRate, NewTenant, NewUser, NewVenue, NewZone, Role, ZoneKind,
+};
 use uuid::Uuid;
 
 use crate::state::AppState;
@@ -45,11 +47,23 @@ pub struct DemoInfo {
 pub async fn seed(state: &AppState) -> anyhow::Result<DemoInfo> {
     let store = &state.store;
     if let Some(tenant) = store.get_tenant_by_slug(DEMO_TENANT_SLUG).await? {
-        let events = store.list_events(tenant.id, taquilla_store::model::PageRequest { limit: 1, after: None }).await?;
+        let events = store
+            .list_events(
+                tenant.id,
+                taquilla_store::model::PageRequest {
+                    limit: 1,
+                    after: None,
+                },
+            )
+            .await?;
         ensure_rate(state, tenant.id).await?;
         return Ok(DemoInfo {
             tenant_id: tenant.id,
-            event_id: events.items.first().map(|event| event.id).unwrap_or_default(),
+            event_id: events
+                .items
+                .first()
+                .map(|event| event.id)
+                .unwrap_or_default(),
             created: false,
         });
     }
@@ -89,7 +103,9 @@ pub async fn seed(state: &AppState) -> anyhow::Result<DemoInfo> {
     let now = state.clock.now();
     let concert_day = caracas_date(now) + Duration::days(30);
     let starts_at = Caracas
-        .from_local_datetime(&concert_day.and_time(NaiveTime::from_hms_opt(20, 0, 0).expect("valid time")))
+        .from_local_datetime(
+            &concert_day.and_time(NaiveTime::from_hms_opt(20, 0, 0).expect("valid time")),
+        )
         .single()
         .expect("Caracas has no daylight saving time")
         .with_timezone(&chrono::Utc);
@@ -109,8 +125,20 @@ pub async fn seed(state: &AppState) -> anyhow::Result<DemoInfo> {
         )
         .await?;
     for (name, kind, price) in [
-        ("Platea", ZoneKind::Numbered { rows: platea_rows() }, 4_500),
-        ("Balcón", ZoneKind::Numbered { rows: balcon_rows() }, 2_500),
+        (
+            "Platea",
+            ZoneKind::Numbered {
+                rows: platea_rows(),
+            },
+            4_500,
+        ),
+        (
+            "Balcón",
+            ZoneKind::Numbered {
+                rows: balcon_rows(),
+            },
+            2_500,
+        ),
         ("Pista", ZoneKind::GeneralAdmission { capacity: 500 }, 1_500),
     ] {
         store
@@ -125,7 +153,9 @@ pub async fn seed(state: &AppState) -> anyhow::Result<DemoInfo> {
             )
             .await?;
     }
-    store.set_event_status(tenant.id, event.id, &["draft"], "active").await?;
+    store
+        .set_event_status(tenant.id, event.id, &["draft"], "active")
+        .await?;
     ensure_rate(state, tenant.id).await?;
     Ok(DemoInfo {
         tenant_id: tenant.id,
@@ -136,13 +166,19 @@ pub async fn seed(state: &AppState) -> anyhow::Result<DemoInfo> {
 
 async fn ensure_rate(state: &AppState, tenant_id: Uuid) -> anyhow::Result<()> {
     let today = caracas_date(state.clock.now());
-    let mut page = taquilla_store::model::PageRequest { limit: 200, after: None };
+    let mut page = taquilla_store::model::PageRequest {
+        limit: 200,
+        after: None,
+    };
     loop {
         let rates = state.store.list_exchange_rates(tenant_id, page).await?;
         if rates.items.iter().any(|rate| rate.effective_date == today) {
             return Ok(());
         }
-        match rates.next_cursor.and_then(|cursor| Uuid::parse_str(&cursor).ok()) {
+        match rates
+            .next_cursor
+            .and_then(|cursor| Uuid::parse_str(&cursor).ok())
+        {
             Some(after) => page.after = Some(after),
             None => break,
         }

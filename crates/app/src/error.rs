@@ -34,7 +34,10 @@ pub enum ApiError {
     #[error("conflict: {code}")]
     Conflict { code: &'static str, details: Value },
     #[error("too many requests: {code}")]
-    TooManyRequests { code: &'static str, retry_after_seconds: u64 },
+    TooManyRequests {
+        code: &'static str,
+        retry_after_seconds: u64,
+    },
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("service busy")]
@@ -107,7 +110,30 @@ fn render(code: &'static str, details: &Value, locale: Locale) -> Value {
     if let Some(first) = details["errors"][0]["message"].as_str() {
         message = format!("{message} {first}");
     }
+    if code == "ticket_already_used"
+        && let Some(first_use) = first_use_text(&details, locale)
+    {
+        message = format!("{message} {first_use}");
+    }
     json!({ "error": { "code": code, "message": message, "details": details } })
+}
+
+/// Describes a ticket's first admission in Caracas time: «Primer ingreso: 04/12/2026 08:14 p. m., Puerta 2.»
+fn first_use_text(details: &Value, locale: Locale) -> Option<String> {
+    let instant: chrono::DateTime<chrono::Utc> = details["first_used_at"].as_str()?.parse().ok()?;
+    let local = instant.with_timezone(&chrono_tz::America::Caracas);
+    let meridiem = match (locale, local.format("%p").to_string().as_str()) {
+        (Locale::Es, "AM") => "a. m.",
+        (Locale::Es, _) => "p. m.",
+        (Locale::En, "AM") => "AM",
+        (Locale::En, _) => "PM",
+    };
+    let when = format!("{} {meridiem}", local.format("%d/%m/%Y %I:%M"));
+    let gate = details["first_gate"].as_str().unwrap_or("-");
+    Some(match locale {
+        Locale::Es => format!("Primer ingreso: {when}, {gate}."),
+        Locale::En => format!("First admitted: {when}, {gate}."),
+    })
 }
 
 impl IntoResponse for ApiError {
@@ -118,20 +144,47 @@ impl IntoResponse for ApiError {
                     .iter()
                     .map(|error| json!({ "field": error.field, "rule": error.rule }))
                     .collect();
-                (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", json!({ "errors": errors }), None)
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation_failed",
+                    json!({ "errors": errors }),
+                    None,
+                )
             }
-            ApiError::BadRequest { code, details } => (StatusCode::BAD_REQUEST, code, details, None),
+            ApiError::BadRequest { code, details } => {
+                (StatusCode::BAD_REQUEST, code, details, None)
+            }
             ApiError::Unauthorized(code) => (StatusCode::UNAUTHORIZED, code, json!({}), None),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden", json!({}), None),
-            ApiError::NotFound(entity) => (StatusCode::NOT_FOUND, "not_found", json!({ "entity": entity }), None),
+            ApiError::NotFound(entity) => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                json!({ "entity": entity }),
+                None,
+            ),
             ApiError::Conflict { code, details } => {
-                let status = if code == "ticket_not_found" { StatusCode::NOT_FOUND } else { StatusCode::CONFLICT };
+                let status = if code == "ticket_not_found" {
+                    StatusCode::NOT_FOUND
+                } else {
+                    StatusCode::CONFLICT
+                };
                 (status, code, details, None)
             }
-            ApiError::TooManyRequests { code, retry_after_seconds } => {
-                (StatusCode::TOO_MANY_REQUESTS, code, json!({}), Some(retry_after_seconds))
-            }
-            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", json!({}), None),
+            ApiError::TooManyRequests {
+                code,
+                retry_after_seconds,
+            } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                code,
+                json!({}),
+                Some(retry_after_seconds),
+            ),
+            ApiError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                json!({}),
+                None,
+            ),
             ApiError::Busy => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "service_busy",
@@ -140,7 +193,12 @@ impl IntoResponse for ApiError {
             ),
             ApiError::Internal(error) => {
                 tracing::error!(error.cause_chain = ?error, "request failed with an internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", json!({}), None)
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    json!({}),
+                    None,
+                )
             }
         };
 
@@ -151,7 +209,9 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
-        response.extensions_mut().insert(ErrorParts { code, details });
+        response
+            .extensions_mut()
+            .insert(ErrorParts { code, details });
         response
     }
 }

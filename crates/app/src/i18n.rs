@@ -18,18 +18,37 @@ impl Locale {
             .and_then(|value| value.split(',').next())
             .map(|tag| tag.trim().to_ascii_lowercase())
             .unwrap_or_default();
-        if first.starts_with("en") { Locale::En } else { Locale::Es }
+        if first.starts_with("en") {
+            Locale::En
+        } else {
+            Locale::Es
+        }
     }
 }
 
 /// Returns the message for an error `code`.
 pub fn error_message(code: &str, locale: Locale) -> &'static str {
     let (es, en) = match code {
-        "validation_failed" => ("Los datos enviados no son válidos.", "The submitted data is invalid."),
-        "invalid_json" => ("El cuerpo de la solicitud no es JSON válido.", "The request body is not valid JSON."),
-        "invalid_query" => ("Los parámetros de la consulta no son válidos.", "The query parameters are invalid."),
-        "invalid_path" => ("El identificador de la ruta no es válido.", "The identifier in the path is invalid."),
-        "invalid_cursor" => ("El cursor de paginación no es válido.", "The pagination cursor is invalid."),
+        "validation_failed" => (
+            "Los datos enviados no son válidos.",
+            "The submitted data is invalid.",
+        ),
+        "invalid_json" => (
+            "El cuerpo de la solicitud no es JSON válido.",
+            "The request body is not valid JSON.",
+        ),
+        "invalid_query" => (
+            "Los parámetros de la consulta no son válidos.",
+            "The query parameters are invalid.",
+        ),
+        "invalid_path" => (
+            "El identificador de la ruta no es válido.",
+            "The identifier in the path is invalid.",
+        ),
+        "invalid_cursor" => (
+            "El cursor de paginación no es válido.",
+            "The pagination cursor is invalid.",
+        ),
         "idempotency_key_required" => (
             "Esta operación requiere la cabecera Idempotency-Key.",
             "This operation requires an Idempotency-Key header.",
@@ -47,8 +66,14 @@ pub fn error_message(code: &str, locale: Locale) -> &'static str {
             "Name the tenant with the X-Tenant-Id header.",
         ),
         "missing_token" => ("Debe iniciar sesión.", "Authentication is required."),
-        "invalid_token" => ("La sesión no es válida o expiró.", "The session is invalid or has expired."),
-        "invalid_credentials" => ("Usuario o contraseña incorrectos.", "Invalid username or password."),
+        "invalid_token" => (
+            "La sesión no es válida o expiró.",
+            "The session is invalid or has expired.",
+        ),
+        "invalid_credentials" => (
+            "Usuario o contraseña incorrectos.",
+            "Invalid username or password.",
+        ),
         "invalid_refresh_token" => (
             "El token de renovación no es válido.",
             "The refresh token is invalid.",
@@ -57,13 +82,19 @@ pub fn error_message(code: &str, locale: Locale) -> &'static str {
             "La cuenta está bloqueada por demasiados intentos fallidos. Intente más tarde.",
             "The account is locked after too many failed attempts. Try again later.",
         ),
-        "forbidden" => ("No tiene permiso para esta operación.", "You are not allowed to do this."),
+        "forbidden" => (
+            "No tiene permiso para esta operación.",
+            "You are not allowed to do this.",
+        ),
         "not_found" => ("No se encontró el recurso.", "The resource was not found."),
         "seats_unavailable" => (
             "Algunos asientos ya no están disponibles.",
             "Some seats are no longer available.",
         ),
-        "seat_not_found" => ("Algunos asientos no existen en esta zona.", "Some seats do not exist in this zone."),
+        "seat_not_found" => (
+            "Algunos asientos no existen en esta zona.",
+            "Some seats do not exist in this zone.",
+        ),
         "insufficient_capacity" => (
             "No quedan suficientes entradas en esta zona.",
             "Not enough tickets are left in this zone.",
@@ -81,7 +112,10 @@ pub fn error_message(code: &str, locale: Locale) -> &'static str {
             "El evento no admite ese cambio de estado.",
             "The event does not allow that status change.",
         ),
-        "hold_not_active" => ("La reserva ya no está activa.", "The hold is no longer active."),
+        "hold_not_active" => (
+            "La reserva ya no está activa.",
+            "The hold is no longer active.",
+        ),
         "hold_expired" => ("La reserva expiró.", "The hold has expired."),
         "hold_already_ordered" => (
             "Esta reserva ya tiene una orden.",
@@ -91,12 +125,18 @@ pub fn error_message(code: &str, locale: Locale) -> &'static str {
             "No hay tasa BCV registrada para hoy. Registre la tasa del día antes de vender.",
             "No BCV rate is recorded for today. Enter today's rate before selling.",
         ),
-        "order_not_payable" => ("La orden no admite pagos.", "The order does not accept payments."),
+        "order_not_payable" => (
+            "La orden no admite pagos.",
+            "The order does not accept payments.",
+        ),
         "order_expired" => (
             "El plazo de pago de la orden venció.",
             "The order's payment deadline has passed.",
         ),
-        "order_not_cancellable" => ("La orden no se puede cancelar.", "The order cannot be cancelled."),
+        "order_not_cancellable" => (
+            "La orden no se puede cancelar.",
+            "The order cannot be cancelled.",
+        ),
         "order_not_voidable" => (
             "Solo se puede anular una orden pagada.",
             "Only a paid order can be voided.",
@@ -110,21 +150,39 @@ pub fn error_message(code: &str, locale: Locale) -> &'static str {
             "That Pago Móvil reference has already been used.",
         ),
         "ticket_not_found" => ("Entrada desconocida.", "Unknown ticket."),
-        "ticket_already_used" => ("La entrada ya fue usada.", "The ticket has already been used."),
+        "ticket_already_used" => (
+            "La entrada ya fue usada.",
+            "The ticket has already been used.",
+        ),
         "ticket_cancelled" => ("La entrada está anulada.", "The ticket is cancelled."),
-        "ticket_wrong_event" => ("La entrada es de otro evento.", "The ticket is for another event."),
+        "ticket_wrong_event" => (
+            "La entrada es de otro evento.",
+            "The ticket is for another event.",
+        ),
         "ticket_signature_invalid" => (
             "El código QR no es auténtico.",
             "The QR code is not authentic.",
         ),
-        "username_taken" => ("Ese nombre de usuario ya existe.", "That username already exists."),
-        "tenant_slug_taken" => ("Ese identificador de organización ya existe.", "That tenant slug already exists."),
+        "username_taken" => (
+            "Ese nombre de usuario ya existe.",
+            "That username already exists.",
+        ),
+        "tenant_slug_taken" => (
+            "Ese identificador de organización ya existe.",
+            "That tenant slug already exists.",
+        ),
         "service_busy" => (
             "El sistema está ocupado. Reintente en unos segundos.",
             "The system is busy. Retry in a few seconds.",
         ),
-        "payload_too_large" => ("La solicitud es demasiado grande.", "The request is too large."),
-        _ => ("Error interno. Intente de nuevo o contacte al soporte.", "Internal error. Try again or contact support."),
+        "payload_too_large" => (
+            "La solicitud es demasiado grande.",
+            "The request is too large.",
+        ),
+        _ => (
+            "Error interno. Intente de nuevo o contacte al soporte.",
+            "Internal error. Try again or contact support.",
+        ),
     };
     match locale {
         Locale::Es => es,
@@ -137,17 +195,26 @@ pub fn rule_message(rule: &str, locale: Locale) -> &'static str {
     let (es, en) = match rule {
         "required" => ("es obligatorio", "is required"),
         "too_long" => ("es demasiado largo", "is too long"),
-        "out_of_range" => ("está fuera del rango permitido", "is out of the allowed range"),
+        "out_of_range" => (
+            "está fuera del rango permitido",
+            "is out of the allowed range",
+        ),
         "positive" => ("debe ser mayor que cero", "must be greater than zero"),
         "not_negative" => ("no puede ser negativo", "cannot be negative"),
         "invalid_value" => ("no es un valor permitido", "is not an allowed value"),
         "uuid" => ("debe ser un identificador UUID", "must be a UUID"),
-        "rif_check_digit" => ("tiene un dígito verificador de RIF incorrecto", "has a wrong RIF check digit"),
+        "rif_check_digit" => (
+            "tiene un dígito verificador de RIF incorrecto",
+            "has a wrong RIF check digit",
+        ),
         "rif_format" => (
             "debe ser un RIF: letra, 8 dígitos y dígito verificador (J-12345678-9)",
             "must be a RIF: letter, 8 digits and check digit (J-12345678-9)",
         ),
-        "rif_letter" => ("debe empezar por V, E, J, P o G", "must start with V, E, J, P or G"),
+        "rif_letter" => (
+            "debe empezar por V, E, J, P o G",
+            "must start with V, E, J, P or G",
+        ),
         "cedula_format" => (
             "debe ser una cédula: V o E y de 6 a 8 dígitos (V-12345678)",
             "must be a cédula: V or E and 6 to 8 digits (V-12345678)",
@@ -157,7 +224,10 @@ pub fn rule_message(rule: &str, locale: Locale) -> &'static str {
             "debe empezar por V, E (cédula) o V, E, J, P, G (RIF)",
             "must start with V, E (cédula) or V, E, J, P, G (RIF)",
         ),
-        "phone_format" => ("no es un número de teléfono válido", "is not a valid phone number"),
+        "phone_format" => (
+            "no es un número de teléfono válido",
+            "is not a valid phone number",
+        ),
         "phone_venezuelan" => (
             "no es un número venezolano válido (ejemplo: 0412-1234567)",
             "is not a valid Venezuelan number (example: 0412-1234567)",
@@ -166,12 +236,18 @@ pub fn rule_message(rule: &str, locale: Locale) -> &'static str {
             "debe ser un celular venezolano (0412, 0414, 0416, 0424, 0426…)",
             "must be a Venezuelan mobile number (0412, 0414, 0416, 0424, 0426…)",
         ),
-        "email_format" => ("no es un correo electrónico válido", "is not a valid e-mail address"),
+        "email_format" => (
+            "no es un correo electrónico válido",
+            "is not a valid e-mail address",
+        ),
         "contact_required" => (
             "requiere un teléfono o un correo electrónico",
             "requires a phone number or an e-mail address",
         ),
-        "bank_code_unknown" => ("no es un código de banco conocido", "is not a known bank code"),
+        "bank_code_unknown" => (
+            "no es un código de banco conocido",
+            "is not a known bank code",
+        ),
         "decimal_with_at_most_8_places" => (
             "debe ser un número decimal con hasta 8 decimales (36,12345678)",
             "must be a decimal number with at most 8 places (36.12345678)",
@@ -186,19 +262,31 @@ pub fn rule_message(rule: &str, locale: Locale) -> &'static str {
             "no se usa en una zona de entrada general",
             "is not used in a general-admission zone",
         ),
-        "required_for_numbered_zone" => ("es obligatorio en una zona numerada", "is required in a numbered zone"),
+        "required_for_numbered_zone" => (
+            "es obligatorio en una zona numerada",
+            "is required in a numbered zone",
+        ),
         "seats_or_quantity" => (
             "indique asientos o una cantidad, no ambos",
             "give seats or a quantity, not both",
         ),
-        "not_allowed_for_method" => ("no aplica a este método de pago", "does not apply to this payment method"),
+        "not_allowed_for_method" => (
+            "no aplica a este método de pago",
+            "does not apply to this payment method",
+        ),
         "currency_for_method" => (
             "no es una moneda aceptada por este método de pago",
             "is not a currency this payment method accepts",
         ),
         "after_start" => ("debe ser posterior al inicio", "must be after the start"),
-        "zone_required" => ("debe tener al menos una zona", "must have at least one zone"),
-        "price_required" => ("debe tener precio en todas las zonas", "must have a price in every zone"),
+        "zone_required" => (
+            "debe tener al menos una zona",
+            "must have at least one zone",
+        ),
+        "price_required" => (
+            "debe tener precio en todas las zonas",
+            "must have a price in every zone",
+        ),
         "sale_window_required" => ("debe tener una ventana de venta", "must have a sale window"),
         _ => ("no es válido", "is invalid"),
     };
@@ -217,14 +305,20 @@ mod tests {
     fn spanish_is_the_default() {
         assert_eq!(Locale::from_headers(&HeaderMap::new()), Locale::Es);
         let mut headers = HeaderMap::new();
-        headers.insert("accept-language", HeaderValue::from_static("es-VE,es;q=0.9,en;q=0.5"));
+        headers.insert(
+            "accept-language",
+            HeaderValue::from_static("es-VE,es;q=0.9,en;q=0.5"),
+        );
         assert_eq!(Locale::from_headers(&headers), Locale::Es);
     }
 
     #[test]
     fn english_when_listed_first() {
         let mut headers = HeaderMap::new();
-        headers.insert("accept-language", HeaderValue::from_static("en-US,en;q=0.9"));
+        headers.insert(
+            "accept-language",
+            HeaderValue::from_static("en-US,en;q=0.9"),
+        );
         assert_eq!(Locale::from_headers(&headers), Locale::En);
     }
 }

@@ -25,7 +25,8 @@ pub struct JobStatus {
 
 impl JobStatus {
     fn record_run(&self, at: DateTime<Utc>) {
-        self.last_run_micros.store(at.timestamp_micros(), Ordering::Relaxed);
+        self.last_run_micros
+            .store(at.timestamp_micros(), Ordering::Relaxed);
     }
 
     /// Reports the worker as degraded when it has not run for three intervals.
@@ -50,7 +51,11 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<u64> {
     let expired = state.store.expire_holds(SWEEP_BATCH).await?;
     if expired > 0 {
         state.metrics.holds_expired_total.inc_by(expired);
-        tracing::info!(event = "hold_expired", count = expired, "expired holds returned their capacity");
+        tracing::info!(
+            event = "hold_expired",
+            count = expired,
+            "expired holds returned their capacity"
+        );
     }
     let cutoff = state.clock.now() - chrono::Duration::hours(IDEMPOTENCY_KEY_HOURS);
     state.store.purge_idempotency_keys(cutoff).await?;
@@ -71,7 +76,11 @@ pub async fn run_sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
             _ = stop.changed() => break,
         }
     }
-    tracing::info!(event = "job_stopped", job = "sweeper", "hold sweeper stopped");
+    tracing::info!(
+        event = "job_stopped",
+        job = "sweeper",
+        "hold sweeper stopped"
+    );
 }
 
 pub type SharedJobStatus = Arc<JobStatus>;

@@ -23,7 +23,10 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let ticket_sales_total = IntCounterVec::new(
-            Opts::new("venezuelan_pos_ticket_sales_total", "Tickets sold, counted when their order is fully paid."),
+            Opts::new(
+                "venezuelan_pos_ticket_sales_total",
+                "Tickets sold, counted when their order is fully paid.",
+            ),
             &["event_id", "zone_id", "payment_method", "tenant_id"],
         )
         .expect("valid metric");
@@ -53,13 +56,21 @@ impl Metrics {
         )
         .expect("valid metric");
         let http_requests_total = IntCounterVec::new(
-            Opts::new("venezuelan_pos_http_requests_total", "HTTP requests by route template, method and status."),
+            Opts::new(
+                "venezuelan_pos_http_requests_total",
+                "HTTP requests by route template, method and status.",
+            ),
             &["route", "method", "status"],
         )
         .expect("valid metric");
         let http_request_duration_seconds = HistogramVec::new(
-            HistogramOpts::new("venezuelan_pos_http_request_duration_seconds", "HTTP request duration in seconds.")
-                .buckets(vec![0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            HistogramOpts::new(
+                "venezuelan_pos_http_request_duration_seconds",
+                "HTTP request duration in seconds.",
+            )
+            .buckets(vec![
+                0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
             &["route", "method"],
         )
         .expect("valid metric");
@@ -84,14 +95,18 @@ impl Metrics {
             Box::new(http_requests_in_flight.clone()),
             Box::new(holds_expired_total.clone()),
         ] {
-            registry.register(collector).expect("metric names are unique");
+            registry
+                .register(collector)
+                .expect("metric names are unique");
         }
         #[cfg(target_os = "linux")]
         registry
-            .register(Box::new(prometheus::process_collector::ProcessCollector::new(
-                std::process::id() as i32,
-                "venezuelan_pos",
-            )))
+            .register(Box::new(
+                prometheus::process_collector::ProcessCollector::new(
+                    std::process::id() as i32,
+                    "venezuelan_pos",
+                ),
+            ))
             .expect("process collector registers once");
 
         Self {

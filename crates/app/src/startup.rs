@@ -22,20 +22,32 @@ pub struct Application {
 
 /// Connects to the database (running migrations) and builds the shared state.
 pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
-    config.validate().map_err(|message| anyhow::anyhow!("invalid configuration: {message}"))?;
+    config
+        .validate()
+        .map_err(|message| anyhow::anyhow!("invalid configuration: {message}"))?;
     if config.database_url.is_none() {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("creating the data directory {}", config.data_dir.display())
+        })?;
     }
     let options = config.connect_options();
     let store: Arc<dyn Store> = taquilla_store::connect(&options, clock.clone())
         .await
-        .with_context(|| format!("opening the database {}", taquilla_store::redact_url(&options.url)))?;
+        .with_context(|| {
+            format!(
+                "opening the database {}",
+                taquilla_store::redact_url(&options.url)
+            )
+        })?;
 
     // Without a configured secret, one is generated once and shared through the database.
     let secret = match &config.jwt_secret {
         Some(secret) => secret.clone(),
-        None => store.get_or_init_setting("jwt_secret", &random_token()).await?,
+        None => {
+            store
+                .get_or_init_setting("jwt_secret", &random_token())
+                .await?
+        }
     };
     Ok(AppState {
         store,
@@ -52,12 +64,16 @@ impl Application {
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let bind = config.bind;
         let state = build_state(config, clock).await?;
-        let listener = TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
+        let listener = TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("binding {bind}"))?;
         Ok(Self { listener, state })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     pub fn state(&self) -> &AppState {
@@ -65,17 +81,23 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let (stop_jobs, stop_receiver) = watch::channel(false);
         let sweeper = tokio::spawn(crate::jobs::run_sweeper(self.state.clone(), stop_receiver));
 
         let address = self.local_addr();
         tracing::info!(event = "server_started", address = %address, backend = self.state.store.backend(), "taquilla is listening");
         let router = crate::http::router(self.state.clone());
-        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP")?;
+        axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")?;
 
         let _ = stop_jobs.send(true);
         let _ = sweeper.await;
@@ -107,5 +129,8 @@ pub async fn shutdown_signal() {
         _ = interrupt => {}
         _ = terminate => {}
     }
-    tracing::info!(event = "shutdown_requested", "shutting down: finishing requests in flight");
+    tracing::info!(
+        event = "shutdown_requested",
+        "shutting down: finishing requests in flight"
+    );
 }

@@ -52,13 +52,18 @@ fn signed_message(tenant_id: Uuid, code: &str) -> String {
 /// Builds the QR payload of a ticket.
 pub fn sign(secret: &[u8], tenant_id: Uuid, code: &str) -> anyhow::Result<String> {
     let signature = signing_key(secret)?.sign(signed_message(tenant_id, code).as_bytes());
-    Ok(format!("{PREFIX}.{code}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes())))
+    Ok(format!(
+        "{PREFIX}.{code}.{}",
+        URL_SAFE_NO_PAD.encode(signature.to_bytes())
+    ))
 }
 
 /// Checks a QR payload against a tenant's key and returns the ticket code it carries.
 pub fn verify(secret: &[u8], tenant_id: Uuid, payload: &str) -> Option<String> {
     let mut parts = payload.trim().split('.');
-    let (Some(prefix), Some(code), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(prefix), Some(code), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return None;
     };
     if prefix != PREFIX {
@@ -67,7 +72,10 @@ pub fn verify(secret: &[u8], tenant_id: Uuid, payload: &str) -> Option<String> {
     let signature_bytes: [u8; 64] = URL_SAFE_NO_PAD.decode(signature).ok()?.try_into().ok()?;
     let verifying_key: VerifyingKey = signing_key(secret).ok()?.verifying_key();
     verifying_key
-        .verify(signed_message(tenant_id, code).as_bytes(), &Signature::from_bytes(&signature_bytes))
+        .verify(
+            signed_message(tenant_id, code).as_bytes(),
+            &Signature::from_bytes(&signature_bytes),
+        )
         .ok()?;
     Some(code.to_string())
 }

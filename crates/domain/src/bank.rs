@@ -34,7 +34,10 @@ pub const BANKS: &[(&str, &str)] = &[
     ("0172", "Bancamiga"),
     ("0173", "Banco Internacional de Desarrollo"),
     ("0174", "Banplus"),
-    ("0175", "BDT – Banco Digital de los Trabajadores (antes Bicentenario)"),
+    (
+        "0175",
+        "BDT – Banco Digital de los Trabajadores (antes Bicentenario)",
+    ),
     ("0176", "Banco Espírito Santo"),
     ("0177", "BANFANB"),
     ("0178", "N58 Banco Digital"),
@@ -79,8 +82,14 @@ mod tests {
 
     #[test]
     fn known_codes_parse() {
-        assert_eq!(BankCode::parse("0102", "bank_code").unwrap().name(), "Banco de Venezuela");
-        assert_eq!(BankCode::parse(" 0175 ", "bank_code").unwrap().code(), "0175");
+        assert_eq!(
+            BankCode::parse("0102", "bank_code").unwrap().name(),
+            "Banco de Venezuela"
+        );
+        assert_eq!(
+            BankCode::parse(" 0175 ", "bank_code").unwrap().code(),
+            "0175"
+        );
     }
 
     #[test]

@@ -41,7 +41,10 @@ mod tests {
     fn caracas_day_differs_from_utc_day_before_midnight() {
         // 03:30 UTC on the 5th is 23:30 on the 4th in Caracas (−4:00).
         let instant = Utc.with_ymd_and_hms(2026, 12, 5, 3, 30, 0).unwrap();
-        assert_eq!(caracas_date(instant), NaiveDate::from_ymd_opt(2026, 12, 4).unwrap());
+        assert_eq!(
+            caracas_date(instant),
+            NaiveDate::from_ymd_opt(2026, 12, 4).unwrap()
+        );
         assert_eq!(format_issue_date(instant), "04122026");
         assert_eq!(format_issue_time(instant), "11:30:00 p. m.");
     }
@@ -50,7 +53,10 @@ mod tests {
     fn offset_was_four_and_a_half_hours_in_2010() {
         // 04:15 UTC on 2010-06-02 was 23:45 on the 1st at −4:30; a fixed −4:00 says the 2nd.
         let instant = Utc.with_ymd_and_hms(2010, 6, 2, 4, 15, 0).unwrap();
-        assert_eq!(caracas_date(instant), NaiveDate::from_ymd_opt(2010, 6, 1).unwrap());
+        assert_eq!(
+            caracas_date(instant),
+            NaiveDate::from_ymd_opt(2010, 6, 1).unwrap()
+        );
     }
 
     #[test]

@@ -121,13 +121,21 @@ impl Rif {
 
     /// Returns the stored form, `J001241345`.
     pub fn normalised(&self) -> String {
-        let body: String = self.body.iter().map(|digit| char::from(b'0' + digit)).collect();
+        let body: String = self
+            .body
+            .iter()
+            .map(|digit| char::from(b'0' + digit))
+            .collect();
         format!("{}{}{}", self.letter, body, self.check_digit)
     }
 
     /// Returns the printed form, `J-00124134-5`.
     pub fn formatted(&self) -> String {
-        let body: String = self.body.iter().map(|digit| char::from(b'0' + digit)).collect();
+        let body: String = self
+            .body
+            .iter()
+            .map(|digit| char::from(b'0' + digit))
+            .collect();
         format!("{}-{}-{}", self.letter, body, self.check_digit)
     }
 }
@@ -230,7 +238,12 @@ mod tests {
 
     #[test]
     fn spacing_and_case_are_normalised() {
-        for input in ["j001241345", "J 00124134 5", "J-00124134-5", "J-00.124.134-5"] {
+        for input in [
+            "j001241345",
+            "J 00124134 5",
+            "J-00124134-5",
+            "J-00.124.134-5",
+        ] {
             let rif = Rif::parse(input, "rif").unwrap();
             assert_eq!(rif.normalised(), "J001241345");
             assert_eq!(rif.formatted(), "J-00124134-5");
@@ -261,8 +274,14 @@ mod tests {
         let cedula = Cedula::parse("v-12.345.678", "document").unwrap();
         assert_eq!(cedula.normalised(), "V12345678");
         assert!(Cedula::parse("E-81234567", "document").is_ok());
-        assert_eq!(Cedula::parse("J-12345678", "document").unwrap_err().rule, "cedula_letter");
-        assert_eq!(Cedula::parse("V-123", "document").unwrap_err().rule, "cedula_format");
+        assert_eq!(
+            Cedula::parse("J-12345678", "document").unwrap_err().rule,
+            "cedula_letter"
+        );
+        assert_eq!(
+            Cedula::parse("V-123", "document").unwrap_err().rule,
+            "cedula_format"
+        );
     }
 
     #[test]
@@ -271,8 +290,19 @@ mod tests {
         assert_eq!(rif.kind(), DocumentKind::Rif);
         let cedula = Document::parse("V-12.345.678", "document").unwrap();
         assert_eq!(cedula.kind(), DocumentKind::Cedula);
-        assert_eq!(Document::parse("V-12345678-9", "document").unwrap_err().rule, "rif_check_digit");
-        assert_eq!(Document::parse("J-1234", "document").unwrap_err().rule, "rif_format");
-        assert_eq!(Document::parse("X-1234567", "document").unwrap_err().rule, "document_letter");
+        assert_eq!(
+            Document::parse("V-12345678-9", "document")
+                .unwrap_err()
+                .rule,
+            "rif_check_digit"
+        );
+        assert_eq!(
+            Document::parse("J-1234", "document").unwrap_err().rule,
+            "rif_format"
+        );
+        assert_eq!(
+            Document::parse("X-1234567", "document").unwrap_err().rule,
+            "document_letter"
+        );
     }
 }

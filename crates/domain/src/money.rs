@@ -16,9 +16,7 @@ use crate::FieldError;
 pub const RATE_SCALE: i64 = 100_000_000;
 
 /// ISO 4217 currency of an amount. `VES` is the bolívar (displayed «Bs.»).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Currency {
     Usd,
@@ -200,7 +198,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn usd_round_trip_is_within_one_cent(usd in 0i64..10_000_000_00, scaled in 1_000_000i64..100_000_000_000_000) {
+        fn usd_round_trip_is_within_one_cent(usd in 0i64..1_000_000_000, scaled in 1_000_000i64..100_000_000_000_000) {
             let rate = ExchangeRate::from_scaled(scaled).unwrap();
             let bs = rate.usd_to_bs(usd).unwrap();
             let back = rate.bs_to_usd(bs).unwrap();

@@ -43,7 +43,8 @@ impl PhoneNumber {
             return Err(FieldError::new(field, "phone_format"));
         }
 
-        let national = if let Some(rest) = digits.strip_prefix("58").filter(|rest| rest.len() == 10) {
+        let national = if let Some(rest) = digits.strip_prefix("58").filter(|rest| rest.len() == 10)
+        {
             rest.to_string()
         } else if has_plus {
             // A foreign number: E.164 allows up to 15 digits after the country code's `+`.
@@ -92,15 +93,24 @@ mod tests {
             "4121234567",
             "(0412) 123.45.67",
         ] {
-            assert_eq!(PhoneNumber::parse(input, "phone").unwrap().e164(), "+584121234567", "{input}");
+            assert_eq!(
+                PhoneNumber::parse(input, "phone").unwrap().e164(),
+                "+584121234567",
+                "{input}"
+            );
         }
     }
 
     #[test]
     fn every_carrier_prefix_is_mobile() {
-        for prefix in ["412", "414", "424", "416", "426", "422", "415", "417", "418"] {
+        for prefix in [
+            "412", "414", "424", "416", "426", "422", "415", "417", "418",
+        ] {
             let input = format!("0{prefix}1234567");
-            assert!(PhoneNumber::parse_mobile(&input, "phone").is_ok(), "{input}");
+            assert!(
+                PhoneNumber::parse_mobile(&input, "phone").is_ok(),
+                "{input}"
+            );
         }
     }
 
@@ -108,19 +118,39 @@ mod tests {
     fn landlines_are_phones_but_not_mobiles() {
         let landline = PhoneNumber::parse("0212-5551234", "phone").unwrap();
         assert_eq!(landline.e164(), "+582125551234");
-        assert_eq!(PhoneNumber::parse_mobile("0212-5551234", "phone").unwrap_err().rule, "phone_mobile");
+        assert_eq!(
+            PhoneNumber::parse_mobile("0212-5551234", "phone")
+                .unwrap_err()
+                .rule,
+            "phone_mobile"
+        );
     }
 
     #[test]
     fn foreign_numbers_need_a_plus() {
-        assert_eq!(PhoneNumber::parse("+1 305 555 0100", "phone").unwrap().e164(), "+13055550100");
+        assert_eq!(
+            PhoneNumber::parse("+1 305 555 0100", "phone")
+                .unwrap()
+                .e164(),
+            "+13055550100"
+        );
         assert!(PhoneNumber::parse("13055550100", "phone").is_err());
     }
 
     #[test]
     fn bad_numbers_are_rejected() {
-        for input in ["", "0412-123", "0419-1234567", "abc", "0412-12345678", "0312-1234567"] {
-            assert!(PhoneNumber::parse(input, "phone").is_err(), "{input} accepted");
+        for input in [
+            "",
+            "0412-123",
+            "0419-1234567",
+            "abc",
+            "0412-12345678",
+            "0312-1234567",
+        ] {
+            assert!(
+                PhoneNumber::parse(input, "phone").is_err(),
+                "{input} accepted"
+            );
         }
     }
 }

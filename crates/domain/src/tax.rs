@@ -209,8 +209,14 @@ mod tests {
     #[test]
     fn negative_input_is_rejected() {
         let rate = ExchangeRate::parse("40").unwrap();
-        assert_eq!(compute_totals(&[taxed(-1, 100)], rate), Err(TotalsError::Negative));
-        assert_eq!(compute_totals(&[taxed(1, -100)], rate), Err(TotalsError::Negative));
+        assert_eq!(
+            compute_totals(&[taxed(-1, 100)], rate),
+            Err(TotalsError::Negative)
+        );
+        assert_eq!(
+            compute_totals(&[taxed(1, -100)], rate),
+            Err(TotalsError::Negative)
+        );
     }
 
     proptest! {

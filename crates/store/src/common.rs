@@ -12,7 +12,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::{FromRow, QueryBuilder};
-use taquilla_domain::fiscal::{caracas_date, format_control_number, format_issue_date, format_issue_time};
+use taquilla_domain::fiscal::{
+    caracas_date, format_control_number, format_issue_date, format_issue_time,
+};
 use taquilla_domain::money::{Currency, ExchangeRate};
 use taquilla_domain::seatmap::row_label;
 use taquilla_domain::tax::{LineInput, compute_totals};
@@ -37,7 +39,11 @@ macro_rules! with_retry {
         loop {
             match $operation {
                 Err(error) if error.is_retryable() && attempt < MAX_ATTEMPTS => {
-                    tracing::debug!(attempt, backend = BACKEND_NAME, "retrying transaction after a lock conflict");
+                    tracing::debug!(
+                        attempt,
+                        backend = BACKEND_NAME,
+                        "retrying transaction after a lock conflict"
+                    );
                     tokio::time::sleep(Duration::from_millis(2_u64 << attempt)).await;
                     attempt += 1;
                 }
@@ -87,15 +93,17 @@ impl UserRow {
             id: self.id,
             tenant_id: self.tenant_id,
             username: self.username,
-            role: Role::parse(&self.role)
-                .ok_or_else(|| StoreError::Internal(format!("unknown role `{}` in users", self.role)))?,
+            role: Role::parse(&self.role).ok_or_else(|| {
+                StoreError::Internal(format!("unknown role `{}` in users", self.role))
+            })?,
             active: self.active,
             created_at: self.created_at,
         })
     }
 }
 
-const USER_COLUMNS: &str = "id, tenant_id, username, role, active, created_at, password_hash, failed_logins, locked_until";
+const USER_COLUMNS: &str =
+    "id, tenant_id, username, role, active, created_at, password_hash, failed_logins, locked_until";
 
 #[derive(FromRow)]
 struct ZoneRecord {
@@ -326,13 +334,15 @@ async fn end_hold(
     new_status: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
-    let ended = sqlx::query("UPDATE holds SET status = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'active'")
-        .bind(tenant_id)
-        .bind(hold.id)
-        .bind(new_status)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+    let ended = sqlx::query(
+        "UPDATE holds SET status = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'active'",
+    )
+    .bind(tenant_id)
+    .bind(hold.id)
+    .bind(new_status)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
     if ended == 0 {
         return Ok(false);
     }
@@ -355,7 +365,11 @@ async fn end_hold(
         .await?;
     }
 
-    let order_status = if new_status == "expired" { "expired" } else { "cancelled" };
+    let order_status = if new_status == "expired" {
+        "expired"
+    } else {
+        "cancelled"
+    };
     sqlx::query(
         "UPDATE orders SET status = $3, cancelled_at = $4 \
          WHERE tenant_id = $1 AND hold_id = $2 AND status = 'pending'",
@@ -381,7 +395,12 @@ async fn fetch_hold(conn: &mut Conn, tenant_id: Uuid, hold_id: Uuid) -> StoreRes
     .ok_or(StoreError::NotFound("hold"))
 }
 
-async fn hold_view(conn: &mut Conn, tenant_id: Uuid, record: HoldRecord, now: DateTime<Utc>) -> StoreResult<Hold> {
+async fn hold_view(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    record: HoldRecord,
+    now: DateTime<Utc>,
+) -> StoreResult<Hold> {
     let seats: Vec<(Uuid, String, i64)> = sqlx::query_as(
         "SELECT s.id, s.row_label, s.number FROM hold_seats h \
          JOIN seats s ON s.tenant_id = h.tenant_id AND s.id = h.seat_id \
@@ -413,7 +432,11 @@ async fn hold_view(conn: &mut Conn, tenant_id: Uuid, record: HoldRecord, now: Da
     })
 }
 
-async fn fetch_document(conn: &mut Conn, tenant_id: Uuid, document_id: Uuid) -> StoreResult<DocumentRecord> {
+async fn fetch_document(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    document_id: Uuid,
+) -> StoreResult<DocumentRecord> {
     let sql = format!("{DOCUMENT_SELECT} WHERE d.tenant_id = $1 AND d.id = $2");
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(tenant_id)
@@ -423,7 +446,12 @@ async fn fetch_document(conn: &mut Conn, tenant_id: Uuid, document_id: Uuid) -> 
         .ok_or(StoreError::NotFound("fiscal document"))
 }
 
-async fn order_view(conn: &mut Conn, tenant_id: Uuid, order_id: Uuid, now: DateTime<Utc>) -> StoreResult<Order> {
+async fn order_view(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    order_id: Uuid,
+    now: DateTime<Utc>,
+) -> StoreResult<Order> {
     let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE tenant_id = $1 AND id = $2");
     let record: OrderRecord = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(tenant_id)
@@ -470,7 +498,8 @@ async fn order_view(conn: &mut Conn, tenant_id: Uuid, order_id: Uuid, now: DateT
     } else {
         0
     };
-    let rate = ExchangeRate::from_scaled(record.rate_scaled).map_err(|error| StoreError::Internal(error.to_string()))?;
+    let rate = ExchangeRate::from_scaled(record.rate_scaled)
+        .map_err(|error| StoreError::Internal(error.to_string()))?;
     Ok(Order {
         id: record.id,
         hold_id: record.hold_id,
@@ -547,7 +576,11 @@ struct DocumentInsert<'a> {
     content: &'a serde_json::Value,
 }
 
-async fn insert_document(conn: &mut Conn, tenant_id: Uuid, document: DocumentInsert<'_>) -> StoreResult<()> {
+async fn insert_document(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    document: DocumentInsert<'_>,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO fiscal_documents (tenant_id, id, series_id, kind, number, control_number, order_id, \
          references_document_id, issued_at, total_usd_cents, total_bs_cents, content) \
@@ -571,7 +604,12 @@ async fn insert_document(conn: &mut Conn, tenant_id: Uuid, document: DocumentIns
 }
 
 impl Backend {
-    async fn zone_record(&self, conn: &mut Conn, tenant_id: Uuid, zone_id: Uuid) -> StoreResult<ZoneRecord> {
+    async fn zone_record(
+        &self,
+        conn: &mut Conn,
+        tenant_id: Uuid,
+        zone_id: Uuid,
+    ) -> StoreResult<ZoneRecord> {
         sqlx::query_as(
             "SELECT id, event_id, name, kind, capacity, price_usd_cents, sold, held, created_at \
              FROM zones WHERE tenant_id = $1 AND id = $2",
@@ -583,7 +621,12 @@ impl Backend {
         .ok_or(StoreError::NotFound("zone"))
     }
 
-    async fn zone_view(&self, conn: &mut Conn, tenant_id: Uuid, record: ZoneRecord) -> StoreResult<Zone> {
+    async fn zone_view(
+        &self,
+        conn: &mut Conn,
+        tenant_id: Uuid,
+        record: ZoneRecord,
+    ) -> StoreResult<Zone> {
         let rows: Vec<(String, i64)> = if record.kind == "numbered" {
             sqlx::query_as(
                 "SELECT row_label, COUNT(*) FROM seats WHERE tenant_id = $1 AND zone_id = $2 \
@@ -621,12 +664,15 @@ impl Backend {
         let mut tx = self.begin_write().await?;
         let now = self.clock.now();
         if let Some(key) = idempotency
-            && let Claim::Replay { status_code, body } = claim_key(tx.conn(), tenant_id, key, now).await?
+            && let Claim::Replay { status_code, body } =
+                claim_key(tx.conn(), tenant_id, key, now).await?
         {
             return Ok(Idempotent::Replay { status_code, body });
         }
 
-        let zone = self.zone_record(tx.conn(), tenant_id, request.zone_id).await?;
+        let zone = self
+            .zone_record(tx.conn(), tenant_id, request.zone_id)
+            .await?;
         let (status, sale_starts_at, sale_ends_at, hold_minutes): (String, Option<DateTime<Utc>>, Option<DateTime<Utc>>, i64) =
             sqlx::query_as("SELECT status, sale_starts_at, sale_ends_at, hold_minutes FROM events WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant_id)
@@ -634,7 +680,10 @@ impl Backend {
                 .fetch_one(tx.conn())
                 .await?;
         if status != "active" {
-            return Err(StoreError::conflict_with("event_not_on_sale", json!({ "status": status })));
+            return Err(StoreError::conflict_with(
+                "event_not_on_sale",
+                json!({ "status": status }),
+            ));
         }
         let before_window = sale_starts_at.is_some_and(|starts| now < starts);
         let after_window = sale_ends_at.is_some_and(|ends| now >= ends);
@@ -649,15 +698,31 @@ impl Backend {
         let expires_at = now + chrono::Duration::minutes(hold_minutes);
         let quantity = if zone.kind == "general_admission" {
             if !request.seat_ids.is_empty() {
-                return Err(StoreError::Invalid(taquilla_domain::FieldError::new("seat_ids", "not_allowed_for_general_admission")));
+                return Err(StoreError::Invalid(taquilla_domain::FieldError::new(
+                    "seat_ids",
+                    "not_allowed_for_general_admission",
+                )));
             }
-            self.take_general_admission(&mut tx, tenant_id, &zone, request.quantity, now).await?;
+            self.take_general_admission(&mut tx, tenant_id, &zone, request.quantity, now)
+                .await?;
             request.quantity
         } else {
             if request.seat_ids.is_empty() {
-                return Err(StoreError::Invalid(taquilla_domain::FieldError::new("seat_ids", "required_for_numbered_zone")));
+                return Err(StoreError::Invalid(taquilla_domain::FieldError::new(
+                    "seat_ids",
+                    "required_for_numbered_zone",
+                )));
             }
-            self.take_seats(&mut tx, tenant_id, &zone, hold_id, &request.seat_ids, expires_at, now).await?;
+            self.take_seats(
+                &mut tx,
+                tenant_id,
+                &zone,
+                hold_id,
+                &request.seat_ids,
+                expires_at,
+                now,
+            )
+            .await?;
             request.seat_ids.len() as i64
         };
 
@@ -677,9 +742,12 @@ impl Backend {
         .execute(tx.conn())
         .await?;
         if !request.seat_ids.is_empty() {
-            let mut insert = QueryBuilder::<Db>::new("INSERT INTO hold_seats (tenant_id, hold_id, seat_id) ");
+            let mut insert =
+                QueryBuilder::<Db>::new("INSERT INTO hold_seats (tenant_id, hold_id, seat_id) ");
             insert.push_values(&request.seat_ids, |mut row, seat_id| {
-                row.push_bind(tenant_id).push_bind(hold_id).push_bind(*seat_id);
+                row.push_bind(tenant_id)
+                    .push_bind(hold_id)
+                    .push_bind(*seat_id);
             });
             insert.build().execute(tx.conn()).await?;
         }
@@ -731,12 +799,13 @@ impl Backend {
             return Ok(());
         }
 
-        let (capacity, sold, held): (i64, i64, i64) =
-            sqlx::query_as("SELECT capacity, sold, held FROM zones WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant_id)
-                .bind(zone.id)
-                .fetch_one(tx.conn())
-                .await?;
+        let (capacity, sold, held): (i64, i64, i64) = sqlx::query_as(
+            "SELECT capacity, sold, held FROM zones WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(zone.id)
+        .fetch_one(tx.conn())
+        .await?;
         Err(StoreError::conflict_with(
             "insufficient_capacity",
             json!({ "requested": quantity, "available": (capacity - sold - held).max(0) }),
@@ -745,7 +814,10 @@ impl Backend {
 
     /// Takes numbered seats in ascending id order, each with a conditional
     /// update that succeeds only on an available seat or one whose hold expired.
-    #[expect(clippy::too_many_arguments, reason = "one transaction step with its full context")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one transaction step with its full context"
+    )]
     async fn take_seats(
         &self,
         tx: &mut WriteTx,
@@ -780,8 +852,13 @@ impl Backend {
             return Ok(());
         }
 
-        let mut query = QueryBuilder::<Db>::new("SELECT id, row_label, number FROM seats WHERE tenant_id = ");
-        query.push_bind(tenant_id).push(" AND zone_id = ").push_bind(zone.id).push(" AND id IN (");
+        let mut query =
+            QueryBuilder::<Db>::new("SELECT id, row_label, number FROM seats WHERE tenant_id = ");
+        query
+            .push_bind(tenant_id)
+            .push(" AND zone_id = ")
+            .push_bind(zone.id)
+            .push(" AND id IN (");
         let mut separated = query.separated(", ");
         for seat_id in &unavailable {
             separated.push_bind(*seat_id);
@@ -794,13 +871,19 @@ impl Backend {
                 .filter(|id| !known.iter().any(|(known_id, _, _)| known_id == *id))
                 .copied()
                 .collect();
-            return Err(StoreError::conflict_with("seat_not_found", json!({ "seat_ids": unknown })));
+            return Err(StoreError::conflict_with(
+                "seat_not_found",
+                json!({ "seat_ids": unknown }),
+            ));
         }
         let seats: Vec<serde_json::Value> = known
             .into_iter()
             .map(|(id, row, number)| json!({ "id": id, "row": row, "number": number }))
             .collect();
-        Err(StoreError::conflict_with("seats_unavailable", json!({ "seats": seats })))
+        Err(StoreError::conflict_with(
+            "seats_unavailable",
+            json!({ "seats": seats }),
+        ))
     }
 
     async fn create_order_once(
@@ -813,45 +896,60 @@ impl Backend {
         let mut tx = self.begin_write().await?;
         let now = self.clock.now();
         if let Some(key) = idempotency
-            && let Claim::Replay { status_code, body } = claim_key(tx.conn(), tenant_id, key, now).await?
+            && let Claim::Replay { status_code, body } =
+                claim_key(tx.conn(), tenant_id, key, now).await?
         {
             return Ok(Idempotent::Replay { status_code, body });
         }
 
         let hold = fetch_hold(tx.conn(), tenant_id, request.hold_id).await?;
         if hold.status != "active" {
-            return Err(StoreError::conflict_with("hold_not_active", json!({ "status": hold.status })));
+            return Err(StoreError::conflict_with(
+                "hold_not_active",
+                json!({ "status": hold.status }),
+            ));
         }
         if hold.expires_at <= now {
-            return Err(StoreError::conflict_with("hold_expired", json!({ "expired_at": hold.expires_at })));
+            return Err(StoreError::conflict_with(
+                "hold_expired",
+                json!({ "expired_at": hold.expires_at }),
+            ));
         }
-        let existing: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM orders WHERE tenant_id = $1 AND hold_id = $2")
-            .bind(tenant_id)
-            .bind(hold.id)
-            .fetch_optional(tx.conn())
-            .await?;
+        let existing: Option<(Uuid,)> =
+            sqlx::query_as("SELECT id FROM orders WHERE tenant_id = $1 AND hold_id = $2")
+                .bind(tenant_id)
+                .bind(hold.id)
+                .fetch_optional(tx.conn())
+                .await?;
         if let Some((order_id,)) = existing {
-            return Err(StoreError::conflict_with("hold_already_ordered", json!({ "order_id": order_id })));
+            return Err(StoreError::conflict_with(
+                "hold_already_ordered",
+                json!({ "order_id": order_id }),
+            ));
         }
-        let customer_exists: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM customers WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id)
-            .bind(request.customer_id)
-            .fetch_optional(tx.conn())
-            .await?;
+        let customer_exists: Option<(Uuid,)> =
+            sqlx::query_as("SELECT id FROM customers WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id)
+                .bind(request.customer_id)
+                .fetch_optional(tx.conn())
+                .await?;
         if customer_exists.is_none() {
             return Err(StoreError::NotFound("customer"));
         }
 
         let zone = self.zone_record(tx.conn(), tenant_id, hold.zone_id).await?;
-        let payment_minutes: i64 = sqlx::query_scalar("SELECT payment_minutes FROM events WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id)
-            .bind(hold.event_id)
-            .fetch_one(tx.conn())
-            .await?;
-        let iva_basis_points: i64 = sqlx::query_scalar("SELECT iva_basis_points FROM tenants WHERE id = $1")
-            .bind(tenant_id)
-            .fetch_one(tx.conn())
-            .await?;
+        let payment_minutes: i64 = sqlx::query_scalar(
+            "SELECT payment_minutes FROM events WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(hold.event_id)
+        .fetch_one(tx.conn())
+        .await?;
+        let iva_basis_points: i64 =
+            sqlx::query_scalar("SELECT iva_basis_points FROM tenants WHERE id = $1")
+                .bind(tenant_id)
+                .fetch_one(tx.conn())
+                .await?;
 
         // The order's rate: the latest non-superseded rate effective on or before today in Caracas.
         let today = caracas_date(now);
@@ -866,9 +964,13 @@ impl Backend {
         .fetch_optional(tx.conn())
         .await?;
         let Some((rate_id, rate_scaled, rate_date)) = rate else {
-            return Err(StoreError::conflict_with("exchange_rate_missing", json!({ "date": today })));
+            return Err(StoreError::conflict_with(
+                "exchange_rate_missing",
+                json!({ "date": today }),
+            ));
         };
-        let rate = ExchangeRate::from_scaled(rate_scaled).map_err(|error| StoreError::Internal(error.to_string()))?;
+        let rate = ExchangeRate::from_scaled(rate_scaled)
+            .map_err(|error| StoreError::Internal(error.to_string()))?;
 
         // One line per seat, or one line for the general-admission quantity.
         let mut lines: Vec<(Option<Uuid>, String, i64)> = Vec::new();
@@ -882,10 +984,18 @@ impl Backend {
             .fetch_all(tx.conn())
             .await?;
             for (seat_id, row, number) in seats {
-                lines.push((Some(seat_id), format!("{} — fila {row}, asiento {number}", zone.name), 1));
+                lines.push((
+                    Some(seat_id),
+                    format!("{} — fila {row}, asiento {number}", zone.name),
+                    1,
+                ));
             }
         } else {
-            lines.push((None, format!("{} — entrada general", zone.name), hold.quantity));
+            lines.push((
+                None,
+                format!("{} — entrada general", zone.name),
+                hold.quantity,
+            ));
         }
         let inputs: Vec<LineInput> = lines
             .iter()
@@ -895,7 +1005,8 @@ impl Backend {
                 tax_basis_points: Some(iva_basis_points),
             })
             .collect();
-        let totals = compute_totals(&inputs, rate).map_err(|error| StoreError::Internal(error.to_string()))?;
+        let totals = compute_totals(&inputs, rate)
+            .map_err(|error| StoreError::Internal(error.to_string()))?;
         let taxes: Vec<TaxTotal> = totals
             .rates
             .iter()
@@ -940,7 +1051,8 @@ impl Backend {
         }
 
         let order_id = Uuid::now_v7();
-        let taxes_json = serde_json::to_string(&taxes).map_err(|error| StoreError::Internal(error.to_string()))?;
+        let taxes_json = serde_json::to_string(&taxes)
+            .map_err(|error| StoreError::Internal(error.to_string()))?;
         sqlx::query(
             "INSERT INTO orders (tenant_id, id, hold_id, customer_id, event_id, status, rate_id, rate_scaled, rate_effective_date, \
              subtotal_usd_cents, tax_usd_cents, total_usd_cents, subtotal_bs_cents, tax_bs_cents, total_bs_cents, taxes, \
@@ -971,19 +1083,22 @@ impl Backend {
             "INSERT INTO order_lines (tenant_id, order_id, line_number, zone_id, seat_id, description, quantity, \
              unit_price_usd_cents, total_usd_cents, total_bs_cents, tax_basis_points) ",
         );
-        insert.push_values(lines.iter().zip(&totals.lines).enumerate(), |mut row, (index, ((seat_id, description, quantity), line_totals))| {
-            row.push_bind(tenant_id)
-                .push_bind(order_id)
-                .push_bind(index as i64 + 1)
-                .push_bind(zone.id)
-                .push_bind(*seat_id)
-                .push_bind(description.clone())
-                .push_bind(*quantity)
-                .push_bind(zone.price_usd_cents)
-                .push_bind(line_totals.total_usd_cents)
-                .push_bind(line_totals.total_bs_cents)
-                .push_bind(Some(iva_basis_points));
-        });
+        insert.push_values(
+            lines.iter().zip(&totals.lines).enumerate(),
+            |mut row, (index, ((seat_id, description, quantity), line_totals))| {
+                row.push_bind(tenant_id)
+                    .push_bind(order_id)
+                    .push_bind(index as i64 + 1)
+                    .push_bind(zone.id)
+                    .push_bind(*seat_id)
+                    .push_bind(description.clone())
+                    .push_bind(*quantity)
+                    .push_bind(zone.price_usd_cents)
+                    .push_bind(line_totals.total_usd_cents)
+                    .push_bind(line_totals.total_bs_cents)
+                    .push_bind(Some(iva_basis_points));
+            },
+        );
         insert.build().execute(tx.conn()).await?;
 
         let order = order_view(tx.conn(), tenant_id, order_id, now).await?;
@@ -1005,7 +1120,8 @@ impl Backend {
         let mut tx = self.begin_write().await?;
         let now = self.clock.now();
         if let Some(key) = idempotency
-            && let Claim::Replay { status_code, body } = claim_key(tx.conn(), tenant_id, key, now).await?
+            && let Claim::Replay { status_code, body } =
+                claim_key(tx.conn(), tenant_id, key, now).await?
         {
             return Ok(Idempotent::Replay { status_code, body });
         }
@@ -1024,23 +1140,33 @@ impl Backend {
             return Err(StoreError::NotFound("order"));
         };
         if status != "pending" {
-            return Err(StoreError::conflict_with("order_not_payable", json!({ "status": status })));
+            return Err(StoreError::conflict_with(
+                "order_not_payable",
+                json!({ "status": status }),
+            ));
         }
         if deadline <= now {
             // The payment arrived too late: end the order and give its capacity back.
             let hold = fetch_hold(tx.conn(), tenant_id, hold_id).await?;
             end_hold(tx.conn(), tenant_id, &hold, "expired", now).await?;
             tx.commit().await?;
-            return Err(StoreError::conflict_with("order_expired", json!({ "payment_deadline": deadline })));
+            return Err(StoreError::conflict_with(
+                "order_expired",
+                json!({ "payment_deadline": deadline }),
+            ));
         }
-        let rate = ExchangeRate::from_scaled(rate_scaled).map_err(|error| StoreError::Internal(error.to_string()))?;
+        let rate = ExchangeRate::from_scaled(rate_scaled)
+            .map_err(|error| StoreError::Internal(error.to_string()))?;
 
         // Convert the tendered amount and apply it to the balance, in Bs.
         let amount_bs = match request.currency {
             Currency::Ves => request.amount_cents,
-            Currency::Usd => rate
-                .usd_to_bs(request.amount_cents)
-                .ok_or_else(|| StoreError::Invalid(taquilla_domain::FieldError::new("amount_cents", "too_large")))?,
+            Currency::Usd => rate.usd_to_bs(request.amount_cents).ok_or_else(|| {
+                StoreError::Invalid(taquilla_domain::FieldError::new(
+                    "amount_cents",
+                    "too_large",
+                ))
+            })?,
         };
         let earlier_usd_payments: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM payments WHERE tenant_id = $1 AND order_id = $2 AND currency = 'USD'",
@@ -1079,7 +1205,9 @@ impl Backend {
         let rounding = if completes { remaining } else { 0 } + change_rounding;
 
         let payment_id = Uuid::now_v7();
-        let pago_movil_reference = (request.method == "pago_movil").then(|| request.reference.clone()).flatten();
+        let pago_movil_reference = (request.method == "pago_movil")
+            .then(|| request.reference.clone())
+            .flatten();
         let inserted = sqlx::query(
             "INSERT INTO payments (tenant_id, id, order_id, method, currency, amount_cents, amount_bs_cents, applied_bs_cents, \
              change_currency, change_cents, rounding_bs_cents, bank_code, reference, payer_phone, payer_document, \
@@ -1107,7 +1235,9 @@ impl Backend {
         .execute(tx.conn())
         .await;
         if let Err(error) = inserted {
-            if unique_violation(&error).is_some_and(|name| name.contains("pago_movil") || name.contains("payments")) {
+            if unique_violation(&error)
+                .is_some_and(|name| name.contains("pago_movil") || name.contains("payments"))
+            {
                 return Err(StoreError::conflict_with(
                     "payment_reference_used",
                     json!({ "reference": request.reference }),
@@ -1123,7 +1253,16 @@ impl Backend {
             .await?;
 
         if completes {
-            self.complete_order(&mut tx, tenant_id, order_id, hold_id, remaining, &request.tickets, now).await?;
+            self.complete_order(
+                &mut tx,
+                tenant_id,
+                order_id,
+                hold_id,
+                remaining,
+                &request.tickets,
+                now,
+            )
+            .await?;
         }
 
         let order = order_view(tx.conn(), tenant_id, order_id, now).await?;
@@ -1143,7 +1282,10 @@ impl Backend {
 
     /// Turns a fully paid order into a sale: the hold becomes sold capacity,
     /// the tickets are issued and the invoice takes the next fiscal number.
-    #[expect(clippy::too_many_arguments, reason = "one transaction step with its full context")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one transaction step with its full context"
+    )]
     async fn complete_order(
         &self,
         tx: &mut WriteTx,
@@ -1227,7 +1369,8 @@ impl Backend {
         let content_base = self.document_content(tx, tenant_id, &order).await?;
 
         // Numbers last: the counters stay locked only for the final inserts.
-        let (series_id, series_code, number, control_number) = next_document_numbers(tx.conn(), tenant_id, "invoice").await?;
+        let (series_id, series_code, number, control_number) =
+            next_document_numbers(tx.conn(), tenant_id, "invoice").await?;
         let issued_at = self.clock.now();
         let mut content = content_base;
         content["title"] = json!("FACTURA");
@@ -1267,7 +1410,12 @@ impl Backend {
     /// Builds the printable content of an invoice: issuer, buyer, lines (exempt
     /// lines marked « (E)»), base and tax per rate, totals in both currencies
     /// and the rate used.
-    async fn document_content(&self, tx: &mut WriteTx, tenant_id: Uuid, order: &Order) -> StoreResult<serde_json::Value> {
+    async fn document_content(
+        &self,
+        tx: &mut WriteTx,
+        tenant_id: Uuid,
+        order: &Order,
+    ) -> StoreResult<serde_json::Value> {
         let (issuer_name, issuer_rif, issuer_address): (String, String, String) =
             sqlx::query_as("SELECT name, rif, fiscal_address FROM tenants WHERE id = $1")
                 .bind(tenant_id)
@@ -1284,7 +1432,11 @@ impl Backend {
             .iter()
             .map(|line| {
                 let exempt = line.tax_basis_points.is_none();
-                let description = if exempt { format!("{} (E)", line.description) } else { line.description.clone() };
+                let description = if exempt {
+                    format!("{} (E)", line.description)
+                } else {
+                    line.description.clone()
+                };
                 json!({
                     "description": description,
                     "quantity": line.quantity,
@@ -1328,7 +1480,8 @@ impl Backend {
         let mut tx = self.begin_write().await?;
         let now = self.clock.now();
         if let Some(key) = idempotency
-            && let Claim::Replay { status_code, body } = claim_key(tx.conn(), tenant_id, key, now).await?
+            && let Claim::Replay { status_code, body } =
+                claim_key(tx.conn(), tenant_id, key, now).await?
         {
             return Ok(Idempotent::Replay { status_code, body });
         }
@@ -1344,9 +1497,13 @@ impl Backend {
             return Err(StoreError::NotFound("order"));
         };
         if status != "paid" {
-            return Err(StoreError::conflict_with("order_not_voidable", json!({ "status": status })));
+            return Err(StoreError::conflict_with(
+                "order_not_voidable",
+                json!({ "status": status }),
+            ));
         }
-        let invoice_id = invoice_id.ok_or_else(|| StoreError::Internal("paid order without invoice".to_string()))?;
+        let invoice_id = invoice_id
+            .ok_or_else(|| StoreError::Internal("paid order without invoice".to_string()))?;
         let invoice = fetch_document(tx.conn(), tenant_id, invoice_id).await?;
         let hold = fetch_hold(tx.conn(), tenant_id, hold_id).await?;
 
@@ -1369,11 +1526,13 @@ impl Backend {
                 .execute(tx.conn())
                 .await?;
         }
-        sqlx::query("UPDATE tickets SET status = 'cancelled' WHERE tenant_id = $1 AND order_id = $2")
-            .bind(tenant_id)
-            .bind(order_id)
-            .execute(tx.conn())
-            .await?;
+        sqlx::query(
+            "UPDATE tickets SET status = 'cancelled' WHERE tenant_id = $1 AND order_id = $2",
+        )
+        .bind(tenant_id)
+        .bind(order_id)
+        .execute(tx.conn())
+        .await?;
         sqlx::query("UPDATE orders SET status = 'voided', cancelled_at = $3 WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
             .bind(order_id)
@@ -1384,7 +1543,8 @@ impl Backend {
         // The credit note copies the invoice's frozen figures; nothing is recomputed.
         let invoice_content: serde_json::Value = serde_json::from_str(&invoice.content)
             .map_err(|error| StoreError::Internal(format!("invoice content: {error}")))?;
-        let (series_id, series_code, number, control_number) = next_document_numbers(tx.conn(), tenant_id, "credit_note").await?;
+        let (series_id, series_code, number, control_number) =
+            next_document_numbers(tx.conn(), tenant_id, "credit_note").await?;
         let issued_at = self.clock.now();
         let mut content = invoice_content.clone();
         content["title"] = json!("NOTA DE CRÉDITO");
@@ -1429,10 +1589,9 @@ impl Backend {
             .await?;
 
         let order = order_view(tx.conn(), tenant_id, order_id, now).await?;
-        let credit_note = order
-            .credit_note
-            .clone()
-            .ok_or_else(|| StoreError::Internal("credit note not found after insert".to_string()))?;
+        let credit_note = order.credit_note.clone().ok_or_else(|| {
+            StoreError::Internal("credit note not found after insert".to_string())
+        })?;
         let outcome = VoidOutcome { order, credit_note };
         if let Some(key) = idempotency {
             save_key_response(tx.conn(), tenant_id, key, 200, &outcome).await?;
@@ -1441,7 +1600,12 @@ impl Backend {
         Ok(Idempotent::Fresh(outcome))
     }
 
-    async fn release_hold_once(&self, tenant_id: Uuid, hold_id: Uuid, order_id: Option<Uuid>) -> StoreResult<()> {
+    async fn release_hold_once(
+        &self,
+        tenant_id: Uuid,
+        hold_id: Uuid,
+        order_id: Option<Uuid>,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         let now = self.clock.now();
         let hold = fetch_hold(tx.conn(), tenant_id, hold_id).await?;
@@ -1449,18 +1613,25 @@ impl Backend {
             lock_zone(tx.conn(), tenant_id, hold.zone_id).await?;
         }
         if let Some(order_id) = order_id {
-            let status: Option<String> = sqlx::query_scalar("SELECT status FROM orders WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant_id)
-                .bind(order_id)
-                .fetch_optional(tx.conn())
-                .await?;
+            let status: Option<String> =
+                sqlx::query_scalar("SELECT status FROM orders WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant_id)
+                    .bind(order_id)
+                    .fetch_optional(tx.conn())
+                    .await?;
             if status.as_deref() != Some("pending") {
-                return Err(StoreError::conflict_with("order_not_cancellable", json!({ "status": status })));
+                return Err(StoreError::conflict_with(
+                    "order_not_cancellable",
+                    json!({ "status": status }),
+                ));
             }
         }
         if !end_hold(tx.conn(), tenant_id, &hold, "released", now).await? {
             let current = fetch_hold(tx.conn(), tenant_id, hold_id).await?;
-            return Err(StoreError::conflict_with("hold_not_active", json!({ "status": current.status })));
+            return Err(StoreError::conflict_with(
+                "hold_not_active",
+                json!({ "status": current.status }),
+            ));
         }
         tx.commit().await
     }
@@ -1480,7 +1651,12 @@ impl Backend {
         Ok(ended)
     }
 
-    async fn rotate_refresh_once(&self, old_hash: &str, new_hash: &str, expires_at: DateTime<Utc>) -> StoreResult<RefreshOutcome> {
+    async fn rotate_refresh_once(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<RefreshOutcome> {
         let mut tx = self.begin_write().await?;
         let now = self.clock.now();
         let used: Option<(Uuid, Uuid)> = sqlx::query_as(
@@ -1508,11 +1684,12 @@ impl Backend {
         }
 
         // A used token presented again means it leaked: revoke its family.
-        let reused: Option<(Uuid,)> =
-            sqlx::query_as("SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL")
-                .bind(old_hash)
-                .fetch_optional(tx.conn())
-                .await?;
+        let reused: Option<(Uuid,)> = sqlx::query_as(
+            "SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL",
+        )
+        .bind(old_hash)
+        .fetch_optional(tx.conn())
+        .await?;
         if let Some((family_id,)) = reused {
             sqlx::query("UPDATE refresh_tokens SET revoked = $2 WHERE family_id = $1")
                 .bind(family_id)
@@ -1555,7 +1732,9 @@ impl Backend {
                 (ValidationOutcome::Admitted(ticket), Some(id), "admitted")
             }
             None => {
-                let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE tenant_id = $1 AND code = $2");
+                let sql = format!(
+                    "SELECT {TICKET_COLUMNS} FROM tickets WHERE tenant_id = $1 AND code = $2"
+                );
                 let existing: Option<Ticket> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(tenant_id)
                     .bind(code)
@@ -1567,16 +1746,26 @@ impl Backend {
                         let id = ticket.id;
                         (ValidationOutcome::Cancelled(ticket), Some(id), "cancelled")
                     }
-                    Some(ticket) if event_id.is_some_and(|event_id| event_id != ticket.event_id) => {
+                    Some(ticket)
+                        if event_id.is_some_and(|event_id| event_id != ticket.event_id) =>
+                    {
                         let id = ticket.id;
-                        (ValidationOutcome::WrongEvent(ticket), Some(id), "wrong_event")
+                        (
+                            ValidationOutcome::WrongEvent(ticket),
+                            Some(id),
+                            "wrong_event",
+                        )
                     }
                     Some(ticket) => {
                         let id = ticket.id;
                         let first_used_at = ticket.first_used_at;
                         let first_gate = ticket.first_gate.clone();
                         (
-                            ValidationOutcome::AlreadyUsed { ticket, first_used_at, first_gate },
+                            ValidationOutcome::AlreadyUsed {
+                                ticket,
+                                first_used_at,
+                                first_gate,
+                            },
                             Some(id),
                             "already_used",
                         )
@@ -1649,18 +1838,23 @@ impl Store for Backend {
         .await;
         if let Err(error) = inserted {
             if unique_violation(&error).is_some() {
-                return Err(StoreError::conflict_with("tenant_slug_taken", json!({ "slug": tenant.slug })));
+                return Err(StoreError::conflict_with(
+                    "tenant_slug_taken",
+                    json!({ "slug": tenant.slug }),
+                ));
             }
             return Err(error.into());
         }
         for (code, kind) in [("A", "invoice"), ("NC", "credit_note")] {
-            sqlx::query("INSERT INTO fiscal_series (tenant_id, id, code, kind) VALUES ($1, $2, $3, $4)")
-                .bind(id)
-                .bind(Uuid::now_v7())
-                .bind(code)
-                .bind(kind)
-                .execute(tx.conn())
-                .await?;
+            sqlx::query(
+                "INSERT INTO fiscal_series (tenant_id, id, code, kind) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id)
+            .bind(Uuid::now_v7())
+            .bind(code)
+            .bind(kind)
+            .execute(tx.conn())
+            .await?;
         }
         tx.commit().await?;
         self.get_tenant(id).await
@@ -1720,7 +1914,10 @@ impl Store for Backend {
         .await;
         if let Err(error) = inserted {
             if unique_violation(&error).is_some() {
-                return Err(StoreError::conflict_with("username_taken", json!({ "username": user.username })));
+                return Err(StoreError::conflict_with(
+                    "username_taken",
+                    json!({ "username": user.username }),
+                ));
             }
             return Err(error.into());
         }
@@ -1739,14 +1936,19 @@ impl Store for Backend {
     }
 
     async fn list_users(&self, tenant_id: Uuid, page: PageRequest) -> StoreResult<Page<User>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3");
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        );
         let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(tenant_id)
             .bind(after(page))
             .bind(page.limit + 1)
             .fetch_all(self.read_pool())
             .await?;
-        let users = rows.into_iter().map(UserRow::into_user).collect::<StoreResult<Vec<_>>>()?;
+        let users = rows
+            .into_iter()
+            .map(UserRow::into_user)
+            .collect::<StoreResult<Vec<_>>>()?;
         Ok(page_of(users, page, |user| user.id))
     }
 
@@ -1770,7 +1972,12 @@ impl Store for Backend {
         }))
     }
 
-    async fn record_login_failure(&self, user_id: Uuid, max_failures: i64, lock_until: DateTime<Utc>) -> StoreResult<()> {
+    async fn record_login_failure(
+        &self,
+        user_id: Uuid,
+        max_failures: i64,
+        lock_until: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE users SET failed_logins = failed_logins + 1, \
@@ -1793,7 +2000,13 @@ impl Store for Backend {
         tx.commit().await
     }
 
-    async fn insert_refresh_token(&self, token_hash: &str, user_id: Uuid, family_id: Uuid, expires_at: DateTime<Utc>) -> StoreResult<()> {
+    async fn insert_refresh_token(
+        &self,
+        token_hash: &str,
+        user_id: Uuid,
+        family_id: Uuid,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO refresh_tokens (token_hash, user_id, family_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)",
@@ -1808,8 +2021,16 @@ impl Store for Backend {
         tx.commit().await
     }
 
-    async fn rotate_refresh_token(&self, old_hash: &str, new_hash: &str, expires_at: DateTime<Utc>) -> StoreResult<RefreshOutcome> {
-        with_retry!(self.rotate_refresh_once(old_hash, new_hash, expires_at).await)
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<RefreshOutcome> {
+        with_retry!(
+            self.rotate_refresh_once(old_hash, new_hash, expires_at)
+                .await
+        )
     }
 
     async fn create_venue(&self, tenant_id: Uuid, venue: NewVenue) -> StoreResult<Venue> {
@@ -1899,7 +2120,13 @@ impl Store for Backend {
         Ok(page_of(items, page, |event| event.id))
     }
 
-    async fn set_event_status(&self, tenant_id: Uuid, event_id: Uuid, from: &[&str], to: &str) -> StoreResult<Event> {
+    async fn set_event_status(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+        from: &[&str],
+        to: &str,
+    ) -> StoreResult<Event> {
         let current = self.get_event(tenant_id, event_id).await?;
         if !from.contains(&current.status.as_str()) {
             return Err(StoreError::conflict_with(
@@ -1908,14 +2135,16 @@ impl Store for Backend {
             ));
         }
         let mut tx = self.begin_write().await?;
-        let changed = sqlx::query("UPDATE events SET status = $4 WHERE tenant_id = $1 AND id = $2 AND status = $3")
-            .bind(tenant_id)
-            .bind(event_id)
-            .bind(&current.status)
-            .bind(to)
-            .execute(tx.conn())
-            .await?
-            .rows_affected();
+        let changed = sqlx::query(
+            "UPDATE events SET status = $4 WHERE tenant_id = $1 AND id = $2 AND status = $3",
+        )
+        .bind(tenant_id)
+        .bind(event_id)
+        .bind(&current.status)
+        .bind(to)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
         if changed == 0 {
             return Err(StoreError::Busy);
         }
@@ -1950,11 +2179,15 @@ impl Store for Backend {
             let seats: Vec<(usize, i64)> = rows
                 .iter()
                 .enumerate()
-                .flat_map(|(row_index, seat_count)| (1..=*seat_count).map(move |number| (row_index, number)))
+                .flat_map(|(row_index, seat_count)| {
+                    (1..=*seat_count).map(move |number| (row_index, number))
+                })
                 .collect();
             // Bounded batches keep each statement under the backends' parameter limits.
             for batch in seats.chunks(500) {
-                let mut insert = QueryBuilder::<Db>::new("INSERT INTO seats (tenant_id, id, zone_id, row_index, row_label, number) ");
+                let mut insert = QueryBuilder::<Db>::new(
+                    "INSERT INTO seats (tenant_id, id, zone_id, row_index, row_label, number) ",
+                );
                 insert.push_values(batch, |mut row, (row_index, number)| {
                     row.push_bind(tenant_id)
                         .push_bind(Uuid::now_v7())
@@ -2048,7 +2281,11 @@ impl Store for Backend {
         })
     }
 
-    async fn create_customer(&self, tenant_id: Uuid, customer: NewCustomer) -> StoreResult<Customer> {
+    async fn create_customer(
+        &self,
+        tenant_id: Uuid,
+        customer: NewCustomer,
+    ) -> StoreResult<Customer> {
         let mut tx = self.begin_write().await?;
         let id = Uuid::now_v7();
         sqlx::query(
@@ -2082,8 +2319,15 @@ impl Store for Backend {
         .ok_or(StoreError::NotFound("customer"))
     }
 
-    async fn search_customers(&self, tenant_id: Uuid, filter: CustomerFilter, page: PageRequest) -> StoreResult<Page<Customer>> {
-        let name_pattern = filter.name.map(|name| format!("%{}%", name.replace(['%', '_'], "")));
+    async fn search_customers(
+        &self,
+        tenant_id: Uuid,
+        filter: CustomerFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Customer>> {
+        let name_pattern = filter
+            .name
+            .map(|name| format!("%{}%", name.replace(['%', '_'], "")));
         let items: Vec<Customer> = sqlx::query_as(
             "SELECT id, first_name, last_name, document_kind, document, phone, email, created_at FROM customers \
              WHERE tenant_id = $1 AND id > $2 \
@@ -2103,7 +2347,12 @@ impl Store for Backend {
         Ok(page_of(items, page, |customer| customer.id))
     }
 
-    async fn create_exchange_rate(&self, tenant_id: Uuid, created_by: Uuid, rate: NewExchangeRate) -> StoreResult<ExchangeRateRecord> {
+    async fn create_exchange_rate(
+        &self,
+        tenant_id: Uuid,
+        created_by: Uuid,
+        rate: NewExchangeRate,
+    ) -> StoreResult<ExchangeRateRecord> {
         let mut tx = self.begin_write().await?;
         let id = Uuid::now_v7();
         // A second rate for the same date is a correction: it supersedes the first.
@@ -2144,7 +2393,11 @@ impl Store for Backend {
         Ok(record.into())
     }
 
-    async fn list_exchange_rates(&self, tenant_id: Uuid, page: PageRequest) -> StoreResult<Page<ExchangeRateRecord>> {
+    async fn list_exchange_rates(
+        &self,
+        tenant_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<ExchangeRateRecord>> {
         let records: Vec<RateRecord> = sqlx::query_as(
             "SELECT id, currency, rate_scaled, effective_date, source, supersedes_id, superseded, created_at \
              FROM exchange_rates WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
@@ -2165,7 +2418,10 @@ impl Store for Backend {
         idempotency: Option<IdempotencyRequest>,
         hold: NewHold,
     ) -> StoreResult<Idempotent<Hold>> {
-        with_retry!(self.create_hold_once(tenant_id, principal_id, idempotency.as_ref(), &hold).await)
+        with_retry!(
+            self.create_hold_once(tenant_id, principal_id, idempotency.as_ref(), &hold)
+                .await
+        )
     }
 
     async fn get_hold(&self, tenant_id: Uuid, hold_id: Uuid) -> StoreResult<Hold> {
@@ -2203,7 +2459,10 @@ impl Store for Backend {
         idempotency: Option<IdempotencyRequest>,
         order: NewOrder,
     ) -> StoreResult<Idempotent<Order>> {
-        with_retry!(self.create_order_once(tenant_id, principal_id, idempotency.as_ref(), &order).await)
+        with_retry!(
+            self.create_order_once(tenant_id, principal_id, idempotency.as_ref(), &order)
+                .await
+        )
     }
 
     async fn get_order(&self, tenant_id: Uuid, order_id: Uuid) -> StoreResult<Order> {
@@ -2213,7 +2472,10 @@ impl Store for Backend {
 
     async fn cancel_order(&self, tenant_id: Uuid, order_id: Uuid) -> StoreResult<Order> {
         let order = self.get_order(tenant_id, order_id).await?;
-        with_retry!(self.release_hold_once(tenant_id, order.hold_id, Some(order_id)).await)?;
+        with_retry!(
+            self.release_hold_once(tenant_id, order.hold_id, Some(order_id))
+                .await
+        )?;
         self.get_order(tenant_id, order_id).await
     }
 
@@ -2225,7 +2487,16 @@ impl Store for Backend {
         order_id: Uuid,
         payment: NewPayment,
     ) -> StoreResult<Idempotent<PaymentOutcome>> {
-        with_retry!(self.add_payment_once(tenant_id, principal_id, idempotency.as_ref(), order_id, &payment).await)
+        with_retry!(
+            self.add_payment_once(
+                tenant_id,
+                principal_id,
+                idempotency.as_ref(),
+                order_id,
+                &payment
+            )
+            .await
+        )
     }
 
     async fn void_order(
@@ -2236,20 +2507,32 @@ impl Store for Backend {
         order_id: Uuid,
         reason: String,
     ) -> StoreResult<Idempotent<VoidOutcome>> {
-        with_retry!(self.void_order_once(tenant_id, principal_id, idempotency.as_ref(), order_id, &reason).await)
+        with_retry!(
+            self.void_order_once(
+                tenant_id,
+                principal_id,
+                idempotency.as_ref(),
+                order_id,
+                &reason
+            )
+            .await
+        )
     }
 
     async fn list_tickets(&self, tenant_id: Uuid, order_id: Uuid) -> StoreResult<Vec<Ticket>> {
         let mut conn = self.read_pool().acquire().await?;
-        let exists: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM orders WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id)
-            .bind(order_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let exists: Option<(Uuid,)> =
+            sqlx::query_as("SELECT id FROM orders WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id)
+                .bind(order_id)
+                .fetch_optional(&mut *conn)
+                .await?;
         if exists.is_none() {
             return Err(StoreError::NotFound("order"));
         }
-        let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE tenant_id = $1 AND order_id = $2 ORDER BY id");
+        let sql = format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE tenant_id = $1 AND order_id = $2 ORDER BY id"
+        );
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(tenant_id)
             .bind(order_id)
@@ -2265,11 +2548,20 @@ impl Store for Backend {
         gate: &str,
         event_id: Option<Uuid>,
     ) -> StoreResult<ValidationOutcome> {
-        with_retry!(self.validate_once(tenant_id, validator_id, code, gate, event_id).await)
+        with_retry!(
+            self.validate_once(tenant_id, validator_id, code, gate, event_id)
+                .await
+        )
     }
 
-    async fn list_fiscal_documents(&self, tenant_id: Uuid, page: PageRequest) -> StoreResult<Page<FiscalDocument>> {
-        let sql = format!("{DOCUMENT_SELECT} WHERE d.tenant_id = $1 AND d.id > $2 ORDER BY d.id LIMIT $3");
+    async fn list_fiscal_documents(
+        &self,
+        tenant_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<FiscalDocument>> {
+        let sql = format!(
+            "{DOCUMENT_SELECT} WHERE d.tenant_id = $1 AND d.id > $2 ORDER BY d.id LIMIT $3"
+        );
         let records: Vec<DocumentRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(tenant_id)
             .bind(after(page))
@@ -2283,9 +2575,15 @@ impl Store for Backend {
         Ok(page_of(items, page, |document| document.id))
     }
 
-    async fn get_fiscal_document(&self, tenant_id: Uuid, document_id: Uuid) -> StoreResult<FiscalDocument> {
+    async fn get_fiscal_document(
+        &self,
+        tenant_id: Uuid,
+        document_id: Uuid,
+    ) -> StoreResult<FiscalDocument> {
         let mut conn = self.read_pool().acquire().await?;
-        fetch_document(&mut conn, tenant_id, document_id).await?.into_document()
+        fetch_document(&mut conn, tenant_id, document_id)
+            .await?
+            .into_document()
     }
 
     async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> StoreResult<u64> {

@@ -68,7 +68,10 @@ pub fn unique_violation(error: &sqlx::Error) -> Option<String> {
     let sqlx::Error::Database(database_error) = error else {
         return None;
     };
-    if !matches!(database_error.kind(), sqlx::error::ErrorKind::UniqueViolation) {
+    if !matches!(
+        database_error.kind(),
+        sqlx::error::ErrorKind::UniqueViolation
+    ) {
         return None;
     }
     Some(

@@ -7,6 +7,11 @@
 //! (connecting, opening a write transaction) lives in `postgres.rs` and
 //! `sqlite.rs`. Migrations live in `migrations/postgres` and `migrations/sqlite`.
 
+#![expect(
+    clippy::duplicate_mod,
+    reason = "common.rs is compiled once per backend, with that backend's sqlx types"
+)]
+
 pub mod clock;
 pub mod error;
 pub mod model;
@@ -141,7 +146,11 @@ pub trait Store: Send + Sync {
     async fn zone_availability(&self, tenant_id: Uuid, zone_id: Uuid) -> StoreResult<Availability>;
 
     // Customers and exchange rates.
-    async fn create_customer(&self, tenant_id: Uuid, customer: NewCustomer) -> StoreResult<Customer>;
+    async fn create_customer(
+        &self,
+        tenant_id: Uuid,
+        customer: NewCustomer,
+    ) -> StoreResult<Customer>;
     async fn get_customer(&self, tenant_id: Uuid, customer_id: Uuid) -> StoreResult<Customer>;
     async fn search_customers(
         &self,

@@ -176,9 +176,13 @@ pub struct NewZone {
 
 #[derive(Debug, Clone)]
 pub enum ZoneKind {
-    GeneralAdmission { capacity: i64 },
+    GeneralAdmission {
+        capacity: i64,
+    },
     /// Seat counts per row, in row order.
-    Numbered { rows: Vec<i64> },
+    Numbered {
+        rows: Vec<i64>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]

@@ -37,7 +37,9 @@ pub struct CreateUser {
 /// Checks a tenant slug: 2 to 50 lower-case letters, digits or dashes.
 pub fn valid_slug(slug: &str) -> bool {
     (2..=50).contains(&slug.len())
-        && slug.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
+        && slug
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
         && !slug.starts_with('-')
 }
 
@@ -59,7 +61,8 @@ pub async fn create_tenant(
         errors.push(taquilla_domain::FieldError::new("slug", "invalid_value"));
     }
     let name = validate::text(&mut errors, "name", &request.name, 200);
-    let fiscal_address = validate::text(&mut errors, "fiscal_address", &request.fiscal_address, 300);
+    let fiscal_address =
+        validate::text(&mut errors, "fiscal_address", &request.fiscal_address, 300);
     let rif = match Rif::parse(&request.rif, "rif") {
         Ok(rif) => rif.formatted(),
         Err(error) => {
@@ -125,7 +128,11 @@ pub async fn create_user(
     };
     validate::finish(errors)?;
 
-    let password_hash = state.passwords.hash(request.password).await.map_err(ApiError::internal)?;
+    let password_hash = state
+        .passwords
+        .hash(request.password)
+        .await
+        .map_err(ApiError::internal)?;
     let user = state
         .store
         .create_user(NewUser {
@@ -149,5 +156,10 @@ pub async fn list_users(
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<User>>> {
     principal.require(&[Role::TenantAdmin])?;
-    Ok(Json(state.store.list_users(principal.tenant()?, query.page()?).await?))
+    Ok(Json(
+        state
+            .store
+            .list_users(principal.tenant()?, query.page()?)
+            .await?,
+    ))
 }

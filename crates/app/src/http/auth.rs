@@ -33,11 +33,21 @@ pub struct TokenResponse {
     pub user: User,
 }
 
-async fn issue_tokens(state: &AppState, user: User, family_id: Option<(Uuid, String)>) -> ApiResult<TokenResponse> {
+async fn issue_tokens(
+    state: &AppState,
+    user: User,
+    family_id: Option<(Uuid, String)>,
+) -> ApiResult<TokenResponse> {
     let now = state.clock.now();
     let access_token = state
         .tokens
-        .issue(user.id, user.tenant_id, user.role, now, state.config.access_token_minutes)
+        .issue(
+            user.id,
+            user.tenant_id,
+            user.role,
+            now,
+            state.config.access_token_minutes,
+        )
         .map_err(ApiError::internal)?;
     let refresh_token = match family_id {
         Some((_, token)) => token,
@@ -63,16 +73,27 @@ async fn issue_tokens(state: &AppState, user: User, family_id: Option<(Uuid, Str
 /// Exchanges a username and password for an access token and a refresh token.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenResponse), (status = 401, description = "invalid_credentials"), (status = 429, description = "account_locked")))]
-pub async fn login(State(state): State<AppState>, body: ApiJson<LoginRequest>) -> ApiResult<Json<TokenResponse>> {
+pub async fn login(
+    State(state): State<AppState>,
+    body: ApiJson<LoginRequest>,
+) -> ApiResult<Json<TokenResponse>> {
     let request = body.value;
     if request.username.len() > 150 || request.password.len() > 1024 {
         return Err(ApiError::Unauthorized("invalid_credentials"));
     }
     let now = state.clock.now();
-    let Some(credentials) = state.store.find_credentials(request.username.trim()).await? else {
+    let Some(credentials) = state
+        .store
+        .find_credentials(request.username.trim())
+        .await?
+    else {
         // Hash anyway so an unknown username takes as long as a wrong password.
         let _ = state.passwords.hash(request.password).await;
-        tracing::info!(event = "login_failed", reason = "unknown_user", "login failed");
+        tracing::info!(
+            event = "login_failed",
+            reason = "unknown_user",
+            "login failed"
+        );
         return Err(ApiError::Unauthorized("invalid_credentials"));
     };
     let user_id = credentials.user.id;
@@ -111,12 +132,19 @@ pub async fn login(State(state): State<AppState>, body: ApiJson<LoginRequest>) -
 /// reused token revokes every token issued from the same login.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenResponse), (status = 401, description = "invalid_refresh_token")))]
-pub async fn refresh(State(state): State<AppState>, body: ApiJson<RefreshRequest>) -> ApiResult<Json<TokenResponse>> {
+pub async fn refresh(
+    State(state): State<AppState>,
+    body: ApiJson<RefreshRequest>,
+) -> ApiResult<Json<TokenResponse>> {
     let new_token = random_token();
     let expires_at = state.clock.now() + chrono::Duration::days(state.config.refresh_token_days);
     let outcome = state
         .store
-        .rotate_refresh_token(&token_hash(body.value.refresh_token.trim()), &token_hash(&new_token), expires_at)
+        .rotate_refresh_token(
+            &token_hash(body.value.refresh_token.trim()),
+            &token_hash(&new_token),
+            expires_at,
+        )
         .await?;
     match outcome {
         RefreshOutcome::Rotated { user_id } => {
@@ -124,10 +152,15 @@ pub async fn refresh(State(state): State<AppState>, body: ApiJson<RefreshRequest
             if !user.active {
                 return Err(ApiError::Unauthorized("invalid_refresh_token"));
             }
-            Ok(Json(issue_tokens(&state, user, Some((Uuid::nil(), new_token))).await?))
+            Ok(Json(
+                issue_tokens(&state, user, Some((Uuid::nil(), new_token))).await?,
+            ))
         }
         RefreshOutcome::Reused => {
-            tracing::warn!(event = "refresh_token_reused", "a used refresh token was presented; its family is revoked");
+            tracing::warn!(
+                event = "refresh_token_reused",
+                "a used refresh token was presented; its family is revoked"
+            );
             Err(ApiError::Unauthorized("invalid_refresh_token"))
         }
         RefreshOutcome::Invalid => Err(ApiError::Unauthorized("invalid_refresh_token")),

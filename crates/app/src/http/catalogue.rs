@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use taquilla_domain::FieldError;
 use taquilla_domain::seatmap::{MAX_ROWS, MAX_SEATS_PER_ROW};
-use taquilla_store::model::{Availability, Event, NewEvent, NewVenue, NewZone, Page, Role, Venue, Zone, ZoneKind};
+use taquilla_store::model::{
+    Availability, Event, NewEvent, NewVenue, NewZone, Page, Role, Venue, Zone, ZoneKind,
+};
 use utoipa::ToSchema;
 
 use crate::auth::Principal;
@@ -17,7 +19,12 @@ use crate::http::validate;
 use crate::state::AppState;
 
 /// Roles that may read the catalogue.
-const READERS: &[Role] = &[Role::TenantAdmin, Role::Cashier, Role::Validator, Role::ApiClient];
+const READERS: &[Role] = &[
+    Role::TenantAdmin,
+    Role::Cashier,
+    Role::Validator,
+    Role::ApiClient,
+];
 /// Largest general-admission capacity of one zone.
 const MAX_CAPACITY: i64 = 1_000_000;
 /// Largest price of one ticket: US$ 1,000,000.00.
@@ -71,7 +78,11 @@ fn parse_instant(errors: &mut Vec<FieldError>, field: &str, value: &str) -> Opti
 /// Creates a venue.
 #[utoipa::path(post, path = "/api/v1/venues", tag = "catalogue", request_body = CreateVenue,
     responses((status = 201, body = Venue), (status = 422, description = "validation_failed")), security(("bearer" = [])))]
-pub async fn create_venue(State(state): State<AppState>, principal: Principal, body: ApiJson<CreateVenue>) -> ApiResult<(StatusCode, Json<Venue>)> {
+pub async fn create_venue(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: ApiJson<CreateVenue>,
+) -> ApiResult<(StatusCode, Json<Venue>)> {
     principal.require(&[Role::TenantAdmin])?;
     let tenant_id = principal.tenant()?;
     let mut errors = Vec::new();
@@ -79,21 +90,44 @@ pub async fn create_venue(State(state): State<AppState>, principal: Principal, b
     let address = validate::text(&mut errors, "address", &body.value.address, 300);
     let city = validate::text(&mut errors, "city", &body.value.city, 100);
     validate::finish(errors)?;
-    let venue = state.store.create_venue(tenant_id, NewVenue { name, address, city }).await?;
+    let venue = state
+        .store
+        .create_venue(
+            tenant_id,
+            NewVenue {
+                name,
+                address,
+                city,
+            },
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(venue)))
 }
 
 /// Lists venues.
 #[utoipa::path(get, path = "/api/v1/venues", tag = "catalogue", params(PageQuery), responses((status = 200, body = Page<Venue>)), security(("bearer" = [])))]
-pub async fn list_venues(State(state): State<AppState>, principal: Principal, ApiQuery(query): ApiQuery<PageQuery>) -> ApiResult<Json<Page<Venue>>> {
+pub async fn list_venues(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Page<Venue>>> {
     principal.require(READERS)?;
-    Ok(Json(state.store.list_venues(principal.tenant()?, query.page()?).await?))
+    Ok(Json(
+        state
+            .store
+            .list_venues(principal.tenant()?, query.page()?)
+            .await?,
+    ))
 }
 
 /// Returns one venue.
 #[utoipa::path(get, path = "/api/v1/venues/{id}", tag = "catalogue", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Venue), (status = 404)), security(("bearer" = [])))]
-pub async fn get_venue(State(state): State<AppState>, principal: Principal, IdPath(id): IdPath) -> ApiResult<Json<Venue>> {
+pub async fn get_venue(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<Venue>> {
     principal.require(READERS)?;
     Ok(Json(state.store.get_venue(principal.tenant()?, id).await?))
 }
@@ -101,14 +135,25 @@ pub async fn get_venue(State(state): State<AppState>, principal: Principal, IdPa
 /// Creates an event in `draft` status.
 #[utoipa::path(post, path = "/api/v1/events", tag = "catalogue", request_body = CreateEvent,
     responses((status = 201, body = Event), (status = 404, description = "venue not found"), (status = 422)), security(("bearer" = [])))]
-pub async fn create_event(State(state): State<AppState>, principal: Principal, body: ApiJson<CreateEvent>) -> ApiResult<(StatusCode, Json<Event>)> {
+pub async fn create_event(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: ApiJson<CreateEvent>,
+) -> ApiResult<(StatusCode, Json<Event>)> {
     principal.require(&[Role::TenantAdmin])?;
     let tenant_id = principal.tenant()?;
     let request = body.value;
     let mut errors = Vec::new();
-    let venue_id = uuid::Uuid::parse_str(request.venue_id.trim()).map_err(|_| ApiError::NotFound("venue"))?;
+    let venue_id =
+        uuid::Uuid::parse_str(request.venue_id.trim()).map_err(|_| ApiError::NotFound("venue"))?;
     let name = validate::text(&mut errors, "name", &request.name, 200);
-    let description = validate::optional_text(&mut errors, "description", request.description.as_deref(), 2_000).unwrap_or_default();
+    let description = validate::optional_text(
+        &mut errors,
+        "description",
+        request.description.as_deref(),
+        2_000,
+    )
+    .unwrap_or_default();
     let starts_at = parse_instant(&mut errors, "starts_at", &request.starts_at);
     let sale_starts_at = request
         .sale_starts_at
@@ -150,15 +195,28 @@ pub async fn create_event(State(state): State<AppState>, principal: Principal, b
 
 /// Lists events.
 #[utoipa::path(get, path = "/api/v1/events", tag = "catalogue", params(PageQuery), responses((status = 200, body = Page<Event>)), security(("bearer" = [])))]
-pub async fn list_events(State(state): State<AppState>, principal: Principal, ApiQuery(query): ApiQuery<PageQuery>) -> ApiResult<Json<Page<Event>>> {
+pub async fn list_events(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Page<Event>>> {
     principal.require(READERS)?;
-    Ok(Json(state.store.list_events(principal.tenant()?, query.page()?).await?))
+    Ok(Json(
+        state
+            .store
+            .list_events(principal.tenant()?, query.page()?)
+            .await?,
+    ))
 }
 
 /// Returns one event.
 #[utoipa::path(get, path = "/api/v1/events/{id}", tag = "catalogue", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Event), (status = 404)), security(("bearer" = [])))]
-pub async fn get_event(State(state): State<AppState>, principal: Principal, IdPath(id): IdPath) -> ApiResult<Json<Event>> {
+pub async fn get_event(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<Event>> {
     principal.require(READERS)?;
     Ok(Json(state.store.get_event(principal.tenant()?, id).await?))
 }
@@ -167,7 +225,11 @@ pub async fn get_event(State(state): State<AppState>, principal: Principal, IdPa
 #[utoipa::path(post, path = "/api/v1/events/{id}/activate", tag = "catalogue", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Event), (status = 404), (status = 409, description = "event_status_transition"), (status = 422, description = "not ready")),
     security(("bearer" = [])))]
-pub async fn activate_event(State(state): State<AppState>, principal: Principal, IdPath(id): IdPath) -> ApiResult<Json<Event>> {
+pub async fn activate_event(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<Event>> {
     principal.require(&[Role::TenantAdmin])?;
     let tenant_id = principal.tenant()?;
     let event = state.store.get_event(tenant_id, id).await?;
@@ -186,23 +248,46 @@ pub async fn activate_event(State(state): State<AppState>, principal: Principal,
     if event.status == "draft" {
         validate::finish(errors)?;
     }
-    Ok(Json(state.store.set_event_status(tenant_id, id, &["draft"], "active").await?))
+    Ok(Json(
+        state
+            .store
+            .set_event_status(tenant_id, id, &["draft"], "active")
+            .await?,
+    ))
 }
 
 /// Closes sales of an active event.
 #[utoipa::path(post, path = "/api/v1/events/{id}/close", tag = "catalogue", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Event), (status = 409)), security(("bearer" = [])))]
-pub async fn close_event(State(state): State<AppState>, principal: Principal, IdPath(id): IdPath) -> ApiResult<Json<Event>> {
+pub async fn close_event(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<Event>> {
     principal.require(&[Role::TenantAdmin])?;
-    Ok(Json(state.store.set_event_status(principal.tenant()?, id, &["active"], "closed").await?))
+    Ok(Json(
+        state
+            .store
+            .set_event_status(principal.tenant()?, id, &["active"], "closed")
+            .await?,
+    ))
 }
 
 /// Cancels a draft or active event.
 #[utoipa::path(post, path = "/api/v1/events/{id}/cancel", tag = "catalogue", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Event), (status = 409)), security(("bearer" = [])))]
-pub async fn cancel_event(State(state): State<AppState>, principal: Principal, IdPath(id): IdPath) -> ApiResult<Json<Event>> {
+pub async fn cancel_event(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<Event>> {
     principal.require(&[Role::TenantAdmin])?;
-    Ok(Json(state.store.set_event_status(principal.tenant()?, id, &["draft", "active"], "cancelled").await?))
+    Ok(Json(
+        state
+            .store
+            .set_event_status(principal.tenant()?, id, &["draft", "active"], "cancelled")
+            .await?,
+    ))
 }
 
 /// Creates a zone; a numbered zone gets its rows and seats on creation.
@@ -219,7 +304,13 @@ pub async fn create_zone(
     let request = body.value;
     let mut errors = Vec::new();
     let name = validate::text(&mut errors, "name", &request.name, 100);
-    validate::range(&mut errors, "price_usd_cents", request.price_usd_cents, 0, MAX_PRICE_USD_CENTS);
+    validate::range(
+        &mut errors,
+        "price_usd_cents",
+        request.price_usd_cents,
+        0,
+        MAX_PRICE_USD_CENTS,
+    );
     let kind = match request.kind.as_str() {
         "general_admission" => {
             if request.rows.is_some() {
@@ -241,7 +332,10 @@ pub async fn create_zone(
                 if rows.len() > MAX_ROWS {
                     errors.push(FieldError::new("rows", "too_long"));
                 }
-                if rows.iter().any(|seats| !(1..=MAX_SEATS_PER_ROW).contains(seats)) {
+                if rows
+                    .iter()
+                    .any(|seats| !(1..=MAX_SEATS_PER_ROW).contains(seats))
+                {
                     errors.push(FieldError::new("rows", "out_of_range"));
                 }
                 Some(ZoneKind::Numbered { rows })
@@ -276,15 +370,28 @@ pub async fn create_zone(
 /// Lists the zones of an event.
 #[utoipa::path(get, path = "/api/v1/events/{id}/zones", tag = "catalogue", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Vec<Zone>), (status = 404)), security(("bearer" = [])))]
-pub async fn list_zones(State(state): State<AppState>, principal: Principal, IdPath(event_id): IdPath) -> ApiResult<Json<Vec<Zone>>> {
+pub async fn list_zones(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(event_id): IdPath,
+) -> ApiResult<Json<Vec<Zone>>> {
     principal.require(READERS)?;
-    Ok(Json(state.store.list_zones(principal.tenant()?, event_id).await?))
+    Ok(Json(
+        state
+            .store
+            .list_zones(principal.tenant()?, event_id)
+            .await?,
+    ))
 }
 
 /// Returns one zone with its rows.
 #[utoipa::path(get, path = "/api/v1/zones/{id}", tag = "catalogue", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Zone), (status = 404)), security(("bearer" = [])))]
-pub async fn get_zone(State(state): State<AppState>, principal: Principal, IdPath(id): IdPath) -> ApiResult<Json<Zone>> {
+pub async fn get_zone(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<Zone>> {
     principal.require(READERS)?;
     Ok(Json(state.store.get_zone(principal.tenant()?, id).await?))
 }
@@ -293,7 +400,16 @@ pub async fn get_zone(State(state): State<AppState>, principal: Principal, IdPat
 /// general-admission zone. Holds past their expiry count as available.
 #[utoipa::path(get, path = "/api/v1/zones/{id}/availability", tag = "catalogue", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Availability), (status = 404)), security(("bearer" = [])))]
-pub async fn availability(State(state): State<AppState>, principal: Principal, IdPath(id): IdPath) -> ApiResult<Json<Availability>> {
+pub async fn availability(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<Availability>> {
     principal.require(READERS)?;
-    Ok(Json(state.store.zone_availability(principal.tenant()?, id).await?))
+    Ok(Json(
+        state
+            .store
+            .zone_availability(principal.tenant()?, id)
+            .await?,
+    ))
 }

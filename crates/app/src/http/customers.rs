@@ -9,7 +9,9 @@ use taquilla_domain::FieldError;
 use taquilla_domain::identity::Document;
 use taquilla_domain::money::ExchangeRate;
 use taquilla_domain::phone::PhoneNumber;
-use taquilla_store::model::{Customer, CustomerFilter, ExchangeRateRecord, NewCustomer, NewExchangeRate, Page, Role};
+use taquilla_store::model::{
+    Customer, CustomerFilter, ExchangeRateRecord, NewCustomer, NewExchangeRate, Page, Role,
+};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
@@ -70,7 +72,11 @@ pub async fn create_customer(
 
     let mut document_kind = None;
     let mut document = None;
-    if let Some(text) = request.document.as_deref().filter(|text| !text.trim().is_empty()) {
+    if let Some(text) = request
+        .document
+        .as_deref()
+        .filter(|text| !text.trim().is_empty())
+    {
         match Document::parse(text, "document") {
             Ok(parsed) => {
                 document_kind = Some(parsed.kind().as_str().to_string());
@@ -79,7 +85,11 @@ pub async fn create_customer(
             Err(error) => errors.push(error),
         }
     }
-    let phone = match request.phone.as_deref().filter(|text| !text.trim().is_empty()) {
+    let phone = match request
+        .phone
+        .as_deref()
+        .filter(|text| !text.trim().is_empty())
+    {
         Some(text) => match PhoneNumber::parse(text, "phone") {
             Ok(phone) => Some(phone.e164().to_string()),
             Err(error) => {
@@ -94,7 +104,12 @@ pub async fn create_customer(
         .as_deref()
         .filter(|text| !text.trim().is_empty())
         .map(|text| validate::email(&mut errors, "email", text));
-    if request.phone.as_deref().is_none_or(|text| text.trim().is_empty()) && email.is_none() {
+    if request
+        .phone
+        .as_deref()
+        .is_none_or(|text| text.trim().is_empty())
+        && email.is_none()
+    {
         errors.push(FieldError::new("phone", "contact_required"));
     }
     validate::finish(errors)?;
@@ -153,23 +168,38 @@ pub async fn search_customers(
                 None
             }
         });
-    let name = validate::optional_text(&mut errors, "q", query.q.as_deref(), 100).map(|name| name.to_lowercase());
+    let name = validate::optional_text(&mut errors, "q", query.q.as_deref(), 100)
+        .map(|name| name.to_lowercase());
     validate::finish(errors)?;
     let filter = CustomerFilter {
         document,
         phone,
-        email: query.email.map(|email| email.trim().to_lowercase()).filter(|email| !email.is_empty()),
+        email: query
+            .email
+            .map(|email| email.trim().to_lowercase())
+            .filter(|email| !email.is_empty()),
         name,
     };
-    Ok(Json(state.store.search_customers(principal.tenant()?, filter, page).await?))
+    Ok(Json(
+        state
+            .store
+            .search_customers(principal.tenant()?, filter, page)
+            .await?,
+    ))
 }
 
 /// Returns one customer.
 #[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Customer), (status = 404)), security(("bearer" = [])))]
-pub async fn get_customer(State(state): State<AppState>, principal: Principal, IdPath(id): IdPath) -> ApiResult<Json<Customer>> {
+pub async fn get_customer(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<Customer>> {
     principal.require(SELLERS)?;
-    Ok(Json(state.store.get_customer(principal.tenant()?, id).await?))
+    Ok(Json(
+        state.store.get_customer(principal.tenant()?, id).await?,
+    ))
 }
 
 /// Records the BCV rate for a date. A second rate for the same date is a
@@ -185,7 +215,9 @@ pub async fn create_exchange_rate(
     let tenant_id = principal.tenant()?;
     let request = body.value;
     let mut errors = Vec::new();
-    let rate = ExchangeRate::parse(&request.rate).map_err(|error| errors.push(error)).ok();
+    let rate = ExchangeRate::parse(&request.rate)
+        .map_err(|error| errors.push(error))
+        .ok();
     let effective_date = NaiveDate::parse_from_str(request.effective_date.trim(), "%Y-%m-%d")
         .map_err(|_| errors.push(FieldError::new("effective_date", "date_format")))
         .ok();
@@ -219,5 +251,10 @@ pub async fn list_exchange_rates(
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<ExchangeRateRecord>>> {
     principal.require(&[Role::TenantAdmin, Role::Cashier, Role::ApiClient])?;
-    Ok(Json(state.store.list_exchange_rates(principal.tenant()?, query.page()?).await?))
+    Ok(Json(
+        state
+            .store
+            .list_exchange_rates(principal.tenant()?, query.page()?)
+            .await?,
+    ))
 }

@@ -29,13 +29,16 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection: BytesRejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::bad_request("invalid_json")
-            }
-        })?;
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection: BytesRejection| {
+                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        ApiError::PayloadTooLarge
+                    } else {
+                        ApiError::bad_request("invalid_json")
+                    }
+                })?;
         let value = serde_json::from_slice(&bytes).map_err(|error| ApiError::BadRequest {
             code: "invalid_json",
             details: json!({ "reason": error.to_string() }),
@@ -58,7 +61,9 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
         let Path(text) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::NotFound("resource"))?;
-        Uuid::parse_str(&text).map(IdPath).map_err(|_| ApiError::NotFound("resource"))
+        Uuid::parse_str(&text)
+            .map(IdPath)
+            .map_err(|_| ApiError::NotFound("resource"))
     }
 }
 
@@ -104,7 +109,12 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
 
 impl IdempotencyKey {
     /// Binds the key to the caller, the request path and the body.
-    pub fn request(&self, principal: &Principal, path: &str, body_sha256: &str) -> Option<IdempotencyRequest> {
+    pub fn request(
+        &self,
+        principal: &Principal,
+        path: &str,
+        body_sha256: &str,
+    ) -> Option<IdempotencyRequest> {
         let key = self.0.as_ref()?;
         let request_hash = hex::encode(Sha256::digest(format!("{path}\n{body_sha256}").as_bytes()));
         Some(IdempotencyRequest {
@@ -114,7 +124,12 @@ impl IdempotencyKey {
         })
     }
 
-    pub fn required(&self, principal: &Principal, path: &str, body_sha256: &str) -> Result<IdempotencyRequest, ApiError> {
+    pub fn required(
+        &self,
+        principal: &Principal,
+        path: &str,
+        body_sha256: &str,
+    ) -> Result<IdempotencyRequest, ApiError> {
         self.request(principal, path, body_sha256)
             .ok_or(ApiError::bad_request("idempotency_key_required"))
     }
@@ -139,7 +154,9 @@ impl PageQuery {
             return Err(ApiError::field("limit", "out_of_range"));
         }
         let after = match &self.cursor {
-            Some(cursor) => Some(Uuid::parse_str(cursor).map_err(|_| ApiError::bad_request("invalid_cursor"))?),
+            Some(cursor) => {
+                Some(Uuid::parse_str(cursor).map_err(|_| ApiError::bad_request("invalid_cursor"))?)
+            }
             None => None,
         };
         Ok(PageRequest { limit, after })

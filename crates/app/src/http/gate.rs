@@ -46,9 +46,18 @@ pub struct PublicKey {
 /// Lists the tickets of an order with their signed QR payloads.
 #[utoipa::path(get, path = "/api/v1/orders/{id}/tickets", tag = "gate", params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<Ticket>), (status = 404)), security(("bearer" = [])))]
-pub async fn list_tickets(State(state): State<AppState>, principal: Principal, IdPath(order_id): IdPath) -> ApiResult<Json<Vec<Ticket>>> {
+pub async fn list_tickets(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(order_id): IdPath,
+) -> ApiResult<Json<Vec<Ticket>>> {
     principal.require(&[Role::TenantAdmin, Role::Cashier, Role::ApiClient])?;
-    Ok(Json(state.store.list_tickets(principal.tenant()?, order_id).await?))
+    Ok(Json(
+        state
+            .store
+            .list_tickets(principal.tenant()?, order_id)
+            .await?,
+    ))
 }
 
 /// Admits a ticket at the gate and records the scan. A second scan of a
@@ -57,12 +66,17 @@ pub async fn list_tickets(State(state): State<AppState>, principal: Principal, I
     responses((status = 200, body = Admission), (status = 404, description = "ticket_not_found"),
         (status = 409, description = "ticket_already_used, ticket_cancelled, ticket_wrong_event, ticket_signature_invalid"), (status = 422)),
     security(("bearer" = [])))]
-pub async fn validate_ticket(State(state): State<AppState>, principal: Principal, body: ApiJson<ValidateTicket>) -> ApiResult<Json<Admission>> {
+pub async fn validate_ticket(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: ApiJson<ValidateTicket>,
+) -> ApiResult<Json<Admission>> {
     principal.require(&[Role::TenantAdmin, Role::Validator])?;
     let tenant_id = principal.tenant()?;
     let request = body.value;
     let mut errors = Vec::new();
-    let gate = validate::optional_text(&mut errors, "gate", request.gate.as_deref(), 100).unwrap_or_else(|| "Principal".to_string());
+    let gate = validate::optional_text(&mut errors, "gate", request.gate.as_deref(), 100)
+        .unwrap_or_else(|| "Principal".to_string());
     let code = match (request.qr_payload.as_deref(), request.code.as_deref()) {
         (Some(payload), _) if !payload.trim().is_empty() => {
             if payload.len() > 300 {
@@ -97,9 +111,16 @@ pub async fn validate_ticket(State(state): State<AppState>, principal: Principal
     match outcome {
         ValidationOutcome::Admitted(ticket) => {
             tracing::info!(event = "ticket_admitted", tenant.id = %tenant_id, ticket.id = %ticket.id, gate = %gate, uses = ticket.uses, "ticket admitted");
-            Ok(Json(Admission { result: "admitted", ticket }))
+            Ok(Json(Admission {
+                result: "admitted",
+                ticket,
+            }))
         }
-        ValidationOutcome::AlreadyUsed { ticket, first_used_at, first_gate } => {
+        ValidationOutcome::AlreadyUsed {
+            ticket,
+            first_used_at,
+            first_gate,
+        } => {
             tracing::info!(event = "ticket_rejected", tenant.id = %tenant_id, ticket.id = %ticket.id, reason = "already_used", gate = %gate, "ticket rejected");
             Err(ApiError::Conflict {
                 code: "ticket_already_used",
@@ -134,8 +155,16 @@ pub async fn validate_ticket(State(state): State<AppState>, principal: Principal
 
 /// Returns the tenant's public key, for scanners that verify QR codes offline.
 #[utoipa::path(get, path = "/api/v1/tickets/public-key", tag = "gate", responses((status = 200, body = PublicKey)), security(("bearer" = [])))]
-pub async fn public_key(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<PublicKey>> {
-    principal.require(&[Role::TenantAdmin, Role::Validator, Role::Cashier, Role::ApiClient])?;
+pub async fn public_key(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Json<PublicKey>> {
+    principal.require(&[
+        Role::TenantAdmin,
+        Role::Validator,
+        Role::Cashier,
+        Role::ApiClient,
+    ])?;
     let secret = state.store.tenant_signing_key(principal.tenant()?).await?;
     Ok(Json(PublicKey {
         public_key: tickets::public_key(&secret).map_err(ApiError::internal)?,
@@ -143,4 +172,3 @@ pub async fn public_key(State(state): State<AppState>, principal: Principal) -> 
         payload_format: "TQ1.<code>.<base64url signature over \"TQ1.<tenant_id>.<code>\">",
     }))
 }
-

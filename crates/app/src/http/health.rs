@@ -15,14 +15,21 @@ use crate::state::AppState;
     responses((status = 200, description = "healthy or degraded"), (status = 503, description = "database unreachable")))]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let started = Instant::now();
-    let database = tokio::time::timeout(std::time::Duration::from_secs(3), state.store.ping()).await;
+    let database =
+        tokio::time::timeout(std::time::Duration::from_secs(3), state.store.ping()).await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let database_healthy = matches!(database, Ok(Ok(())));
     if !database_healthy {
-        tracing::error!(event = "health_check_failed", component = "database", "database health check failed");
+        tracing::error!(
+            event = "health_check_failed",
+            component = "database",
+            "database health check failed"
+        );
     }
 
-    let worker = state.jobs.status(state.clock.now(), state.config.sweep_interval_seconds);
+    let worker = state
+        .jobs
+        .status(state.clock.now(), state.config.sweep_interval_seconds);
     let overall = if !database_healthy {
         "unhealthy"
     } else if worker["status"] != "healthy" {
@@ -30,7 +37,11 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     } else {
         "healthy"
     };
-    let status = if database_healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if database_healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = json!({
         "status": overall,
         "components": {
@@ -57,7 +68,10 @@ pub async fn live() -> Json<Value> {
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     match tokio::time::timeout(std::time::Duration::from_secs(3), state.store.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "not_ready" }))),
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "not_ready" })),
+        ),
     }
 }
 
@@ -65,7 +79,10 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(),
     )
 }

@@ -19,7 +19,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tracing::Instrument;
 
 use crate::error::{ApiError, localize_errors};
@@ -31,23 +33,44 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(auth::login))
         .route("/auth/refresh", post(auth::refresh))
         .route("/auth/me", get(auth::me))
-        .route("/tenants", get(admin::list_tenants).post(admin::create_tenant))
+        .route(
+            "/tenants",
+            get(admin::list_tenants).post(admin::create_tenant),
+        )
         .route("/users", get(admin::list_users).post(admin::create_user))
-        .route("/venues", get(catalogue::list_venues).post(catalogue::create_venue))
+        .route(
+            "/venues",
+            get(catalogue::list_venues).post(catalogue::create_venue),
+        )
         .route("/venues/{id}", get(catalogue::get_venue))
-        .route("/events", get(catalogue::list_events).post(catalogue::create_event))
+        .route(
+            "/events",
+            get(catalogue::list_events).post(catalogue::create_event),
+        )
         .route("/events/{id}", get(catalogue::get_event))
         .route("/events/{id}/activate", post(catalogue::activate_event))
         .route("/events/{id}/close", post(catalogue::close_event))
         .route("/events/{id}/cancel", post(catalogue::cancel_event))
-        .route("/events/{id}/zones", get(catalogue::list_zones).post(catalogue::create_zone))
+        .route(
+            "/events/{id}/zones",
+            get(catalogue::list_zones).post(catalogue::create_zone),
+        )
         .route("/zones/{id}", get(catalogue::get_zone))
         .route("/zones/{id}/availability", get(catalogue::availability))
-        .route("/customers", get(customers::search_customers).post(customers::create_customer))
+        .route(
+            "/customers",
+            get(customers::search_customers).post(customers::create_customer),
+        )
         .route("/customers/{id}", get(customers::get_customer))
-        .route("/exchange-rates", get(customers::list_exchange_rates).post(customers::create_exchange_rate))
+        .route(
+            "/exchange-rates",
+            get(customers::list_exchange_rates).post(customers::create_exchange_rate),
+        )
         .route("/holds", post(sales::create_hold))
-        .route("/holds/{id}", get(sales::get_hold).delete(sales::release_hold))
+        .route(
+            "/holds/{id}",
+            get(sales::get_hold).delete(sales::release_hold),
+        )
         .route("/orders", post(sales::create_order))
         .route("/orders/{id}", get(sales::get_order))
         .route("/orders/{id}/cancel", post(sales::cancel_order))
@@ -76,7 +99,9 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(CatchPanicLayer::custom(|_| ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
+        }))
         .with_state(state)
 }
 

@@ -17,7 +17,8 @@ use taquilla_domain::identity::Document;
 use taquilla_domain::money::Currency;
 use taquilla_domain::phone::PhoneNumber;
 use taquilla_store::model::{
-    Hold, Idempotent, NewHold, NewOrder, NewPayment, NewTicket, Order, PaymentOutcome, Role, VoidOutcome,
+    Hold, Idempotent, NewHold, NewOrder, NewPayment, NewTicket, Order, PaymentOutcome, Role,
+    VoidOutcome,
 };
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -79,9 +80,10 @@ pub struct VoidOrder {
 fn replay(status_code: u16, body: String) -> Response {
     let status = StatusCode::from_u16(status_code).unwrap_or(StatusCode::OK);
     let mut response = (status, body).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
         .headers_mut()
         .insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -146,7 +148,16 @@ pub async fn create_hold(
 
     let result = state
         .store
-        .create_hold(tenant_id, principal.user_id, idempotency, NewHold { zone_id: request.zone_id, seat_ids, quantity })
+        .create_hold(
+            tenant_id,
+            principal.user_id,
+            idempotency,
+            NewHold {
+                zone_id: request.zone_id,
+                seat_ids,
+                quantity,
+            },
+        )
         .await?;
     if let Idempotent::Fresh(hold) = &result {
         tracing::info!(event = "hold_created", tenant.id = %tenant_id, hold.id = %hold.id, zone.id = %hold.zone_id, quantity = hold.quantity, "hold created");
@@ -157,7 +168,11 @@ pub async fn create_hold(
 /// Returns a hold; a hold past its expiry reads as `expired`.
 #[utoipa::path(get, path = "/api/v1/holds/{id}", tag = "sales", params(("id" = Uuid, Path)),
     responses((status = 200, body = Hold), (status = 404)), security(("bearer" = [])))]
-pub async fn get_hold(State(state): State<AppState>, principal: Principal, IdPath(id): IdPath) -> ApiResult<Json<Hold>> {
+pub async fn get_hold(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<Hold>> {
     principal.require(SELLERS)?;
     Ok(Json(state.store.get_hold(principal.tenant()?, id).await?))
 }
@@ -165,7 +180,11 @@ pub async fn get_hold(State(state): State<AppState>, principal: Principal, IdPat
 /// Releases a hold at once, cancelling its unpaid order.
 #[utoipa::path(delete, path = "/api/v1/holds/{id}", tag = "sales", params(("id" = Uuid, Path)),
     responses((status = 204), (status = 404), (status = 409, description = "hold_not_active")), security(("bearer" = [])))]
-pub async fn release_hold(State(state): State<AppState>, principal: Principal, IdPath(id): IdPath) -> ApiResult<StatusCode> {
+pub async fn release_hold(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+) -> ApiResult<StatusCode> {
     principal.require(SELLERS)?;
     let tenant_id = principal.tenant()?;
     state.store.release_hold(tenant_id, id).await?;
@@ -210,7 +229,11 @@ pub async fn create_order(
 /// Returns an order with its lines, taxes, payments and fiscal documents.
 #[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "sales", params(("id" = Uuid, Path)),
     responses((status = 200, body = Order), (status = 404)), security(("bearer" = [])))]
-pub async fn get_order(State(state): State<AppState>, principal: Principal, IdPath(id): IdPath) -> ApiResult<Json<Order>> {
+pub async fn get_order(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<Order>> {
     principal.require(SELLERS)?;
     Ok(Json(state.store.get_order(principal.tenant()?, id).await?))
 }
@@ -218,9 +241,15 @@ pub async fn get_order(State(state): State<AppState>, principal: Principal, IdPa
 /// Cancels an unpaid order and releases its seats.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "sales", params(("id" = Uuid, Path)),
     responses((status = 200, body = Order), (status = 404), (status = 409, description = "order_not_cancellable")), security(("bearer" = [])))]
-pub async fn cancel_order(State(state): State<AppState>, principal: Principal, IdPath(id): IdPath) -> ApiResult<Json<Order>> {
+pub async fn cancel_order(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<Order>> {
     principal.require(SELLERS)?;
-    Ok(Json(state.store.cancel_order(principal.tenant()?, id).await?))
+    Ok(Json(
+        state.store.cancel_order(principal.tenant()?, id).await?,
+    ))
 }
 
 struct ValidPayment {
@@ -233,7 +262,13 @@ fn validate_payment(request: CreatePayment) -> ApiResult<ValidPayment> {
     if currency.is_none() {
         errors.push(FieldError::new("currency", "invalid_value"));
     }
-    validate::range(&mut errors, "amount_cents", request.amount_cents, 1, MAX_PAYMENT_CENTS);
+    validate::range(
+        &mut errors,
+        "amount_cents",
+        request.amount_cents,
+        1,
+        MAX_PAYMENT_CENTS,
+    );
     let method = request.method.trim().to_string();
     let change_currency = match request.change_currency.as_deref() {
         None => None,
@@ -255,8 +290,17 @@ fn validate_payment(request: CreatePayment) -> ApiResult<ValidPayment> {
     let mut payer_phone = None;
     let mut payer_document = None;
     let mut require_reference = |errors: &mut Vec<FieldError>| {
-        let value = validate::text(errors, "reference", request.reference.as_deref().unwrap_or_default(), 64);
-        if !value.is_empty() && !value.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-') {
+        let value = validate::text(
+            errors,
+            "reference",
+            request.reference.as_deref().unwrap_or_default(),
+            64,
+        );
+        if !value.is_empty()
+            && !value
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
+        {
             errors.push(FieldError::new("reference", "invalid_value"));
         }
         reference = Some(value);
@@ -266,7 +310,10 @@ fn validate_payment(request: CreatePayment) -> ApiResult<ValidPayment> {
         "card" => require_reference(&mut errors),
         "transfer" | "pago_movil" => {
             require_reference(&mut errors);
-            match BankCode::parse(request.bank_code.as_deref().unwrap_or_default(), "bank_code") {
+            match BankCode::parse(
+                request.bank_code.as_deref().unwrap_or_default(),
+                "bank_code",
+            ) {
                 Ok(code) => bank_code = Some(code.code().to_string()),
                 Err(error) => errors.push(error),
             }
@@ -274,7 +321,10 @@ fn validate_payment(request: CreatePayment) -> ApiResult<ValidPayment> {
                 if currency.is_some_and(|currency| currency != Currency::Ves) {
                     errors.push(FieldError::new("currency", "currency_for_method"));
                 }
-                match PhoneNumber::parse_mobile(request.phone.as_deref().unwrap_or_default(), "phone") {
+                match PhoneNumber::parse_mobile(
+                    request.phone.as_deref().unwrap_or_default(),
+                    "phone",
+                ) {
                     Ok(phone) => payer_phone = Some(phone.e164().to_string()),
                     Err(error) => errors.push(error),
                 }
@@ -305,10 +355,18 @@ fn validate_payment(request: CreatePayment) -> ApiResult<ValidPayment> {
 
 /// Prepares one signed ticket per seat or general-admission unit of the order;
 /// the store issues them only if this payment completes it.
-fn prepare_tickets(secret: &[u8], tenant_id: Uuid, order: &Order) -> anyhow::Result<Vec<NewTicket>> {
+fn prepare_tickets(
+    secret: &[u8],
+    tenant_id: Uuid,
+    order: &Order,
+) -> anyhow::Result<Vec<NewTicket>> {
     let mut prepared = Vec::new();
     for line in &order.lines {
-        let units = if line.seat_id.is_some() { 1 } else { line.quantity };
+        let units = if line.seat_id.is_some() {
+            1
+        } else {
+            line.quantity
+        };
         for _ in 0..units {
             let code = tickets::new_code();
             let qr_payload = tickets::sign(secret, tenant_id, &code)?;
@@ -353,10 +411,20 @@ pub async fn add_payment(
 
     let result = state
         .store
-        .add_payment(tenant_id, principal.user_id, Some(idempotency), order_id, valid)
+        .add_payment(
+            tenant_id,
+            principal.user_id,
+            Some(idempotency),
+            order_id,
+            valid,
+        )
         .await;
     let elapsed = started.elapsed();
-    let method_label = if matches!(method.as_str(), "cash" | "card" | "transfer" | "pago_movil") { method.as_str() } else { "other" };
+    let method_label = if matches!(method.as_str(), "cash" | "card" | "transfer" | "pago_movil") {
+        method.as_str()
+    } else {
+        "other"
+    };
     state
         .metrics
         .payment_processing_duration_seconds
@@ -376,7 +444,12 @@ pub async fn add_payment(
             "payment processed"
         );
         if outcome.order.status == "paid" {
-            record_sale(&state, tenant_id, &outcome.order, elapsed.as_secs_f64() * 1000.0);
+            record_sale(
+                &state,
+                tenant_id,
+                &outcome.order,
+                elapsed.as_secs_f64() * 1000.0,
+            );
         }
     }
     Ok(respond(StatusCode::CREATED, result))
@@ -384,8 +457,20 @@ pub async fn add_payment(
 
 /// Emits the sale metrics and the `ticket_purchase_completed` event once an order is paid.
 fn record_sale(state: &AppState, tenant_id: Uuid, order: &Order, processing_time_ms: f64) {
-    let first_method = order.payments.first().map(|payment| payment.method.as_str()).unwrap_or("cash");
-    let payment_method = if order.payments.iter().all(|payment| payment.method == first_method) { first_method } else { "mixed" };
+    let first_method = order
+        .payments
+        .first()
+        .map(|payment| payment.method.as_str())
+        .unwrap_or("cash");
+    let payment_method = if order
+        .payments
+        .iter()
+        .all(|payment| payment.method == first_method)
+    {
+        first_method
+    } else {
+        "mixed"
+    };
     let tenant = tenant_id.to_string();
     let event = order.event_id.to_string();
 
@@ -400,15 +485,28 @@ fn record_sale(state: &AppState, tenant_id: Uuid, order: &Order, processing_time
         };
         tax_left -= tax_share;
         let zone = line.zone_id.to_string();
-        let labels = [event.as_str(), zone.as_str(), payment_method, tenant.as_str()];
-        state.metrics.ticket_sales_total.with_label_values(&labels).inc_by(line.quantity as u64);
+        let labels = [
+            event.as_str(),
+            zone.as_str(),
+            payment_method,
+            tenant.as_str(),
+        ];
+        state
+            .metrics
+            .ticket_sales_total
+            .with_label_values(&labels)
+            .inc_by(line.quantity as u64);
         state
             .metrics
             .revenue_total
             .with_label_values(&labels)
             .inc_by((line.total_usd_cents + tax_share) as f64 / 100.0);
     }
-    state.metrics.fiscal_series_generated_total.with_label_values(&[tenant.as_str()]).inc();
+    state
+        .metrics
+        .fiscal_series_generated_total
+        .with_label_values(&[tenant.as_str()])
+        .inc();
 
     let tickets: i64 = order.lines.iter().map(|line| line.quantity).sum();
     tracing::info!(

@@ -14,7 +14,12 @@ pub fn text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) 
 }
 
 /// Like [`text`] for an optional value; empty becomes `None`.
-pub fn optional_text(errors: &mut Vec<FieldError>, field: &str, value: Option<&str>, max: usize) -> Option<String> {
+pub fn optional_text(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Option<String> {
     let trimmed = value.map(str::trim).filter(|value| !value.is_empty())?;
     if trimmed.chars().count() > max {
         errors.push(FieldError::new(field, "too_long"));

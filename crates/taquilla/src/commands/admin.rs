@@ -46,7 +46,9 @@ pub async fn run(args: CreateAdminArgs) -> anyhow::Result<ExitCode> {
     if args.password.chars().count() < 8 {
         anyhow::bail!("the password must have at least 8 characters");
     }
-    let state = taquilla_app::startup::build_state(args.config, Arc::new(taquilla_store::SystemClock)).await?;
+    let state =
+        taquilla_app::startup::build_state(args.config, Arc::new(taquilla_store::SystemClock))
+            .await?;
 
     let (tenant_id, role) = match &args.tenant {
         None => (None, Role::PlatformAdmin),
@@ -54,12 +56,15 @@ pub async fn run(args: CreateAdminArgs) -> anyhow::Result<ExitCode> {
             let tenant = match state.store.get_tenant_by_slug(slug).await? {
                 Some(tenant) => tenant,
                 None => {
-                    let (Some(name), Some(rif), Some(address)) = (&args.tenant_name, &args.tenant_rif, &args.tenant_address) else {
+                    let (Some(name), Some(rif), Some(address)) =
+                        (&args.tenant_name, &args.tenant_rif, &args.tenant_address)
+                    else {
                         anyhow::bail!(
                             "tenant `{slug}` does not exist; pass --tenant-name, --tenant-rif and --tenant-address to create it"
                         );
                     };
-                    let rif = Rif::parse(rif, "tenant_rif").map_err(|error| anyhow::anyhow!("invalid --tenant-rif: {error}"))?;
+                    let rif = Rif::parse(rif, "tenant_rif")
+                        .map_err(|error| anyhow::anyhow!("invalid --tenant-rif: {error}"))?;
                     state
                         .store
                         .create_tenant(NewTenant {
@@ -89,6 +94,11 @@ pub async fn run(args: CreateAdminArgs) -> anyhow::Result<ExitCode> {
         })
         .await
         .context("creating the user")?;
-    println!("created {} `{}` ({})", role.as_str(), user.username, user.id);
+    println!(
+        "created {} `{}` ({})",
+        role.as_str(),
+        user.username,
+        user.id
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -21,7 +21,9 @@ pub struct HealthCheckArgs {
 }
 
 pub async fn run(args: HealthCheckArgs) -> anyhow::Result<ExitCode> {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(args.timeout)).build()?;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(args.timeout))
+        .build()?;
     let response = match client.get(&args.url).send().await {
         Ok(response) => response,
         Err(error) => {
@@ -37,9 +39,16 @@ pub async fn run(args: HealthCheckArgs) -> anyhow::Result<ExitCode> {
         println!("overall: {}", body["status"].as_str().unwrap_or("unknown"));
         if let Some(components) = body["components"].as_object() {
             for (name, component) in components {
-                println!("  {name:<12} {}", component["status"].as_str().unwrap_or("unknown"));
+                println!(
+                    "  {name:<12} {}",
+                    component["status"].as_str().unwrap_or("unknown")
+                );
             }
         }
     }
-    Ok(if status.is_success() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if status.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

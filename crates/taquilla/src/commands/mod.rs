@@ -3,6 +3,7 @@
 
 mod admin;
 mod health_check;
+mod load_test;
 mod serve;
 
 use std::process::ExitCode;
@@ -31,6 +32,8 @@ enum Command {
     CreateAdmin(admin::CreateAdminArgs),
     /// Check a running server's /health/ endpoint; the exit status tells the result.
     HealthCheck(health_check::HealthCheckArgs),
+    /// Run complete sales against a server on loopback and report throughput and latency.
+    LoadTest(load_test::LoadTestArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -39,11 +42,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate { config } => {
             taquilla_app::telemetry::init(config.log_format);
             let url = config.effective_database_url();
-            taquilla_app::startup::build_state(config, std::sync::Arc::new(taquilla_store::SystemClock)).await?;
+            taquilla_app::startup::build_state(
+                config,
+                std::sync::Arc::new(taquilla_store::SystemClock),
+            )
+            .await?;
             println!("migrations applied to {}", taquilla_store::redact_url(&url));
             Ok(ExitCode::SUCCESS)
         }
         Command::CreateAdmin(args) => admin::run(args).await,
         Command::HealthCheck(args) => health_check::run(args).await,
+        Command::LoadTest(args) => load_test::run(args).await,
     }
 }

@@ -20,13 +20,22 @@ pub struct ServeArgs {
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     taquilla_app::telemetry::init(args.config.log_format);
-    let application = Application::build(args.config, Arc::new(taquilla_store::SystemClock)).await?;
+    let application =
+        Application::build(args.config, Arc::new(taquilla_store::SystemClock)).await?;
 
     if args.demo {
         let demo = taquilla_app::demo::seed(application.state()).await?;
         let address = application.local_addr();
         eprintln!();
-        eprintln!("  taquilla demo ({}) — tenant `{DEMO_TENANT_SLUG}`, event {}", if demo.created { "created" } else { "kept from an earlier run" }, demo.event_id);
+        eprintln!(
+            "  taquilla demo ({}) — tenant `{DEMO_TENANT_SLUG}`, event {}",
+            if demo.created {
+                "created"
+            } else {
+                "kept from an earlier run"
+            },
+            demo.event_id
+        );
         eprintln!("  API: http://{address}/api/v1   OpenAPI: http://{address}/api/openapi.json");
         for (username, password, role) in DEMO_USERS {
             eprintln!("  {:<14} {username} / {password}", role.as_str());
@@ -35,6 +44,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         eprintln!();
     }
 
-    application.run_until_stopped(taquilla_app::startup::shutdown_signal()).await?;
+    application
+        .run_until_stopped(taquilla_app::startup::shutdown_signal())
+        .await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,457 @@
+//! `taquilla load-test`: closed-loop complete sales against a running server on
+//! loopback. Each virtual client repeats hold → order → payment → tickets on
+//! seats no other client picks, so every sale should succeed; latency is
+//! reported per request kind and for the whole sale.
+//!
+//! The command sets up its own event (a numbered zone large enough for the
+//! run) with a tenant admin's credentials, and never targets a host other than
+//! 127.0.0.1, ::1 or localhost.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+#[derive(Debug, Args)]
+pub struct LoadTestArgs {
+    /// Base URL of the server; only loopback addresses are accepted.
+    #[arg(long, default_value = "http://127.0.0.1:8000")]
+    target_url: String,
+
+    /// Concurrent virtual clients.
+    #[arg(long, default_value_t = 8)]
+    concurrent_users: usize,
+
+    /// Seconds to run.
+    #[arg(long, default_value_t = 20)]
+    duration: u64,
+
+    /// Upper bound on complete sales, whatever the duration.
+    #[arg(long, default_value_t = 200_000)]
+    max_sales: usize,
+
+    /// Seats per sale.
+    #[arg(long, default_value_t = 2)]
+    seats_per_sale: usize,
+
+    /// Tenant admin used to set up the event and the rate.
+    #[arg(long, default_value = "demo-admin")]
+    admin_user: String,
+
+    #[arg(long, default_value = "demo-admin-2026", hide_default_value = true)]
+    admin_password: String,
+
+    /// Print the results as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn check_loopback(url: &str) -> anyhow::Result<()> {
+    let host = url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default();
+    let host = host.rsplit_once(':').map(|(host, _)| host).unwrap_or(host);
+    if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+        bail!("load tests only run against loopback (127.0.0.1, ::1, localhost), not `{host}`");
+    }
+    Ok(())
+}
+
+struct Api {
+    client: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        key: Option<String>,
+    ) -> anyhow::Result<(u16, Value)> {
+        let mut request = self
+            .client
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let text = response.text().await?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    }
+
+    async fn expect(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        key: Option<String>,
+    ) -> anyhow::Result<Value> {
+        let (status, value) = self.send(method, path, body, key).await?;
+        if !(200..300).contains(&status) {
+            bail!("{path} answered {status}: {value}");
+        }
+        Ok(value)
+    }
+}
+
+async fn login(
+    client: &reqwest::Client,
+    base: &str,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<String> {
+    let response = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({ "username": username, "password": password }))
+        .send()
+        .await?;
+    let status = response.status();
+    let body: Value = response.json().await?;
+    if !status.is_success() {
+        bail!("login as {username} failed with {status}: {body}");
+    }
+    Ok(body["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string())
+}
+
+/// Creates an active event with one numbered zone holding at least `seats` seats.
+async fn set_up_event(api: &Api, seats: usize) -> anyhow::Result<(String, Vec<String>, String)> {
+    let now = chrono::Utc::now();
+    let venue = api
+        .expect(
+            reqwest::Method::POST,
+            "/venues",
+            Some(json!({ "name": "Load test hall", "address": "Loopback", "city": "Caracas" })),
+            None,
+        )
+        .await?;
+    let event = api
+        .expect(
+            reqwest::Method::POST,
+            "/events",
+            Some(json!({
+                "venue_id": venue["id"], "name": format!("Load test {}", now.timestamp()),
+                "starts_at": (now + chrono::Duration::days(30)).to_rfc3339(),
+                "sale_starts_at": (now - chrono::Duration::days(1)).to_rfc3339(),
+                "sale_ends_at": (now + chrono::Duration::days(29)).to_rfc3339(),
+            })),
+            None,
+        )
+        .await?;
+    let event_id = event["id"].as_str().unwrap_or_default().to_string();
+    let rows = seats.div_ceil(500).max(1);
+    let zone = api
+        .expect(
+            reqwest::Method::POST,
+            &format!("/events/{event_id}/zones"),
+            Some(json!({ "name": "Platea", "kind": "numbered", "rows": vec![500; rows], "price_usd_cents": 2_500 })),
+            None,
+        )
+        .await?;
+    api.expect(
+        reqwest::Method::POST,
+        &format!("/events/{event_id}/activate"),
+        None,
+        None,
+    )
+    .await?;
+    let today = taquilla_domain::fiscal::caracas_date(now);
+    api.expect(
+        reqwest::Method::POST,
+        "/exchange-rates",
+        Some(json!({ "rate": "36.12345678", "effective_date": today.to_string() })),
+        None,
+    )
+    .await?;
+    let availability = api
+        .expect(
+            reqwest::Method::GET,
+            &format!(
+                "/zones/{}/availability",
+                zone["id"].as_str().unwrap_or_default()
+            ),
+            None,
+            None,
+        )
+        .await?;
+    let seat_ids = availability["seats"]
+        .as_array()
+        .map(|seats| {
+            seats
+                .iter()
+                .filter_map(|seat| seat["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let customer = api
+        .expect(
+            reqwest::Method::POST,
+            "/customers",
+            Some(json!({ "first_name": "Carga", "last_name": "Prueba", "document": "V-12345678", "phone": "0414-1234567" })),
+            None,
+        )
+        .await?;
+    Ok((
+        zone["id"].as_str().unwrap_or_default().to_string(),
+        seat_ids,
+        customer["id"].as_str().unwrap_or_default().to_string(),
+    ))
+}
+
+#[derive(Default)]
+struct Samples {
+    hold: Vec<Duration>,
+    order: Vec<Duration>,
+    payment: Vec<Duration>,
+    tickets: Vec<Duration>,
+    sale: Vec<Duration>,
+    errors: usize,
+}
+
+fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
+fn summary(name: &str, samples: &mut [Duration]) -> Value {
+    samples.sort_unstable();
+    let mean = if samples.is_empty() {
+        0.0
+    } else {
+        samples.iter().map(Duration::as_secs_f64).sum::<f64>() / samples.len() as f64 * 1000.0
+    };
+    json!({
+        "kind": name,
+        "count": samples.len(),
+        "mean_ms": mean,
+        "p50_ms": percentile(samples, 0.50),
+        "p95_ms": percentile(samples, 0.95),
+        "p99_ms": percentile(samples, 0.99),
+        "max_ms": samples.last().map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0),
+    })
+}
+
+async fn one_sale(
+    api: &Api,
+    zone_id: &str,
+    seats: &[String],
+    customer_id: &str,
+    samples: &Mutex<Samples>,
+) -> anyhow::Result<()> {
+    let sale_started = Instant::now();
+    let started = Instant::now();
+    let hold = api
+        .expect(
+            reqwest::Method::POST,
+            "/holds",
+            Some(json!({ "zone_id": zone_id, "seat_ids": seats })),
+            None,
+        )
+        .await?;
+    let hold_time = started.elapsed();
+
+    let started = Instant::now();
+    let order = api
+        .expect(
+            reqwest::Method::POST,
+            "/orders",
+            Some(json!({ "hold_id": hold["id"], "customer_id": customer_id })),
+            None,
+        )
+        .await?;
+    let order_time = started.elapsed();
+    let order_id = order["id"].as_str().unwrap_or_default().to_string();
+
+    let started = Instant::now();
+    let paid = api
+        .expect(
+            reqwest::Method::POST,
+            &format!("/orders/{order_id}/payments"),
+            Some(json!({ "method": "cash", "currency": "USD", "amount_cents": order["total_usd_cents"].as_i64().unwrap_or(0) + 100 })),
+            Some(uuid::Uuid::now_v7().to_string()),
+        )
+        .await?;
+    let payment_time = started.elapsed();
+    if paid["order"]["status"] != "paid" {
+        bail!(
+            "order {order_id} not paid after a full payment: {}",
+            paid["order"]["status"]
+        );
+    }
+
+    let started = Instant::now();
+    api.expect(
+        reqwest::Method::GET,
+        &format!("/orders/{order_id}/tickets"),
+        None,
+        None,
+    )
+    .await?;
+    let tickets_time = started.elapsed();
+
+    let mut samples = samples.lock().await;
+    samples.hold.push(hold_time);
+    samples.order.push(order_time);
+    samples.payment.push(payment_time);
+    samples.tickets.push(tickets_time);
+    samples.sale.push(sale_started.elapsed());
+    Ok(())
+}
+
+pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
+    check_loopback(&args.target_url)?;
+    if args.concurrent_users == 0 || args.seats_per_sale == 0 {
+        bail!("--concurrent-users and --seats-per-sale must be at least 1");
+    }
+    let base = args.target_url.trim_end_matches('/').to_string();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrent_users)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+
+    eprintln!("setting up an event on {base} …");
+    let admin_token = login(&client, &base, &args.admin_user, &args.admin_password)
+        .await
+        .context("logging in as the tenant admin")?;
+    let admin = Api {
+        client: client.clone(),
+        base: base.clone(),
+        token: admin_token.clone(),
+    };
+    // Enough seats for the largest number of sales this run can make.
+    let seat_budget = (args.max_sales.min(50_000) * args.seats_per_sale)
+        .max(args.concurrent_users * args.seats_per_sale);
+    let (zone_id, seat_ids, customer_id) = set_up_event(&admin, seat_budget).await?;
+    let sales_possible = (seat_ids.len() / args.seats_per_sale).min(args.max_sales);
+    eprintln!(
+        "running {} clients for {} s (at most {sales_possible} sales of {} seats) …",
+        args.concurrent_users, args.duration, args.seats_per_sale
+    );
+
+    let seat_ids = Arc::new(seat_ids);
+    let next_sale = Arc::new(AtomicUsize::new(0));
+    let samples = Arc::new(Mutex::new(Samples::default()));
+    let deadline = Instant::now() + Duration::from_secs(args.duration);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..args.concurrent_users {
+        let api = Api {
+            client: client.clone(),
+            base: base.clone(),
+            token: admin_token.clone(),
+        };
+        let (seat_ids, next_sale, samples, zone_id, customer_id) = (
+            seat_ids.clone(),
+            next_sale.clone(),
+            samples.clone(),
+            zone_id.clone(),
+            customer_id.clone(),
+        );
+        let seats_per_sale = args.seats_per_sale;
+        workers.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                let sale = next_sale.fetch_add(1, Ordering::Relaxed);
+                if sale >= sales_possible {
+                    break;
+                }
+                let seats = &seat_ids[sale * seats_per_sale..(sale + 1) * seats_per_sale];
+                if let Err(error) = one_sale(&api, &zone_id, seats, &customer_id, &samples).await {
+                    let mut samples = samples.lock().await;
+                    samples.errors += 1;
+                    if samples.errors <= 5 {
+                        eprintln!("sale failed: {error:#}");
+                    }
+                }
+            }
+        }));
+    }
+    for worker in workers {
+        worker.await?;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+
+    let mut samples = samples.lock().await;
+    let completed = samples.sale.len();
+    let errors = samples.errors;
+    let kinds = vec![
+        summary("hold", &mut samples.hold),
+        summary("order", &mut samples.order),
+        summary("payment", &mut samples.payment),
+        summary("tickets", &mut samples.tickets),
+        summary("complete_sale", &mut samples.sale),
+    ];
+    let report = json!({
+        "target_url": base,
+        "concurrent_users": args.concurrent_users,
+        "duration_s": elapsed,
+        "sales_completed": completed,
+        "sales_failed": errors,
+        "sales_per_second": completed as f64 / elapsed,
+        "error_rate": if completed + errors == 0 { 0.0 } else { errors as f64 / (completed + errors) as f64 },
+        "requests": kinds,
+    });
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "{} clients, {:.1} s: {completed} sales ({:.1}/s), {errors} failed",
+            args.concurrent_users,
+            elapsed,
+            completed as f64 / elapsed
+        );
+        println!(
+            "{:<14} {:>8} {:>9} {:>9} {:>9} {:>9}",
+            "request", "count", "mean ms", "p50 ms", "p95 ms", "p99 ms"
+        );
+        for kind in report["requests"].as_array().into_iter().flatten() {
+            println!(
+                "{:<14} {:>8} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+                kind["kind"].as_str().unwrap_or_default(),
+                kind["count"],
+                kind["mean_ms"].as_f64().unwrap_or(0.0),
+                kind["p50_ms"].as_f64().unwrap_or(0.0),
+                kind["p95_ms"].as_f64().unwrap_or(0.0),
+                kind["p99_ms"].as_f64().unwrap_or(0.0)
+            );
+        }
+    }
+    Ok(if errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_loopback;
+
+    #[test]
+    fn only_loopback_targets_are_accepted() {
+        assert!(check_loopback("http://127.0.0.1:8000").is_ok());
+        assert!(check_loopback("http://localhost:8000/").is_ok());
+        assert!(check_loopback("http://[::1]:8000").is_ok());
+        assert!(check_loopback("http://10.0.0.5:8000").is_err());
+        assert!(check_loopback("http://example.com").is_err());
+    }
+}
