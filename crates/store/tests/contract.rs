@@ -368,7 +368,8 @@ async fn numbered_zone_generates_labelled_rows(harness: &Harness) {
     assert_eq!(zone.rows[0].label, "A");
     assert_eq!(zone.rows[25].label, "Z");
     assert_eq!(zone.rows[26].label, "AA");
-    assert_eq!(zone.rows[27].seats, 10 + 27 % 3);
+    // Row AB is index 27: 10 + 27 % 3 = 10 seats.
+    assert_eq!(zone.rows[27].seats, 10);
     let availability = harness
         .store
         .zone_availability(fixture.tenant_id, zone.id)
