@@ -173,7 +173,7 @@ impl Default for Config {
 impl Config {
     /// Checks values that clap cannot, so a bad setting stops the start with a clear message.
     pub fn validate(&self) -> Result<(), String> {
-        if let Some(url) = &self.database_url
+        if let Some(url) = self.configured_database_url()
             && !(url.starts_with("postgres://")
                 || url.starts_with("postgresql://")
                 || url.starts_with("sqlite:"))
@@ -218,10 +218,15 @@ impl Config {
         Ok(())
     }
 
+    /// Returns DATABASE_URL when it is set and not empty.
+    pub fn configured_database_url(&self) -> Option<&str> {
+        self.database_url.as_deref().map(str::trim).filter(|url| !url.is_empty())
+    }
+
     /// Returns the database URL in use: DATABASE_URL, or the SQLite file in the data directory.
     pub fn effective_database_url(&self) -> String {
-        match &self.database_url {
-            Some(url) => url.clone(),
+        match self.configured_database_url() {
+            Some(url) => url.to_string(),
             None => format!("sqlite://{}", self.data_dir.join("taquilla.db").display()),
         }
     }

@@ -25,7 +25,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Resul
     config
         .validate()
         .map_err(|message| anyhow::anyhow!("invalid configuration: {message}"))?;
-    if config.database_url.is_none() {
+    if config.configured_database_url().is_none() {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
             format!("creating the data directory {}", config.data_dir.display())
         })?;
