@@ -149,6 +149,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<DemoInfo> {
                     name: name.to_string(),
                     kind,
                     price_usd_cents: price,
+                    entries_per_ticket: 1,
                 },
             )
             .await?;

@@ -113,6 +113,7 @@ struct ZoneRecord {
     kind: String,
     capacity: i64,
     price_usd_cents: i64,
+    entries_per_ticket: i64,
     sold: i64,
     held: i64,
     created_at: DateTime<Utc>,
@@ -611,7 +612,7 @@ impl Backend {
         zone_id: Uuid,
     ) -> StoreResult<ZoneRecord> {
         sqlx::query_as(
-            "SELECT id, event_id, name, kind, capacity, price_usd_cents, sold, held, created_at \
+            "SELECT id, event_id, name, kind, capacity, price_usd_cents, entries_per_ticket, sold, held, created_at \
              FROM zones WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant_id)
@@ -646,6 +647,7 @@ impl Backend {
             kind: record.kind,
             capacity: record.capacity,
             price_usd_cents: record.price_usd_cents,
+            entries_per_ticket: record.entries_per_ticket,
             rows: rows
                 .into_iter()
                 .map(|(label, seats)| ZoneRow { label, seats })
@@ -1329,6 +1331,11 @@ impl Backend {
                 .await?;
         }
 
+        let entries_per_ticket: i64 = sqlx::query_scalar("SELECT entries_per_ticket FROM zones WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(hold.zone_id)
+            .fetch_one(tx.conn())
+            .await?;
         if tickets.len() as i64 != hold.quantity {
             return Err(StoreError::Internal(format!(
                 "{} tickets prepared for a hold of {}",
@@ -1349,7 +1356,7 @@ impl Backend {
                 .push_bind(ticket.seat_id)
                 .push_bind("valid")
                 .push_bind(0_i64)
-                .push_bind(1_i64)
+                .push_bind(entries_per_ticket)
                 .push_bind(ticket.qr_payload.clone())
                 .push_bind(now);
         });
@@ -2161,8 +2168,8 @@ impl Store for Backend {
             ZoneKind::Numbered { rows } => ("numbered", rows.iter().sum()),
         };
         sqlx::query(
-            "INSERT INTO zones (tenant_id, id, event_id, name, kind, capacity, price_usd_cents, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO zones (tenant_id, id, event_id, name, kind, capacity, price_usd_cents, entries_per_ticket, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(tenant_id)
         .bind(id)
@@ -2171,6 +2178,7 @@ impl Store for Backend {
         .bind(kind)
         .bind(capacity)
         .bind(zone.price_usd_cents)
+        .bind(zone.entries_per_ticket)
         .bind(self.clock.now())
         .execute(tx.conn())
         .await?;
@@ -2213,7 +2221,7 @@ impl Store for Backend {
         self.get_event(tenant_id, event_id).await?;
         let mut conn = self.read_pool().acquire().await?;
         let records: Vec<ZoneRecord> = sqlx::query_as(
-            "SELECT id, event_id, name, kind, capacity, price_usd_cents, sold, held, created_at \
+            "SELECT id, event_id, name, kind, capacity, price_usd_cents, entries_per_ticket, sold, held, created_at \
              FROM zones WHERE tenant_id = $1 AND event_id = $2 ORDER BY id",
         )
         .bind(tenant_id)

@@ -161,6 +161,8 @@ pub struct Zone {
     pub kind: String,
     pub capacity: i64,
     pub price_usd_cents: i64,
+    /// Admissions each ticket allows; above 1 for multi-entry tickets.
+    pub entries_per_ticket: i64,
     /// Rows of a numbered zone, in order; empty for general admission.
     pub rows: Vec<ZoneRow>,
     pub created_at: DateTime<Utc>,
@@ -172,6 +174,7 @@ pub struct NewZone {
     pub name: String,
     pub kind: ZoneKind,
     pub price_usd_cents: i64,
+    pub entries_per_ticket: i64,
 }
 
 #[derive(Debug, Clone)]

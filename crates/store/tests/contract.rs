@@ -278,6 +278,7 @@ contract_tests!(
     replayed_payment_changes_nothing,
     void_issues_credit_note_and_frees_seats,
     second_scan_is_rejected,
+    multi_entry_ticket_counts_uses,
     pages_do_not_repeat_or_skip,
     other_tenant_sees_nothing,
 );
@@ -359,6 +360,7 @@ async fn numbered_zone_generates_labelled_rows(harness: &Harness) {
                 name: "Platea".to_string(),
                 kind: ZoneKind::Numbered { rows: rows.clone() },
                 price_usd_cents: 2_500,
+                entries_per_ticket: 1,
             },
         )
         .await
@@ -390,6 +392,7 @@ async fn general_admission_never_exceeds_capacity(harness: &Harness) {
                 name: "Pista".to_string(),
                 kind: ZoneKind::GeneralAdmission { capacity: 10 },
                 price_usd_cents: 1_000,
+                entries_per_ticket: 1,
             },
         )
         .await
@@ -444,6 +447,7 @@ async fn taken_seat_conflicts_and_names_the_seat(harness: &Harness) {
                 name: "Platea".to_string(),
                 kind: ZoneKind::Numbered { rows: vec![4] },
                 price_usd_cents: 2_500,
+                entries_per_ticket: 1,
             },
         )
         .await
@@ -513,6 +517,7 @@ async fn expired_hold_frees_its_seat(harness: &Harness) {
                 name: "Platea".to_string(),
                 kind: ZoneKind::Numbered { rows: vec![2] },
                 price_usd_cents: 2_500,
+                entries_per_ticket: 1,
             },
         )
         .await
@@ -590,6 +595,7 @@ async fn payment_completes_order_and_numbers_invoice(harness: &Harness) {
                 name: "Pista".to_string(),
                 kind: ZoneKind::GeneralAdmission { capacity: 50 },
                 price_usd_cents: 2_500,
+                entries_per_ticket: 1,
             },
         )
         .await
@@ -673,6 +679,7 @@ async fn replayed_payment_changes_nothing(harness: &Harness) {
                 name: "Pista".to_string(),
                 kind: ZoneKind::GeneralAdmission { capacity: 5 },
                 price_usd_cents: 1_000,
+                entries_per_ticket: 1,
             },
         )
         .await
@@ -784,6 +791,7 @@ async fn void_issues_credit_note_and_frees_seats(harness: &Harness) {
                 name: "Platea".to_string(),
                 kind: ZoneKind::Numbered { rows: vec![3] },
                 price_usd_cents: 1_000,
+                entries_per_ticket: 1,
             },
         )
         .await
@@ -896,6 +904,7 @@ async fn second_scan_is_rejected(harness: &Harness) {
                 name: "Pista".to_string(),
                 kind: ZoneKind::GeneralAdmission { capacity: 5 },
                 price_usd_cents: 1_000,
+                entries_per_ticket: 1,
             },
         )
         .await
@@ -1034,6 +1043,7 @@ async fn other_tenant_sees_nothing(harness: &Harness) {
                 name: "Pista".to_string(),
                 kind: ZoneKind::GeneralAdmission { capacity: 5 },
                 price_usd_cents: 1_000,
+                entries_per_ticket: 1,
             },
         )
         .await
@@ -1105,4 +1115,114 @@ async fn other_tenant_sees_nothing(harness: &Harness) {
             .status,
         "active"
     );
+}
+
+async fn multi_entry_ticket_counts_uses(harness: &Harness) {
+    let fixture = fixture(&harness.store, &harness.clock, "abono").await;
+    let zone = harness
+        .store
+        .create_zone(
+            fixture.tenant_id,
+            NewZone {
+                event_id: fixture.event_id,
+                name: "Abono".to_string(),
+                kind: ZoneKind::GeneralAdmission { capacity: 5 },
+                price_usd_cents: 1_000,
+                entries_per_ticket: 2,
+            },
+        )
+        .await
+        .unwrap();
+    activate(&harness.store, &fixture).await;
+    let hold = fresh(
+        harness
+            .store
+            .create_hold(
+                fixture.tenant_id,
+                fixture.user_id,
+                None,
+                NewHold {
+                    zone_id: zone.id,
+                    seat_ids: Vec::new(),
+                    quantity: 1,
+                },
+            )
+            .await
+            .unwrap(),
+    );
+    let order = fresh(
+        harness
+            .store
+            .create_order(
+                fixture.tenant_id,
+                fixture.user_id,
+                None,
+                NewOrder {
+                    hold_id: hold.id,
+                    customer_id: fixture.customer_id,
+                },
+            )
+            .await
+            .unwrap(),
+    );
+    fresh(
+        harness
+            .store
+            .add_payment(
+                fixture.tenant_id,
+                fixture.user_id,
+                None,
+                order.id,
+                cash_usd(order.total_usd_cents, tickets_for(&order)),
+            )
+            .await
+            .unwrap(),
+    );
+    let ticket = harness
+        .store
+        .list_tickets(fixture.tenant_id, order.id)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(ticket.max_uses, 2);
+
+    let first = harness
+        .store
+        .validate_ticket(
+            fixture.tenant_id,
+            fixture.user_id,
+            &ticket.code,
+            "Puerta 1",
+            None,
+        )
+        .await
+        .unwrap();
+    let second = harness
+        .store
+        .validate_ticket(
+            fixture.tenant_id,
+            fixture.user_id,
+            &ticket.code,
+            "Puerta 2",
+            None,
+        )
+        .await
+        .unwrap();
+    let third = harness
+        .store
+        .validate_ticket(
+            fixture.tenant_id,
+            fixture.user_id,
+            &ticket.code,
+            "Puerta 3",
+            None,
+        )
+        .await
+        .unwrap();
+    let ValidationOutcome::Admitted(after_second) = second else {
+        panic!("the second entry is allowed")
+    };
+    assert!(matches!(first, ValidationOutcome::Admitted(_)));
+    assert_eq!(after_second.uses, 2);
+    assert!(matches!(third, ValidationOutcome::AlreadyUsed { .. }));
 }

@@ -63,6 +63,8 @@ pub struct CreateZone {
     pub rows: Option<Vec<i64>>,
     /// Base price in USD cents, before IVA.
     pub price_usd_cents: i64,
+    /// Admissions each ticket allows, 1 to 100 (default 1); above 1 makes multi-entry tickets.
+    pub entries_per_ticket: Option<i64>,
 }
 
 fn parse_instant(errors: &mut Vec<FieldError>, field: &str, value: &str) -> Option<DateTime<Utc>> {
@@ -361,6 +363,7 @@ pub async fn create_zone(
                 name,
                 kind: kind.expect("validated above"),
                 price_usd_cents: request.price_usd_cents,
+                entries_per_ticket,
             },
         )
         .await?;

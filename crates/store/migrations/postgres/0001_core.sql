@@ -85,6 +85,8 @@ CREATE TABLE zones (
     kind TEXT NOT NULL,
     capacity BIGINT NOT NULL,
     price_usd_cents BIGINT NOT NULL,
+    -- Admissions each ticket of the zone allows (multi-entry tickets above 1).
+    entries_per_ticket BIGINT NOT NULL DEFAULT 1,
     -- Counters of a general-admission zone; numbered zones count their seats.
     sold BIGINT NOT NULL DEFAULT 0,
     held BIGINT NOT NULL DEFAULT 0,
@@ -93,7 +95,8 @@ CREATE TABLE zones (
     FOREIGN KEY (tenant_id, event_id) REFERENCES events (tenant_id, id),
     CONSTRAINT zones_kind_check CHECK (kind IN ('general_admission', 'numbered')),
     CONSTRAINT zones_capacity_check CHECK (sold >= 0 AND held >= 0 AND sold + held <= capacity),
-    CONSTRAINT zones_price_check CHECK (price_usd_cents >= 0)
+    CONSTRAINT zones_price_check CHECK (price_usd_cents >= 0),
+    CONSTRAINT zones_entries_check CHECK (entries_per_ticket >= 1)
 );
 CREATE INDEX zones_event_idx ON zones (tenant_id, event_id, id);
 
