@@ -57,7 +57,7 @@ fn free_port() -> u16 {
 
 /// Starts `taquilla serve --demo` on `database_url` and waits until it answers.
 async fn start_server(database_url: &str, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_taquilla"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_taquilla"))
         .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", database_url)
         .env("TAQUILLA_ARGON2_MEMORY_KIB", "64")
@@ -81,6 +81,8 @@ async fn start_server(database_url: &str, port: u16) -> Child {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("taquilla did not answer on port {port} within 60 s");
 }
 
