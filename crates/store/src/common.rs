@@ -328,6 +328,9 @@ async fn lock_zone(conn: &mut Conn, tenant_id: Uuid, zone_id: Uuid) -> StoreResu
 
 /// Ends an active hold with `new_status` and returns its capacity; cancels or
 /// expires its unpaid order. Returns false if the hold was no longer active.
+///
+/// NOTE: an order that ends after a partial payment keeps its payments; they
+/// must be refunded by hand until taquilla records refunds.
 async fn end_hold(
     conn: &mut Conn,
     tenant_id: Uuid,
