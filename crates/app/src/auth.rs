@@ -207,10 +207,13 @@ where
                 .get("x-tenant-id")
                 .and_then(|value| value.to_str().ok())
             {
-                Some(text) => Some(
-                    Uuid::parse_str(text.trim())
-                        .map_err(|_| ApiError::field("X-Tenant-Id", "uuid"))?,
-                ),
+                Some(text) => {
+                    let tenant_id = Uuid::parse_str(text.trim())
+                        .map_err(|_| ApiError::field("X-Tenant-Id", "uuid"))?;
+                    // An unknown tenant is a 404 here, not a foreign-key failure later.
+                    state.store.get_tenant(tenant_id).await?;
+                    Some(tenant_id)
+                }
                 None => None,
             }
         } else {
