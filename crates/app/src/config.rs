@@ -220,7 +220,10 @@ impl Config {
 
     /// Returns DATABASE_URL when it is set and not empty.
     pub fn configured_database_url(&self) -> Option<&str> {
-        self.database_url.as_deref().map(str::trim).filter(|url| !url.is_empty())
+        self.database_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
     }
 
     /// Returns the database URL in use: DATABASE_URL, or the SQLite file in the data directory.

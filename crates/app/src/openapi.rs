@@ -44,12 +44,13 @@ impl Modify for BearerAuth {
         sales::create_order, sales::get_order, sales::cancel_order, sales::add_payment, sales::void_order,
         gate::list_tickets, gate::validate_ticket, gate::public_key,
         fiscal::list_documents, fiscal::get_document, fiscal::list_banks,
-        health::health, health::live, health::ready, health::metrics,
+        health::health, health::live, health::ready, health::metrics, document,
     )
 )]
 pub struct ApiDoc;
 
-/// Returns the OpenAPI document.
+/// Returns this OpenAPI document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI 3.1 document")))]
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }

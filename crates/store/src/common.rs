@@ -1334,11 +1334,13 @@ impl Backend {
                 .await?;
         }
 
-        let entries_per_ticket: i64 = sqlx::query_scalar("SELECT entries_per_ticket FROM zones WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id)
-            .bind(hold.zone_id)
-            .fetch_one(tx.conn())
-            .await?;
+        let entries_per_ticket: i64 = sqlx::query_scalar(
+            "SELECT entries_per_ticket FROM zones WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(hold.zone_id)
+        .fetch_one(tx.conn())
+        .await?;
         if tickets.len() as i64 != hold.quantity {
             return Err(StoreError::Internal(format!(
                 "{} tickets prepared for a hold of {}",

@@ -314,7 +314,13 @@ pub async fn create_zone(
         MAX_PRICE_USD_CENTS,
     );
     let entries_per_ticket = request.entries_per_ticket.unwrap_or(1);
-    validate::range(&mut errors, "entries_per_ticket", entries_per_ticket, 1, 100);
+    validate::range(
+        &mut errors,
+        "entries_per_ticket",
+        entries_per_ticket,
+        1,
+        100,
+    );
     let kind = match request.kind.as_str() {
         "general_admission" => {
             if request.rows.is_some() {

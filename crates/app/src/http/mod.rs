@@ -88,7 +88,6 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .route("/api/openapi.json", get(crate::openapi::document))
         .route("/health/", get(health::health))
-        .route("/health", get(health::health))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
         .route("/metrics", get(health::metrics))

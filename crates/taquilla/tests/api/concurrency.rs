@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    ApiResponse, Backend, EventTimes, Param, Shop, TestApp, ZoneSpec, assert_status, cash_ves, spawn_app, uuid_of,
+    ApiResponse, Backend, EventTimes, Param, Shop, TestApp, ZoneSpec, assert_status, cash_ves,
+    spawn_app, uuid_of,
 };
 
 backend_tests!(
@@ -21,7 +22,9 @@ backend_tests!(
 fn overlapping_picks(buyers: usize, seat_count: usize) -> Vec<Vec<usize>> {
     let mut state: u64 = 0x2545_F491_4F6C_DD1D;
     let mut next = move || {
-        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (state >> 33) as usize
     };
     (0..buyers)
@@ -50,8 +53,13 @@ async fn general_admission_capacity_holds(backend: Backend) {
         .await;
 
     // 400 requests at once: 350 of one unit and 50 of two, interleaved.
-    let quantities: Vec<i64> = (0..400).map(|index| if index % 8 == 0 { 2 } else { 1 }).collect();
-    assert_eq!(quantities.iter().filter(|quantity| **quantity == 2).count(), 50);
+    let quantities: Vec<i64> = (0..400)
+        .map(|index| if index % 8 == 0 { 2 } else { 1 })
+        .collect();
+    assert_eq!(
+        quantities.iter().filter(|quantity| **quantity == 2).count(),
+        50
+    );
     let requests = quantities.iter().map(|quantity| {
         app.post("/api/v1/holds")
             .token(&shop.tenant.cashier_token)
@@ -71,7 +79,12 @@ async fn general_admission_capacity_holds(backend: Backend) {
                 granted_holds += 1;
             }
             409 => {
-                assert_eq!(response.error_code(), "insufficient_capacity", "body: {}", response.text);
+                assert_eq!(
+                    response.error_code(),
+                    "insufficient_capacity",
+                    "body: {}",
+                    response.text
+                );
                 assert_eq!(response.body["error"]["details"]["requested"], *quantity);
             }
             status => panic!("unexpected status {status}: {}", response.text),
@@ -83,10 +96,16 @@ async fn general_admission_capacity_holds(backend: Backend) {
     let zone = [Param::from(shop.zone_id)];
     let (capacity, sold, held): (i64, i64, i64) = app
         .db
-        .rows("SELECT capacity, sold, held FROM zones WHERE id = $1", &zone)
+        .rows(
+            "SELECT capacity, sold, held FROM zones WHERE id = $1",
+            &zone,
+        )
         .await[0];
     assert_eq!(capacity, 100);
-    assert!(sold + held <= capacity, "sold {sold} + held {held} exceeds capacity {capacity}");
+    assert!(
+        sold + held <= capacity,
+        "sold {sold} + held {held} exceeds capacity {capacity}"
+    );
     assert_eq!(held, 100);
     assert_eq!(sold, 0);
     let active_units = app
@@ -99,11 +118,16 @@ async fn general_admission_capacity_holds(backend: Backend) {
     assert_eq!(active_units, held);
     let active_holds = app
         .db
-        .scalar_i64("SELECT COUNT(*) FROM holds WHERE zone_id = $1 AND status = 'active'", &zone)
+        .scalar_i64(
+            "SELECT COUNT(*) FROM holds WHERE zone_id = $1 AND status = 'active'",
+            &zone,
+        )
         .await;
     assert_eq!(active_holds, granted_holds);
 
-    let availability = app.availability(&shop.tenant.cashier_token, shop.zone_id).await;
+    let availability = app
+        .availability(&shop.tenant.cashier_token, shop.zone_id)
+        .await;
     assert_eq!(availability.body["held"], 100);
     assert_eq!(availability.body["available"], 0);
 
@@ -111,22 +135,34 @@ async fn general_admission_capacity_holds(backend: Backend) {
 }
 
 /// Holds, then orders and pays in full; returns the hold's seat ids when the
-/// hold was granted, and fails the test on any other unexpected answer.
+/// hold was granted, and fails the test on any other response.
 async fn buy_seats(app: &TestApp, shop: &Shop, seats: Vec<Uuid>) -> Option<(Vec<Uuid>, Uuid)> {
     let token = &shop.tenant.cashier_token;
     let hold = app.hold_seats(token, shop.zone_id, &seats).await;
     match hold.status.as_u16() {
         201 => Some((seats, hold.id("id"))),
         409 => {
-            assert_eq!(hold.error_code(), "seats_unavailable", "body: {}", hold.text);
+            assert_eq!(
+                hold.error_code(),
+                "seats_unavailable",
+                "body: {}",
+                hold.text
+            );
             let named: Vec<Uuid> = hold.body["error"]["details"]["seats"]
                 .as_array()
                 .expect("details.seats")
                 .iter()
                 .map(|seat| uuid_of(&seat["id"]))
                 .collect();
-            assert!(!named.is_empty(), "a rejection names no seat: {}", hold.text);
-            assert!(named.iter().all(|seat| seats.contains(seat)), "a rejection names seats not asked for");
+            assert!(
+                !named.is_empty(),
+                "a rejection names no seat: {}",
+                hold.text
+            );
+            assert!(
+                named.iter().all(|seat| seats.contains(seat)),
+                "a rejection names seats not asked for"
+            );
             None
         }
         status => panic!("unexpected hold status {status}: {}", hold.text),
@@ -140,7 +176,11 @@ async fn pay_hold(app: &TestApp, shop: &Shop, hold_id: Uuid) -> Value {
     let total = order.body["total_bs_cents"].as_i64().unwrap();
     let payment = app.pay(token, order.id("id"), cash_ves(total)).await;
     assert_status(&payment, 201);
-    assert_eq!(payment.body["order"]["status"], "paid", "body: {}", payment.text);
+    assert_eq!(
+        payment.body["order"]["status"], "paid",
+        "body: {}",
+        payment.text
+    );
     payment.body["order"].clone()
 }
 
@@ -179,11 +219,19 @@ async fn numbered_seats_sold_once(backend: Backend) {
     }
 
     // Every granted hold is ordered and paid, all at once.
-    let orders = join_all(granted.iter().map(|(_, hold_id)| pay_hold(&app, &shop, *hold_id))).await;
+    let orders = join_all(
+        granted
+            .iter()
+            .map(|(_, hold_id)| pay_hold(&app, &shop, *hold_id)),
+    )
+    .await;
     let mut sold_by_orders = HashSet::new();
     for order in &orders {
         for line in order["lines"].as_array().unwrap() {
-            assert!(sold_by_orders.insert(uuid_of(&line["seat_id"])), "a seat is on two paid orders");
+            assert!(
+                sold_by_orders.insert(uuid_of(&line["seat_id"])),
+                "a seat is on two paid orders"
+            );
         }
     }
     assert_eq!(sold_by_orders, taken);
@@ -192,12 +240,18 @@ async fn numbered_seats_sold_once(backend: Backend) {
     let zone = [Param::from(shop.zone_id)];
     let sold_seats = app
         .db
-        .scalar_i64("SELECT COUNT(*) FROM seats WHERE zone_id = $1 AND status = 'sold'", &zone)
+        .scalar_i64(
+            "SELECT COUNT(*) FROM seats WHERE zone_id = $1 AND status = 'sold'",
+            &zone,
+        )
         .await;
     assert_eq!(sold_seats, taken.len() as i64);
     let held_seats = app
         .db
-        .scalar_i64("SELECT COUNT(*) FROM seats WHERE zone_id = $1 AND status = 'held'", &zone)
+        .scalar_i64(
+            "SELECT COUNT(*) FROM seats WHERE zone_id = $1 AND status = 'held'",
+            &zone,
+        )
         .await;
     assert_eq!(held_seats, 0);
     let seats_in_two_holds = app
@@ -213,7 +267,10 @@ async fn numbered_seats_sold_once(backend: Backend) {
     assert_eq!(seats_in_two_holds, 0);
     let converted_holds = app
         .db
-        .scalar_i64("SELECT COUNT(*) FROM holds WHERE zone_id = $1 AND status = 'converted'", &zone)
+        .scalar_i64(
+            "SELECT COUNT(*) FROM holds WHERE zone_id = $1 AND status = 'converted'",
+            &zone,
+        )
         .await;
     assert_eq!(converted_holds, granted.len() as i64);
     let sold_without_one_ticket = app
@@ -228,7 +285,10 @@ async fn numbered_seats_sold_once(backend: Backend) {
     assert_eq!(sold_without_one_ticket, 0);
     let valid_tickets = app
         .db
-        .scalar_i64("SELECT COUNT(*) FROM tickets WHERE zone_id = $1 AND status = 'valid'", &zone)
+        .scalar_i64(
+            "SELECT COUNT(*) FROM tickets WHERE zone_id = $1 AND status = 'valid'",
+            &zone,
+        )
         .await;
     assert_eq!(valid_tickets, sold_seats);
     let tickets_on_unsold_seats = app
@@ -241,7 +301,9 @@ async fn numbered_seats_sold_once(backend: Backend) {
         .await;
     assert_eq!(tickets_on_unsold_seats, 0);
 
-    let availability = app.availability(&shop.tenant.cashier_token, shop.zone_id).await;
+    let availability = app
+        .availability(&shop.tenant.cashier_token, shop.zone_id)
+        .await;
     assert_eq!(availability.body["sold"], sold_seats);
     assert_eq!(availability.body["available"], 60 - sold_seats);
 
@@ -255,15 +317,34 @@ async fn invoice_numbers_gapless(backend: Backend) {
             "facturas",
             "G-20009997-6",
             ZoneSpec::GeneralAdmission {
-                capacity: 250,
+                capacity: 25,
                 price_usd_cents: 1_500,
             },
             EventTimes::default(),
         )
         .await;
 
+    // Eight general-admission zones of 25. Completing a sale locks its zone's
+    // row, so sales in one zone are serialised and only sales in different
+    // zones race for the next invoice number.
+    let mut zones = vec![shop.zone_id];
+    for _ in 1..8 {
+        let zone = ZoneSpec::GeneralAdmission {
+            capacity: 25,
+            price_usd_cents: 1_500,
+        };
+        zones.push(
+            app.create_zone(&shop.tenant.admin_token, shop.event_id, &zone)
+                .await,
+        );
+    }
+
     // 200 sales, each hold → order → one full payment, all running at once.
-    let sales = join_all((0..200).map(|_| app.sell(&shop, json!({ "zone_id": shop.zone_id, "quantity": 1 })))).await;
+    let sales = join_all((0..200).map(|index| {
+        let zone_id = zones[index % zones.len()];
+        app.sell(&shop, json!({ "zone_id": zone_id, "quantity": 1 }))
+    }))
+    .await;
     let numbers_in_responses: BTreeSet<i64> = sales
         .iter()
         .map(|order| order["invoice"]["number"].as_i64().expect("invoice number"))
@@ -289,7 +370,9 @@ async fn invoice_numbers_gapless(backend: Backend) {
         .await;
     let distinct: BTreeSet<&String> = control_numbers.iter().collect();
     assert_eq!(distinct.len(), 200);
-    let expected: Vec<String> = (1..=200).map(|sequence| format!("00-{sequence:08}")).collect();
+    let expected: Vec<String> = (1..=200)
+        .map(|sequence| format!("00-{sequence:08}"))
+        .collect();
     assert_eq!(control_numbers, expected);
 
     let next_number = app
@@ -302,7 +385,10 @@ async fn invoice_numbers_gapless(backend: Backend) {
     assert_eq!(next_number, 201);
     let paid_orders = app
         .db
-        .scalar_i64("SELECT COUNT(*) FROM orders WHERE tenant_id = $1 AND status = 'paid'", &tenant)
+        .scalar_i64(
+            "SELECT COUNT(*) FROM orders WHERE tenant_id = $1 AND status = 'paid'",
+            &tenant,
+        )
         .await;
     assert_eq!(paid_orders, 200);
 

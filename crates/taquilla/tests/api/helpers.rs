@@ -88,11 +88,22 @@ impl TestDb {
     /// Runs `sql` and decodes every row as `T`.
     pub async fn rows<T>(&self, sql: &'static str, params: &[Param]) -> Vec<T>
     where
-        T: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+        T: Send
+            + Unpin
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
     {
         let result = match self {
-            TestDb::Postgres(pool) => bind_params!(sqlx::query_as::<sqlx::Postgres, T>(sql), params).fetch_all(pool).await,
-            TestDb::Sqlite(pool) => bind_params!(sqlx::query_as::<sqlx::Sqlite, T>(sql), params).fetch_all(pool).await,
+            TestDb::Postgres(pool) => {
+                bind_params!(sqlx::query_as::<sqlx::Postgres, T>(sql), params)
+                    .fetch_all(pool)
+                    .await
+            }
+            TestDb::Sqlite(pool) => {
+                bind_params!(sqlx::query_as::<sqlx::Sqlite, T>(sql), params)
+                    .fetch_all(pool)
+                    .await
+            }
         };
         result.unwrap_or_else(|error| panic!("direct SQL check failed: {error}\nSQL: {sql}"))
     }
@@ -143,12 +154,17 @@ impl PgDatabase {
         let name = format!("taquilla_test_{}", Uuid::new_v4().simple());
         let mut connection = sqlx::PgConnection::connect(admin_url)
             .await
-            .unwrap_or_else(|error| panic!("cannot connect to {admin_url} (set TAQUILLA_TEST_PG_ADMIN_URL): {error}"));
+            .unwrap_or_else(|error| {
+                panic!("cannot connect to {admin_url} (set TAQUILLA_TEST_PG_ADMIN_URL): {error}")
+            });
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut connection)
             .await
             .expect("creating the test database");
-        connection.close().await.expect("closing the admin connection");
+        connection
+            .close()
+            .await
+            .expect("closing the admin connection");
         Self {
             admin_url: admin_url.to_string(),
             name,
@@ -158,16 +174,24 @@ impl PgDatabase {
 
     /// Returns the URL of the test database on the admin URL's server.
     fn url(&self) -> String {
-        let base = self.admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&self.admin_url);
+        let base = self
+            .admin_url
+            .rsplit_once('/')
+            .map(|(base, _)| base)
+            .unwrap_or(&self.admin_url);
         format!("{base}/{}", self.name)
     }
 
     async fn drop_database(admin_url: String, name: String) {
-        let mut connection = sqlx::PgConnection::connect(&admin_url).await.expect("connecting to drop the test database");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-            .execute(&mut connection)
+        let mut connection = sqlx::PgConnection::connect(&admin_url)
             .await
-            .expect("dropping the test database");
+            .expect("connecting to drop the test database");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut connection)
+        .await
+        .expect("dropping the test database");
         let _ = connection.close().await;
     }
 
@@ -210,10 +234,9 @@ pub struct TestApp {
     pub clock: Arc<OffsetClock>,
     pub state: AppState,
     pub db: TestDb,
-    pub backend: Backend,
-    shutdown: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<anyhow::Result<()>>>,
-    storage: Option<Storage>,
+    shutdown: oneshot::Sender<()>,
+    server: JoinHandle<anyhow::Result<()>>,
+    storage: Storage,
 }
 
 /// Returns an HTTP client that never follows redirects and never uses a proxy.
@@ -233,11 +256,15 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     let (storage, database_url) = match backend {
         Backend::Sqlite => {
             let directory = tempfile::tempdir().expect("creating a temporary directory");
-            let url = format!("sqlite://{}", directory.path().join("taquilla.db").display());
+            let url = format!(
+                "sqlite://{}",
+                directory.path().join("taquilla.db").display()
+            );
             (Storage::Sqlite(directory), url)
         }
         Backend::Postgres => {
-            let admin_url = std::env::var("TAQUILLA_TEST_PG_ADMIN_URL").unwrap_or_else(|_| DEFAULT_PG_ADMIN_URL.to_string());
+            let admin_url = std::env::var("TAQUILLA_TEST_PG_ADMIN_URL")
+                .unwrap_or_else(|_| DEFAULT_PG_ADMIN_URL.to_string());
             let database = PgDatabase::create(&admin_url).await;
             let url = database.url();
             (Storage::Postgres(database), url)
@@ -254,7 +281,9 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         ..Config::default()
     };
     let clock = Arc::new(OffsetClock::default());
-    let application = Application::build(config, clock.clone()).await.expect("building the application");
+    let application = Application::build(config, clock.clone())
+        .await
+        .expect("building the application");
     let port = application.local_addr().port();
     let state = application.state().clone();
     let (shutdown, stopped) = oneshot::channel::<()>();
@@ -292,10 +321,9 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         clock,
         state,
         db,
-        backend,
-        shutdown: Some(shutdown),
-        server: Some(server),
-        storage: Some(storage),
+        shutdown,
+        server,
+        storage,
     }
 }
 
@@ -315,10 +343,15 @@ impl ApiResponse {
         let headers = response.headers().clone();
         let text = response.text().await.expect("reading the response body");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Self { status, headers, text, body }
+        Self {
+            status,
+            headers,
+            text,
+            body,
+        }
     }
 
-    /// The `error.code` of an error envelope.
+    /// Returns the `error.code` of an error envelope.
     pub fn error_code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or_default()
     }
@@ -352,9 +385,16 @@ pub fn assert_status(response: &ApiResponse, expected: u16) {
 #[track_caller]
 pub fn assert_error(response: &ApiResponse, status: u16, code: &str) {
     assert_status(response, status);
-    assert_eq!(response.error_code(), code, "unexpected error code; body: {}", response.text);
+    assert_eq!(
+        response.error_code(),
+        code,
+        "unexpected error code; body: {}",
+        response.text
+    );
     assert!(
-        response.body["error"]["message"].as_str().is_some_and(|message| !message.is_empty()),
+        response.body["error"]["message"]
+            .as_str()
+            .is_some_and(|message| !message.is_empty()),
         "error without a message: {}",
         response.text
     );
@@ -419,7 +459,9 @@ impl<'a> RequestBuilder<'a> {
         }
         request = match self.body {
             Some(Body::Json(body)) => request.json(&body),
-            Some(Body::Raw(text)) => request.header("content-type", "application/json").body(text),
+            Some(Body::Raw(text)) => request
+                .header("content-type", "application/json")
+                .body(text),
             None => request,
         };
         let response = request
@@ -453,8 +495,14 @@ pub struct Shop {
 /// Zone of a [`Shop`].
 #[derive(Debug, Clone)]
 pub enum ZoneSpec {
-    GeneralAdmission { capacity: i64, price_usd_cents: i64 },
-    Numbered { rows: Vec<i64>, price_usd_cents: i64 },
+    GeneralAdmission {
+        capacity: i64,
+        price_usd_cents: i64,
+    },
+    Numbered {
+        rows: Vec<i64>,
+        price_usd_cents: i64,
+    },
 }
 
 /// Lifetimes of holds and of unpaid orders of an event, in minutes.
@@ -514,21 +562,27 @@ impl TestApp {
     }
 
     /// Stops the server, closes the pools and removes the database.
-    pub async fn teardown(mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server
-                .await
-                .expect("the server task panicked")
-                .expect("the server stopped with an error");
-        }
-        self.db.close().await;
-        match self.storage.take() {
-            Some(Storage::Postgres(database)) => database.drop_now().await,
-            Some(Storage::Sqlite(directory)) => drop(directory),
-            None => {}
+    pub async fn teardown(self) {
+        let TestApp {
+            state,
+            db,
+            shutdown,
+            server,
+            storage,
+            ..
+        } = self;
+        let _ = shutdown.send(());
+        server
+            .await
+            .expect("the server task panicked")
+            .expect("the server stopped with an error");
+
+        // The last handle on the application's pool goes with the state.
+        drop(state);
+        db.close().await;
+        match storage {
+            Storage::Postgres(database) => database.drop_now().await,
+            Storage::Sqlite(directory) => drop(directory),
         }
     }
 
@@ -566,7 +620,10 @@ impl TestApp {
     pub async fn access_token(&self, username: &str) -> String {
         let response = self.login(username, PASSWORD).await;
         assert_status(&response, 200);
-        response.body["access_token"].as_str().expect("access_token").to_string()
+        response.body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
     }
 
     /// Creates a platform admin and returns its access token.
@@ -592,9 +649,12 @@ impl TestApp {
         let admin = format!("{slug}-admin");
         let cashier = format!("{slug}-cajero");
         let validator = format!("{slug}-porteria");
-        self.create_user(Some(tenant.id), &admin, Role::TenantAdmin).await;
-        self.create_user(Some(tenant.id), &cashier, Role::Cashier).await;
-        self.create_user(Some(tenant.id), &validator, Role::Validator).await;
+        self.create_user(Some(tenant.id), &admin, Role::TenantAdmin)
+            .await;
+        self.create_user(Some(tenant.id), &cashier, Role::Cashier)
+            .await;
+        self.create_user(Some(tenant.id), &validator, Role::Validator)
+            .await;
         TenantCtx {
             tenant_id: tenant.id,
             slug: slug.to_string(),
@@ -639,13 +699,19 @@ impl TestApp {
 
     pub async fn create_zone(&self, token: &str, event_id: Uuid, zone: &ZoneSpec) -> Uuid {
         let body = match zone {
-            ZoneSpec::GeneralAdmission { capacity, price_usd_cents } => json!({
+            ZoneSpec::GeneralAdmission {
+                capacity,
+                price_usd_cents,
+            } => json!({
                 "name": "Pista",
                 "kind": "general_admission",
                 "capacity": capacity,
                 "price_usd_cents": price_usd_cents,
             }),
-            ZoneSpec::Numbered { rows, price_usd_cents } => json!({
+            ZoneSpec::Numbered {
+                rows,
+                price_usd_cents,
+            } => json!({
                 "name": "Platea",
                 "kind": "numbered",
                 "rows": rows,
@@ -663,7 +729,11 @@ impl TestApp {
     }
 
     pub async fn activate_event(&self, token: &str, event_id: Uuid) {
-        let response = self.post(&format!("/api/v1/events/{event_id}/activate")).token(token).send().await;
+        let response = self
+            .post(&format!("/api/v1/events/{event_id}/activate"))
+            .token(token)
+            .send()
+            .await;
         assert_status(&response, 200);
         assert_eq!(response.body["status"], "active");
     }
@@ -698,10 +768,18 @@ impl TestApp {
     }
 
     /// Sets up a tenant with an active event, one zone, today's rate and a customer.
-    pub async fn setup_shop(&self, slug: &str, rif: &str, zone: ZoneSpec, times: EventTimes) -> Shop {
+    pub async fn setup_shop(
+        &self,
+        slug: &str,
+        rif: &str,
+        zone: ZoneSpec,
+        times: EventTimes,
+    ) -> Shop {
         let tenant = self.setup_tenant(slug, rif).await;
         let venue_id = self.create_venue(&tenant.admin_token).await;
-        let event_id = self.create_event(&tenant.admin_token, venue_id, times).await;
+        let event_id = self
+            .create_event(&tenant.admin_token, venue_id, times)
+            .await;
         let zone_id = self.create_zone(&tenant.admin_token, event_id, &zone).await;
         self.activate_event(&tenant.admin_token, event_id).await;
         self.create_exchange_rate(&tenant.admin_token, RATE).await;
@@ -716,7 +794,11 @@ impl TestApp {
     }
 
     pub async fn availability(&self, token: &str, zone_id: Uuid) -> ApiResponse {
-        let response = self.get(&format!("/api/v1/zones/{zone_id}/availability")).token(token).send().await;
+        let response = self
+            .get(&format!("/api/v1/zones/{zone_id}/availability"))
+            .token(token)
+            .send()
+            .await;
         assert_status(&response, 200);
         response
     }
@@ -757,15 +839,25 @@ impl TestApp {
     }
 
     pub async fn get_order(&self, token: &str, order_id: Uuid) -> ApiResponse {
-        self.get(&format!("/api/v1/orders/{order_id}")).token(token).send().await
+        self.get(&format!("/api/v1/orders/{order_id}"))
+            .token(token)
+            .send()
+            .await
     }
 
     /// Sends a payment with a fresh Idempotency-Key.
     pub async fn pay(&self, token: &str, order_id: Uuid, body: Value) -> ApiResponse {
-        self.pay_with_key(token, order_id, &Uuid::new_v4().to_string(), body).await
+        self.pay_with_key(token, order_id, &Uuid::new_v4().to_string(), body)
+            .await
     }
 
-    pub async fn pay_with_key(&self, token: &str, order_id: Uuid, key: &str, body: Value) -> ApiResponse {
+    pub async fn pay_with_key(
+        &self,
+        token: &str,
+        order_id: Uuid,
+        key: &str,
+        body: Value,
+    ) -> ApiResponse {
         self.post(&format!("/api/v1/orders/{order_id}/payments"))
             .token(token)
             .idempotency_key(key)
@@ -783,15 +875,26 @@ impl TestApp {
     }
 
     pub async fn tickets(&self, token: &str, order_id: Uuid) -> ApiResponse {
-        self.get(&format!("/api/v1/orders/{order_id}/tickets")).token(token).send().await
+        self.get(&format!("/api/v1/orders/{order_id}/tickets"))
+            .token(token)
+            .send()
+            .await
     }
 
     pub async fn validate_ticket(&self, token: &str, body: Value) -> ApiResponse {
-        self.post("/api/v1/tickets/validate").token(token).json(body).send().await
+        self.post("/api/v1/tickets/validate")
+            .token(token)
+            .json(body)
+            .send()
+            .await
     }
 
     pub async fn fiscal_documents(&self, token: &str) -> ApiResponse {
-        let response = self.get("/api/v1/fiscal/documents").token(token).send().await;
+        let response = self
+            .get("/api/v1/fiscal/documents")
+            .token(token)
+            .send()
+            .await;
         assert_status(&response, 200);
         response
     }
@@ -799,12 +902,23 @@ impl TestApp {
     /// Holds, orders and pays in cash bolívares in full; returns the paid order.
     pub async fn sell(&self, shop: &Shop, hold: Value) -> Value {
         let token = &shop.tenant.cashier_token;
-        let response = self.post("/api/v1/holds").token(token).json(hold).send().await;
+        let response = self
+            .post("/api/v1/holds")
+            .token(token)
+            .json(hold)
+            .send()
+            .await;
         assert_status(&response, 201);
-        let order = self.create_order(token, response.id("id"), shop.customer_id).await;
+        let order = self
+            .create_order(token, response.id("id"), shop.customer_id)
+            .await;
         assert_status(&order, 201);
-        let total_bs_cents = order.body["total_bs_cents"].as_i64().expect("total_bs_cents");
-        let payment = self.pay(token, order.id("id"), cash_ves(total_bs_cents)).await;
+        let total_bs_cents = order.body["total_bs_cents"]
+            .as_i64()
+            .expect("total_bs_cents");
+        let payment = self
+            .pay(token, order.id("id"), cash_ves(total_bs_cents))
+            .await;
         assert_status(&payment, 201);
         assert_eq!(payment.body["order"]["status"], "paid");
         payment.body["order"].clone()

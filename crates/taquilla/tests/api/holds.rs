@@ -8,19 +8,24 @@ use taquilla_app::jobs::sweep_once;
 use uuid::Uuid;
 
 use crate::helpers::{
-    ApiResponse, Backend, EventTimes, Param, Shop, TestApp, ZoneSpec, assert_error, assert_status, cash_ves, spawn_app,
-    uuid_of,
+    ApiResponse, Backend, EventTimes, Param, Shop, TestApp, ZoneSpec, assert_error, assert_status,
+    cash_ves, spawn_app, uuid_of,
 };
 
 backend_tests!(
     hold_outlives_expiry_during_payment,
     expired_hold_releases_seat,
     late_payment_expires_order,
+    released_hold_frees_seat,
     sweeper_expires_general_admission_holds
 );
 
 fn instant(value: &serde_json::Value) -> DateTime<Utc> {
-    value.as_str().expect("a timestamp").parse().expect("an RFC 3339 timestamp")
+    value
+        .as_str()
+        .expect("a timestamp")
+        .parse()
+        .expect("an RFC 3339 timestamp")
 }
 
 async fn numbered_shop(app: &TestApp, slug: &str) -> Shop {
@@ -80,22 +85,33 @@ async fn hold_outlives_expiry_during_payment(backend: Backend) {
     assert_status(&hold, 201);
     let hold_id = hold.id("id");
     let original_expiry = instant(&hold.body["expires_at"]);
-    assert_eq!(original_expiry - instant(&hold.body["created_at"]), Duration::minutes(15));
+    assert_eq!(
+        original_expiry - instant(&hold.body["created_at"]),
+        Duration::minutes(15)
+    );
 
     // t0 + 10 min: the order starts a 15-minute payment deadline, which carries the hold.
     app.advance(Duration::minutes(10));
     let order = app.create_order(cashier, hold_id, shop.customer_id).await;
     assert_status(&order, 201);
     let deadline = instant(&order.body["payment_deadline"]);
-    assert_eq!(deadline - instant(&order.body["created_at"]), Duration::minutes(15));
+    assert_eq!(
+        deadline - instant(&order.body["created_at"]),
+        Duration::minutes(15)
+    );
     assert!(deadline > original_expiry);
-    let extended = app.get(&format!("/api/v1/holds/{hold_id}")).token(cashier).send().await;
+    let extended = app
+        .get(&format!("/api/v1/holds/{hold_id}"))
+        .token(cashier)
+        .send()
+        .await;
     assert_status(&extended, 200);
     assert_eq!(instant(&extended.body["expires_at"]), deadline);
 
     // t0 + 16 min: past the hold's original expiry, before the deadline.
     app.advance(Duration::minutes(6));
-    assert!(app.now() > original_expiry && app.now() < deadline);
+    assert!(app.now() > original_expiry);
+    assert!(app.now() < deadline);
     let availability = app.availability(&other_cashier, shop.zone_id).await;
     assert_eq!(seat_status(&availability, seat), "held");
     let competing = app.hold_seats(&other_cashier, shop.zone_id, &[seat]).await;
@@ -109,7 +125,11 @@ async fn hold_outlives_expiry_during_payment(backend: Backend) {
     // The sweeper leaves the hold alone.
     let expired = sweep_once(&app.state).await.expect("sweeper round");
     assert_eq!(expired, 0);
-    let still_active = app.get(&format!("/api/v1/holds/{hold_id}")).token(cashier).send().await;
+    let still_active = app
+        .get(&format!("/api/v1/holds/{hold_id}"))
+        .token(cashier)
+        .send()
+        .await;
     assert_eq!(still_active.body["status"], "active");
 
     // The payment completes and the seat is sold.
@@ -119,11 +139,18 @@ async fn hold_outlives_expiry_during_payment(backend: Backend) {
     assert_eq!(payment.body["order"]["status"], "paid");
     let availability = app.availability(cashier, shop.zone_id).await;
     assert_eq!(seat_status(&availability, seat), "sold");
-    let converted = app.get(&format!("/api/v1/holds/{hold_id}")).token(cashier).send().await;
+    let converted = app
+        .get(&format!("/api/v1/holds/{hold_id}"))
+        .token(cashier)
+        .send()
+        .await;
     assert_eq!(converted.body["status"], "converted");
     let seat_row = app
         .db
-        .scalar_string("SELECT status FROM seats WHERE id = $1", &[Param::from(seat)])
+        .scalar_string(
+            "SELECT status FROM seats WHERE id = $1",
+            &[Param::from(seat)],
+        )
         .await;
     assert_eq!(seat_row, "sold");
 
@@ -141,9 +168,13 @@ async fn expired_hold_releases_seat(backend: Backend) {
     assert_status(&abandoned, 201);
     let abandoned_id = abandoned.id("id");
 
-    // 16 minutes later nobody ordered: the hold reads as expired and the seat is free.
+    // 16 minutes later without an order, the hold reads as expired and the seat is free.
     app.advance(Duration::minutes(16));
-    let read = app.get(&format!("/api/v1/holds/{abandoned_id}")).token(cashier).send().await;
+    let read = app
+        .get(&format!("/api/v1/holds/{abandoned_id}"))
+        .token(cashier)
+        .send()
+        .await;
     assert_eq!(read.body["status"], "expired");
     let availability = app.availability(&other_cashier, shop.zone_id).await;
     assert_eq!(seat_status(&availability, seat), "available");
@@ -153,7 +184,9 @@ async fn expired_hold_releases_seat(backend: Backend) {
     let taken_id = taken.id("id");
 
     // The first buyer can no longer order from the expired hold.
-    let late_order = app.create_order(cashier, abandoned_id, shop.customer_id).await;
+    let late_order = app
+        .create_order(cashier, abandoned_id, shop.customer_id)
+        .await;
     assert_error(&late_order, 409, "hold_expired");
 
     // The sweeper ends the abandoned hold without touching the new one.
@@ -161,22 +194,30 @@ async fn expired_hold_releases_seat(backend: Backend) {
     assert_eq!(expired, 1);
     let holds = app
         .db
-        .scalar_string("SELECT status FROM holds WHERE id = $1", &[Param::from(abandoned_id)])
+        .scalar_string(
+            "SELECT status FROM holds WHERE id = $1",
+            &[Param::from(abandoned_id)],
+        )
         .await;
     assert_eq!(holds, "expired");
-    let (status, holder): (String, Uuid) = app
+    let seat_rows: Vec<(String, Uuid)> = app
         .db
-        .rows("SELECT status, hold_id FROM seats WHERE id = $1", &[Param::from(seat)])
-        .await[0]
-        .clone();
-    assert_eq!(status, "held");
-    assert_eq!(holder, taken_id);
+        .rows(
+            "SELECT status, hold_id FROM seats WHERE id = $1",
+            &[Param::from(seat)],
+        )
+        .await;
+    assert_eq!(seat_rows, [("held".to_string(), taken_id)]);
 
     // The new buyer completes the purchase.
-    let order = app.create_order(&other_cashier, taken_id, shop.customer_id).await;
+    let order = app
+        .create_order(&other_cashier, taken_id, shop.customer_id)
+        .await;
     assert_status(&order, 201);
     let total = order.body["total_bs_cents"].as_i64().unwrap();
-    let payment = app.pay(&other_cashier, order.id("id"), cash_ves(total)).await;
+    let payment = app
+        .pay(&other_cashier, order.id("id"), cash_ves(total))
+        .await;
     assert_status(&payment, 201);
     assert_eq!(payment.body["order"]["status"], "paid");
 
@@ -192,7 +233,9 @@ async fn late_payment_expires_order(backend: Backend) {
 
     let hold = app.hold_seats(cashier, shop.zone_id, &[seat]).await;
     assert_status(&hold, 201);
-    let order = app.create_order(cashier, hold.id("id"), shop.customer_id).await;
+    let order = app
+        .create_order(cashier, hold.id("id"), shop.customer_id)
+        .await;
     assert_status(&order, 201);
     let order_id = order.id("id");
     let total = order.body["total_bs_cents"].as_i64().unwrap();
@@ -212,17 +255,26 @@ async fn late_payment_expires_order(backend: Backend) {
     assert_eq!(read.body["balance_bs_cents"], 0);
     let stored = app
         .db
-        .scalar_string("SELECT status FROM orders WHERE id = $1", &[Param::from(order_id)])
+        .scalar_string(
+            "SELECT status FROM orders WHERE id = $1",
+            &[Param::from(order_id)],
+        )
         .await;
     assert_eq!(stored, "expired");
     let hold_status = app
         .db
-        .scalar_string("SELECT status FROM holds WHERE id = $1", &[Param::from(hold.id("id"))])
+        .scalar_string(
+            "SELECT status FROM holds WHERE id = $1",
+            &[Param::from(hold.id("id"))],
+        )
         .await;
     assert_eq!(hold_status, "expired");
     let payments = app
         .db
-        .scalar_i64("SELECT COUNT(*) FROM payments WHERE order_id = $1", &[Param::from(order_id)])
+        .scalar_i64(
+            "SELECT COUNT(*) FROM payments WHERE order_id = $1",
+            &[Param::from(order_id)],
+        )
         .await;
     assert_eq!(payments, 0);
 
@@ -235,6 +287,53 @@ async fn late_payment_expires_order(backend: Backend) {
     // The expired order takes no further payment.
     let retry = app.pay(cashier, order_id, cash_ves(total)).await;
     assert_error(&retry, 409, "order_not_payable");
+
+    app.teardown().await;
+}
+
+async fn released_hold_frees_seat(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let shop = numbered_shop(&app, "liberar").await;
+    let cashier = &shop.tenant.cashier_token;
+    let other_cashier = second_cashier(&app, &shop).await;
+    let seat = app.seat_ids(cashier, shop.zone_id).await[3];
+
+    let hold = app.hold_seats(cashier, shop.zone_id, &[seat]).await;
+    assert_status(&hold, 201);
+    let hold_id = hold.id("id");
+    let order = app.create_order(cashier, hold_id, shop.customer_id).await;
+    assert_status(&order, 201);
+
+    // Releasing the hold frees the seat at once and cancels the unpaid order.
+    let released = app
+        .delete(&format!("/api/v1/holds/{hold_id}"))
+        .token(cashier)
+        .send()
+        .await;
+    assert_status(&released, 204);
+    let read = app
+        .get(&format!("/api/v1/holds/{hold_id}"))
+        .token(cashier)
+        .send()
+        .await;
+    assert_eq!(read.body["status"], "released");
+    let cancelled = app.get_order(cashier, order.id("id")).await;
+    assert_eq!(cancelled.body["status"], "cancelled");
+    let availability = app.availability(cashier, shop.zone_id).await;
+    assert_eq!(seat_status(&availability, seat), "available");
+
+    let twice = app
+        .delete(&format!("/api/v1/holds/{hold_id}"))
+        .token(cashier)
+        .send()
+        .await;
+    assert_error(&twice, 409, "hold_not_active");
+    assert_eq!(twice.body["error"]["details"]["status"], "released");
+    let payment = app.pay(cashier, order.id("id"), cash_ves(100)).await;
+    assert_error(&payment, 409, "order_not_payable");
+
+    let taken = app.hold_seats(&other_cashier, shop.zone_id, &[seat]).await;
+    assert_status(&taken, 201);
 
     app.teardown().await;
 }
@@ -269,17 +368,26 @@ async fn sweeper_expires_general_admission_holds(backend: Backend) {
     let availability = app.availability(cashier, shop.zone_id).await;
     assert_eq!(availability.body["available"], 5);
     assert_eq!(availability.body["held"], 0);
-    let counter = app.db.scalar_i64("SELECT held FROM zones WHERE id = $1", &zone).await;
+    let counter = app
+        .db
+        .scalar_i64("SELECT held FROM zones WHERE id = $1", &zone)
+        .await;
     assert_eq!(counter, 5);
 
     // One sweeper round ends both holds and returns the capacity.
     let expired = sweep_once(&app.state).await.expect("sweeper round");
     assert_eq!(expired, 2);
-    let counter = app.db.scalar_i64("SELECT held FROM zones WHERE id = $1", &zone).await;
+    let counter = app
+        .db
+        .scalar_i64("SELECT held FROM zones WHERE id = $1", &zone)
+        .await;
     assert_eq!(counter, 0);
     let expired_holds = app
         .db
-        .scalar_i64("SELECT COUNT(*) FROM holds WHERE zone_id = $1 AND status = 'expired'", &zone)
+        .scalar_i64(
+            "SELECT COUNT(*) FROM holds WHERE zone_id = $1 AND status = 'expired'",
+            &zone,
+        )
         .await;
     assert_eq!(expired_holds, 2);
     let again = sweep_once(&app.state).await.expect("sweeper round");
@@ -288,7 +396,10 @@ async fn sweeper_expires_general_admission_holds(backend: Backend) {
     let metrics = app.get("/metrics").send().await;
     assert_status(&metrics, 200);
     assert!(
-        metrics.text.lines().any(|line| line == "venezuelan_pos_holds_expired_total 2"),
+        metrics
+            .text
+            .lines()
+            .any(|line| line == "venezuelan_pos_holds_expired_total 2"),
         "holds_expired_total is not 2:\n{}",
         metrics.text
     );

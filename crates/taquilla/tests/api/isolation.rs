@@ -5,10 +5,14 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    Backend, EventTimes, Param, TestApp, ZoneSpec, assert_error, assert_status, cash_ves, spawn_app, uuid_of,
+    Backend, EventTimes, Param, TestApp, ZoneSpec, assert_error, assert_status, cash_ves,
+    spawn_app, uuid_of,
 };
 
-backend_tests!(foreign_ids_are_not_found, tenant_header_ignored_for_tenant_users);
+backend_tests!(
+    foreign_ids_are_not_found,
+    tenant_header_ignored_for_tenant_users
+);
 
 /// Row counts of everything tenant `tenant_id` owns, split by status, plus the
 /// capacity counters and ticket uses: any write to the tenant changes it.
@@ -41,7 +45,12 @@ async fn tenant_snapshot(app: &TestApp, tenant_id: Uuid) -> Vec<(String, i64)> {
 }
 
 fn ids(page: &Value) -> Vec<Uuid> {
-    page["items"].as_array().expect("a page").iter().map(|item| uuid_of(&item["id"])).collect()
+    page["items"]
+        .as_array()
+        .expect("a page")
+        .iter()
+        .map(|item| uuid_of(&item["id"]))
+        .collect()
 }
 
 async fn foreign_ids_are_not_found(backend: Backend) {
@@ -60,19 +69,32 @@ async fn foreign_ids_are_not_found(backend: Backend) {
         )
         .await;
     let a_seats = app.seat_ids(&a.tenant.cashier_token, a.zone_id).await;
-    let paid = app.sell(&a, json!({ "zone_id": a.zone_id, "seat_ids": [a_seats[0]] })).await;
+    let paid = app
+        .sell(
+            &a,
+            json!({ "zone_id": a.zone_id, "seat_ids": [a_seats[0]] }),
+        )
+        .await;
     let paid_order = uuid_of(&paid["id"]);
     let invoice = uuid_of(&paid["invoice"]["id"]);
     let a_tickets = app.tickets(&a.tenant.cashier_token, paid_order).await;
     let a_ticket = a_tickets.body[0].clone();
-    let pending_hold = app.hold_seats(&a.tenant.cashier_token, a.zone_id, &[a_seats[1]]).await;
+    let pending_hold = app
+        .hold_seats(&a.tenant.cashier_token, a.zone_id, &[a_seats[1]])
+        .await;
     assert_status(&pending_hold, 201);
     let pending = app
-        .create_order(&a.tenant.cashier_token, pending_hold.id("id"), a.customer_id)
+        .create_order(
+            &a.tenant.cashier_token,
+            pending_hold.id("id"),
+            a.customer_id,
+        )
         .await;
     assert_status(&pending, 201);
     let pending_order = pending.id("id");
-    let open_hold = app.hold_seats(&a.tenant.cashier_token, a.zone_id, &[a_seats[2]]).await;
+    let open_hold = app
+        .hold_seats(&a.tenant.cashier_token, a.zone_id, &[a_seats[2]])
+        .await;
     assert_status(&open_hold, 201);
     let open_hold = open_hold.id("id");
 
@@ -88,7 +110,9 @@ async fn foreign_ids_are_not_found(backend: Backend) {
             EventTimes::default(),
         )
         .await;
-    let b_hold = app.hold_quantity(&b.tenant.cashier_token, b.zone_id, 1).await;
+    let b_hold = app
+        .hold_quantity(&b.tenant.cashier_token, b.zone_id, 1)
+        .await;
     assert_status(&b_hold, 201);
     let b_hold = b_hold.id("id");
 
@@ -111,7 +135,12 @@ async fn foreign_ids_are_not_found(backend: Backend) {
     for token in [&b.tenant.admin_token, &b.tenant.cashier_token] {
         for path in &reads {
             let response = app.get(path).token(token).send().await;
-            assert_eq!(response.status.as_u16(), 404, "GET {path} answered {}", response.text);
+            assert_eq!(
+                response.status.as_u16(),
+                404,
+                "GET {path} answered {}",
+                response.text
+            );
             assert_eq!(response.error_code(), "not_found", "GET {path}");
         }
     }
@@ -121,15 +150,37 @@ async fn foreign_ids_are_not_found(backend: Backend) {
     let b_admin = b.tenant.admin_token.as_str();
     let b_cashier = b.tenant.cashier_token.as_str();
     let writes: Vec<(Method, String, &str, Option<Value>)> = vec![
-        (Method::POST, format!("/api/v1/events/{}/activate", a.event_id), b_admin, None),
-        (Method::POST, format!("/api/v1/events/{}/close", a.event_id), b_admin, None),
-        (Method::POST, format!("/api/v1/events/{}/cancel", a.event_id), b_admin, None),
-        (Method::POST, format!("/api/v1/events/{}/zones", a.event_id), b_admin, Some(zone_body)),
+        (
+            Method::POST,
+            format!("/api/v1/events/{}/activate", a.event_id),
+            b_admin,
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/events/{}/close", a.event_id),
+            b_admin,
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/events/{}/cancel", a.event_id),
+            b_admin,
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/events/{}/zones", a.event_id),
+            b_admin,
+            Some(zone_body),
+        ),
         (
             Method::POST,
             "/api/v1/events".to_string(),
             b_admin,
-            Some(json!({ "venue_id": a.venue_id, "name": "Intruso", "starts_at": "2030-01-01T20:00:00-04:00" })),
+            Some(
+                json!({ "venue_id": a.venue_id, "name": "Intruso", "starts_at": "2030-01-01T20:00:00-04:00" }),
+            ),
         ),
         (
             Method::POST,
@@ -149,15 +200,30 @@ async fn foreign_ids_are_not_found(backend: Backend) {
             b_cashier,
             Some(json!({ "hold_id": b_hold, "customer_id": a.customer_id })),
         ),
-        (Method::POST, format!("/api/v1/orders/{pending_order}/cancel"), b_cashier, None),
-        (Method::POST, format!("/api/v1/orders/{pending_order}/payments"), b_cashier, Some(cash_ves(100))),
+        (
+            Method::POST,
+            format!("/api/v1/orders/{pending_order}/cancel"),
+            b_cashier,
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/orders/{pending_order}/payments"),
+            b_cashier,
+            Some(cash_ves(100)),
+        ),
         (
             Method::POST,
             format!("/api/v1/orders/{paid_order}/void"),
             b_admin,
             Some(json!({ "reason": "Intento ajeno" })),
         ),
-        (Method::DELETE, format!("/api/v1/holds/{open_hold}"), b_cashier, None),
+        (
+            Method::DELETE,
+            format!("/api/v1/holds/{open_hold}"),
+            b_cashier,
+            None,
+        ),
     ];
     for (method, path, token, body) in writes {
         let mut request = app
@@ -169,30 +235,57 @@ async fn foreign_ids_are_not_found(backend: Backend) {
             None => request.json(json!({})),
         };
         let response = request.send().await;
-        assert_eq!(response.status.as_u16(), 404, "{method} {path} answered {}", response.text);
+        assert_eq!(
+            response.status.as_u16(),
+            404,
+            "{method} {path} answered {}",
+            response.text
+        );
         assert_eq!(response.error_code(), "not_found", "{method} {path}");
     }
 
     // A's ticket is unknown at B's gate, by code and by signed payload.
     let by_code = app
-        .validate_ticket(&b.tenant.validator_token, json!({ "code": a_ticket["code"] }))
+        .validate_ticket(
+            &b.tenant.validator_token,
+            json!({ "code": a_ticket["code"] }),
+        )
         .await;
     assert_error(&by_code, 404, "ticket_not_found");
     let by_payload = app
-        .validate_ticket(&b.tenant.validator_token, json!({ "qr_payload": a_ticket["qr_payload"] }))
+        .validate_ticket(
+            &b.tenant.validator_token,
+            json!({ "qr_payload": a_ticket["qr_payload"] }),
+        )
         .await;
     assert_error(&by_payload, 409, "ticket_signature_invalid");
 
     // B's lists show only B's objects.
-    let venues = app.get("/api/v1/venues").token(&b.tenant.admin_token).send().await;
+    let venues = app
+        .get("/api/v1/venues")
+        .token(&b.tenant.admin_token)
+        .send()
+        .await;
     assert_eq!(ids(&venues.body), [b.venue_id]);
-    let events = app.get("/api/v1/events").token(&b.tenant.admin_token).send().await;
+    let events = app
+        .get("/api/v1/events")
+        .token(&b.tenant.admin_token)
+        .send()
+        .await;
     assert_eq!(ids(&events.body), [b.event_id]);
-    let customers = app.get("/api/v1/customers").token(&b.tenant.cashier_token).send().await;
+    let customers = app
+        .get("/api/v1/customers")
+        .token(&b.tenant.cashier_token)
+        .send()
+        .await;
     assert_eq!(ids(&customers.body), [b.customer_id]);
     let documents = app.fiscal_documents(&b.tenant.admin_token).await;
     assert_eq!(ids(&documents.body), Vec::<Uuid>::new());
-    let rates = app.get("/api/v1/exchange-rates").token(&b.tenant.admin_token).send().await;
+    let rates = app
+        .get("/api/v1/exchange-rates")
+        .token(&b.tenant.admin_token)
+        .send()
+        .await;
     assert_eq!(rates.body["items"].as_array().unwrap().len(), 1);
 
     // Nothing of tenant A changed, and B's hold got no order.
@@ -200,14 +293,25 @@ async fn foreign_ids_are_not_found(backend: Backend) {
     assert_eq!(after, before);
     let b_hold_orders = app
         .db
-        .scalar_i64("SELECT COUNT(*) FROM orders WHERE hold_id = $1", &[Param::from(b_hold)])
+        .scalar_i64(
+            "SELECT COUNT(*) FROM orders WHERE hold_id = $1",
+            &[Param::from(b_hold)],
+        )
         .await;
     assert_eq!(b_hold_orders, 0);
-    let hold = app.get(&format!("/api/v1/holds/{open_hold}")).token(&a.tenant.cashier_token).send().await;
+    let hold = app
+        .get(&format!("/api/v1/holds/{open_hold}"))
+        .token(&a.tenant.cashier_token)
+        .send()
+        .await;
     assert_eq!(hold.body["status"], "active");
     let order = app.get_order(&a.tenant.cashier_token, pending_order).await;
     assert_eq!(order.body["status"], "pending");
-    let event = app.get(&format!("/api/v1/events/{}", a.event_id)).token(&a.tenant.admin_token).send().await;
+    let event = app
+        .get(&format!("/api/v1/events/{}", a.event_id))
+        .token(&a.tenant.admin_token)
+        .send()
+        .await;
     assert_eq!(event.body["status"], "active");
 
     app.teardown().await;
@@ -247,16 +351,22 @@ async fn tenant_header_ignored_for_tenant_users(backend: Backend) {
     assert_status(&created, 201);
     let owner: Vec<(Uuid,)> = app
         .db
-        .rows("SELECT tenant_id FROM venues WHERE id = $1", &[Param::from(created.id("id"))])
+        .rows(
+            "SELECT tenant_id FROM venues WHERE id = $1",
+            &[Param::from(created.id("id"))],
+        )
         .await;
     assert_eq!(owner, [(b.tenant_id,)]);
     let a_venues = app
         .db
-        .scalar_i64("SELECT COUNT(*) FROM venues WHERE tenant_id = $1", &[Param::from(a.tenant_id)])
+        .scalar_i64(
+            "SELECT COUNT(*) FROM venues WHERE tenant_id = $1",
+            &[Param::from(a.tenant_id)],
+        )
         .await;
     assert_eq!(a_venues, 1);
 
-    // B's cashier naming tenant A sees B's venues too.
+    // B's cashier naming tenant A also gets only B's venues.
     let listed = app
         .get("/api/v1/venues")
         .token(&b.cashier_token)

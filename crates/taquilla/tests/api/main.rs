@@ -1,8 +1,10 @@
 //! Integration tests of the HTTP API. Every scenario starts the real
-//! application on a loopback port and runs once against SQLite (a fresh file
-//! in a temporary directory) and once against PostgreSQL (a fresh database,
-//! dropped at the end; set TAQUILLA_TEST_PG_ADMIN_URL to use a server other
-//! than `postgres://postgres@127.0.0.1:5432/postgres`).
+//! application on a loopback port and runs twice: against SQLite, in a fresh
+//! file in a temporary directory, and against PostgreSQL, in a fresh database
+//! that is dropped at the end. The PostgreSQL server is
+//! `postgres://postgres@127.0.0.1:5432/postgres` unless
+//! TAQUILLA_TEST_PG_ADMIN_URL names another admin URL. Set TEST_LOG=1 to see
+//! the application's logs.
 
 /// Generates a `sqlite` and a `postgres` test for each scenario function
 /// `async fn name(backend: Backend)` of the calling module.

@@ -7,10 +7,15 @@ use taquilla_domain::tax::{LineInput, compute_totals};
 use uuid::Uuid;
 
 use crate::helpers::{
-    Backend, EventTimes, Param, RATE, ZoneSpec, assert_error, assert_status, cash_usd, pago_movil, spawn_app, uuid_of,
+    Backend, EventTimes, Param, RATE, ZoneSpec, assert_error, assert_status, cash_usd, pago_movil,
+    spawn_app, uuid_of,
 };
 
-backend_tests!(sale_flow_end_to_end, invoice_totals_hand_computed, cash_overpayment_returns_change);
+backend_tests!(
+    sale_flow_end_to_end,
+    invoice_totals_hand_computed,
+    cash_overpayment_returns_change
+);
 
 fn rate() -> ExchangeRate {
     ExchangeRate::parse(RATE).unwrap()
@@ -39,7 +44,7 @@ async fn sale_flow_end_to_end(backend: Backend) {
         .await;
     let cashier = &shop.tenant.cashier_token;
 
-    // The logged-in cashier sees itself.
+    // /auth/me returns the logged-in cashier.
     let me = app.get("/api/v1/auth/me").token(cashier).send().await;
     assert_status(&me, 200);
     assert_eq!(me.body["username"], "acme-cajero");
@@ -70,10 +75,17 @@ async fn sale_flow_end_to_end(backend: Backend) {
     assert_eq!(hold.body["quantity"], 2);
     assert_eq!(uuid_of(&hold.body["zone_id"]), shop.zone_id);
     assert_eq!(uuid_of(&hold.body["event_id"]), shop.event_id);
-    let held_seats: Vec<Uuid> = hold.body["seats"].as_array().unwrap().iter().map(|seat| uuid_of(&seat["id"])).collect();
+    let held_seats: Vec<Uuid> = hold.body["seats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|seat| uuid_of(&seat["id"]))
+        .collect();
     assert_eq!(held_seats, chosen);
-    let created_at: chrono::DateTime<chrono::Utc> = hold.body["created_at"].as_str().unwrap().parse().unwrap();
-    let expires_at: chrono::DateTime<chrono::Utc> = hold.body["expires_at"].as_str().unwrap().parse().unwrap();
+    let created_at: chrono::DateTime<chrono::Utc> =
+        hold.body["created_at"].as_str().unwrap().parse().unwrap();
+    let expires_at: chrono::DateTime<chrono::Utc> =
+        hold.body["expires_at"].as_str().unwrap().parse().unwrap();
     assert_eq!(expires_at - created_at, chrono::Duration::minutes(15));
 
     let availability = app.availability(cashier, shop.zone_id).await;
@@ -110,7 +122,10 @@ async fn sale_flow_end_to_end(backend: Backend) {
     let order_id = order.id("id");
     assert_eq!(order.body["status"], "pending");
     assert_eq!(order.body["exchange_rate"]["rate"], RATE);
-    assert_eq!(order.body["exchange_rate"]["rate_scaled"], 3_612_345_678_i64);
+    assert_eq!(
+        order.body["exchange_rate"]["rate_scaled"],
+        3_612_345_678_i64
+    );
     assert_eq!(order.body["subtotal_usd_cents"], 9_000);
     assert_eq!(order.body["tax_usd_cents"], 1_440);
     assert_eq!(order.body["total_usd_cents"], 10_440);
@@ -120,7 +135,10 @@ async fn sale_flow_end_to_end(backend: Backend) {
     assert_eq!(order.body["total_bs_cents"], expected.total_bs_cents);
     assert_eq!(order.body["paid_bs_cents"], 0);
     assert_eq!(order.body["balance_bs_cents"], expected.total_bs_cents);
-    assert_eq!(order.body["balance_usd_cents"], rate().bs_to_usd_ceil(expected.total_bs_cents).unwrap());
+    assert_eq!(
+        order.body["balance_usd_cents"],
+        rate().bs_to_usd_ceil(expected.total_bs_cents).unwrap()
+    );
     let lines = order.body["lines"].as_array().unwrap();
     assert_eq!(lines.len(), 2);
     for (line, seat_id) in lines.iter().zip(chosen) {
@@ -154,11 +172,16 @@ async fn sale_flow_end_to_end(backend: Backend) {
     assert_eq!(first.body["order"]["paid_bs_cents"], usd_in_bs);
     let balance = expected.total_bs_cents - usd_in_bs;
     assert_eq!(first.body["order"]["balance_bs_cents"], balance);
-    assert_eq!(first.body["order"]["balance_usd_cents"], rate().bs_to_usd_ceil(balance).unwrap());
+    assert_eq!(
+        first.body["order"]["balance_usd_cents"],
+        rate().bs_to_usd_ceil(balance).unwrap()
+    );
     assert!(first.body["order"]["invoice"].is_null());
 
     // Second payment: the bolívar balance by Pago Móvil completes the order.
-    let second = app.pay(cashier, order_id, pago_movil(balance, "123456")).await;
+    let second = app
+        .pay(cashier, order_id, pago_movil(balance, "123456"))
+        .await;
     assert_status(&second, 201);
     assert_eq!(second.body["payment"]["method"], "pago_movil");
     assert_eq!(second.body["payment"]["bank_code"], "0102");
@@ -198,14 +221,23 @@ async fn sale_flow_end_to_end(backend: Backend) {
     assert_eq!(content["buyer"]["name"], "José Hernández");
     assert_eq!(content["buyer"]["document"], "V12345678");
     assert_eq!(content["lines"].as_array().unwrap().len(), 2);
-    assert_eq!(content["lines"][0]["total_bs_cents"], expected.lines[0].total_bs_cents);
+    assert_eq!(
+        content["lines"][0]["total_bs_cents"],
+        expected.lines[0].total_bs_cents
+    );
     assert_eq!(content["subtotal_bs_cents"], expected.subtotal_bs_cents);
     assert_eq!(content["tax_bs_cents"], expected.tax_bs_cents);
     assert_eq!(content["total_bs_cents"], expected.total_bs_cents);
     assert_eq!(content["total_usd_cents"], 10_440);
     assert_eq!(content["taxes"][0]["rate_basis_points"], 1_600);
-    assert_eq!(content["taxes"][0]["base_bs_cents"], expected.rates[0].base_bs_cents);
-    assert_eq!(content["taxes"][0]["tax_bs_cents"], expected.rates[0].tax_bs_cents);
+    assert_eq!(
+        content["taxes"][0]["base_bs_cents"],
+        expected.rates[0].base_bs_cents
+    );
+    assert_eq!(
+        content["taxes"][0]["tax_bs_cents"],
+        expected.rates[0].tax_bs_cents
+    );
     assert_eq!(content["exchange_rate"]["rate"], RATE);
     assert_eq!(content["payments"].as_array().unwrap().len(), 2);
 
@@ -214,7 +246,10 @@ async fn sale_flow_end_to_end(backend: Backend) {
     assert_status(&tickets, 200);
     let tickets = tickets.body.as_array().unwrap().clone();
     assert_eq!(tickets.len(), 2);
-    let mut ticket_seats: Vec<Uuid> = tickets.iter().map(|ticket| uuid_of(&ticket["seat_id"])).collect();
+    let mut ticket_seats: Vec<Uuid> = tickets
+        .iter()
+        .map(|ticket| uuid_of(&ticket["seat_id"]))
+        .collect();
     ticket_seats.sort();
     let mut expected_seats = chosen.to_vec();
     expected_seats.sort();
@@ -225,7 +260,10 @@ async fn sale_flow_end_to_end(backend: Backend) {
         assert_eq!(ticket["max_uses"], 1);
         let code = ticket["code"].as_str().unwrap();
         let payload = ticket["qr_payload"].as_str().unwrap();
-        assert!(payload.starts_with(&format!("TQ1.{code}.")), "payload {payload} does not carry code {code}");
+        assert!(
+            payload.starts_with(&format!("TQ1.{code}.")),
+            "payload {payload} does not carry code {code}"
+        );
     }
 
     // The seats are sold.
@@ -239,7 +277,10 @@ async fn sale_flow_end_to_end(backend: Backend) {
     // The gate admits a ticket once.
     let validator = &shop.tenant.validator_token;
     let admitted = app
-        .validate_ticket(validator, json!({ "qr_payload": tickets[0]["qr_payload"], "gate": "Puerta 2" }))
+        .validate_ticket(
+            validator,
+            json!({ "qr_payload": tickets[0]["qr_payload"], "gate": "Puerta 2" }),
+        )
         .await;
     assert_status(&admitted, 200);
     assert_eq!(admitted.body["result"], "admitted");
@@ -248,7 +289,10 @@ async fn sale_flow_end_to_end(backend: Backend) {
     assert_eq!(admitted.body["ticket"]["first_gate"], "Puerta 2");
 
     let again = app
-        .validate_ticket(validator, json!({ "code": tickets[0]["code"], "gate": "Puerta 3" }))
+        .validate_ticket(
+            validator,
+            json!({ "code": tickets[0]["code"], "gate": "Puerta 3" }),
+        )
         .await;
     assert_error(&again, 409, "ticket_already_used");
     assert_eq!(again.body["error"]["details"]["first_gate"], "Puerta 2");
@@ -259,7 +303,10 @@ async fn sale_flow_end_to_end(backend: Backend) {
     // Every scan is recorded, the rejected one too.
     let scans = app
         .db
-        .column_string("SELECT result FROM validations WHERE tenant_id = $1 ORDER BY id", &[Param::from(shop.tenant.tenant_id)])
+        .column_string(
+            "SELECT result FROM validations WHERE tenant_id = $1 ORDER BY id",
+            &[Param::from(shop.tenant.tenant_id)],
+        )
         .await;
     assert_eq!(scans, ["admitted", "already_used"]);
 
@@ -287,7 +334,9 @@ async fn invoice_totals_hand_computed(backend: Backend) {
 
     let hold = app.hold_seats(cashier, shop.zone_id, &seats[..2]).await;
     assert_status(&hold, 201);
-    let order = app.create_order(cashier, hold.id("id"), shop.customer_id).await;
+    let order = app
+        .create_order(cashier, hold.id("id"), shop.customer_id)
+        .await;
     assert_status(&order, 201);
     assert_eq!(order.body["lines"][0]["total_bs_cents"], 90_309);
     assert_eq!(order.body["lines"][1]["total_bs_cents"], 90_309);
@@ -344,7 +393,9 @@ async fn cash_overpayment_returns_change(backend: Backend) {
     // 50.00 USD for a 29.00 USD ticket, change in dollars (the default).
     let hold = app.hold_quantity(cashier, shop.zone_id, 1).await;
     assert_status(&hold, 201);
-    let order = app.create_order(cashier, hold.id("id"), shop.customer_id).await;
+    let order = app
+        .create_order(cashier, hold.id("id"), shop.customer_id)
+        .await;
     assert_status(&order, 201);
     assert_eq!(order.body["total_usd_cents"], 2_900);
     assert_eq!(order.body["total_bs_cents"], expected.total_bs_cents);
@@ -355,7 +406,10 @@ async fn cash_overpayment_returns_change(backend: Backend) {
     let payment = app.pay(cashier, order.id("id"), cash_usd(5_000)).await;
     assert_status(&payment, 201);
     assert_eq!(payment.body["payment"]["amount_bs_cents"], tendered_bs);
-    assert_eq!(payment.body["payment"]["applied_bs_cents"], expected.total_bs_cents);
+    assert_eq!(
+        payment.body["payment"]["applied_bs_cents"],
+        expected.total_bs_cents
+    );
     assert_eq!(payment.body["payment"]["change_currency"], "USD");
     assert_eq!(payment.body["payment"]["change_cents"], change_usd);
     assert_eq!(change_usd, 2_100);
@@ -364,12 +418,17 @@ async fn cash_overpayment_returns_change(backend: Backend) {
         change_bs - rate().usd_to_bs(change_usd).unwrap()
     );
     assert_eq!(payment.body["order"]["status"], "paid");
-    assert_eq!(payment.body["order"]["paid_bs_cents"], expected.total_bs_cents);
+    assert_eq!(
+        payment.body["order"]["paid_bs_cents"],
+        expected.total_bs_cents
+    );
 
     // 50.00 USD again, change asked for in bolívares.
     let hold = app.hold_quantity(cashier, shop.zone_id, 1).await;
     assert_status(&hold, 201);
-    let order = app.create_order(cashier, hold.id("id"), shop.customer_id).await;
+    let order = app
+        .create_order(cashier, hold.id("id"), shop.customer_id)
+        .await;
     assert_status(&order, 201);
     let mut body = cash_usd(5_000);
     body["change_currency"] = json!("VES");
@@ -383,7 +442,9 @@ async fn cash_overpayment_returns_change(backend: Backend) {
     // Only cash gives change: an oversized card payment is rejected.
     let hold = app.hold_quantity(cashier, shop.zone_id, 1).await;
     assert_status(&hold, 201);
-    let order = app.create_order(cashier, hold.id("id"), shop.customer_id).await;
+    let order = app
+        .create_order(cashier, hold.id("id"), shop.customer_id)
+        .await;
     assert_status(&order, 201);
     let card = app
         .pay(
@@ -393,7 +454,10 @@ async fn cash_overpayment_returns_change(backend: Backend) {
         )
         .await;
     assert_error(&card, 409, "amount_exceeds_balance");
-    assert_eq!(card.body["error"]["details"]["balance_bs_cents"], expected.total_bs_cents);
+    assert_eq!(
+        card.body["error"]["details"]["balance_bs_cents"],
+        expected.total_bs_cents
+    );
 
     app.teardown().await;
 }

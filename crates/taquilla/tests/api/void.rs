@@ -3,7 +3,9 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::helpers::{Backend, EventTimes, Param, ZoneSpec, assert_error, assert_status, spawn_app, uuid_of};
+use crate::helpers::{
+    Backend, EventTimes, Param, ZoneSpec, assert_error, assert_status, spawn_app, uuid_of,
+};
 
 backend_tests!(void_returns_seats_and_issues_credit_note);
 
@@ -66,7 +68,10 @@ async fn void_returns_seats_and_issues_credit_note(backend: Backend) {
     }
     for ticket in &tickets {
         let scan = app
-            .validate_ticket(&shop.tenant.validator_token, json!({ "qr_payload": ticket["qr_payload"] }))
+            .validate_ticket(
+                &shop.tenant.validator_token,
+                json!({ "qr_payload": ticket["qr_payload"] }),
+            )
             .await;
         assert_error(&scan, 409, "ticket_cancelled");
         assert_eq!(scan.body["error"]["details"]["ticket_id"], ticket["id"]);
@@ -76,8 +81,14 @@ async fn void_returns_seats_and_issues_credit_note(backend: Backend) {
     let documents = app.fiscal_documents(admin).await;
     let items = documents.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
-    let invoice = items.iter().find(|document| document["kind"] == "invoice").expect("the invoice");
-    let note = items.iter().find(|document| document["kind"] == "credit_note").expect("the credit note");
+    let invoice = items
+        .iter()
+        .find(|document| document["kind"] == "invoice")
+        .expect("the invoice");
+    let note = items
+        .iter()
+        .find(|document| document["kind"] == "credit_note")
+        .expect("the credit note");
     assert_eq!(uuid_of(&invoice["id"]), invoice_id);
     assert_eq!(invoice["number"], 1);
     assert_eq!(note["number"], 1);
@@ -91,9 +102,15 @@ async fn void_returns_seats_and_issues_credit_note(backend: Backend) {
     assert_eq!(note["content"]["reason"], "Evento reprogramado");
     assert_eq!(note["content"]["references"]["number"], 1);
     assert_eq!(note["content"]["references"]["series"], "A");
-    assert_eq!(note["content"]["references"]["control_number"], "00-00000001");
+    assert_eq!(
+        note["content"]["references"]["control_number"],
+        "00-00000001"
+    );
     let one = app
-        .get(&format!("/api/v1/fiscal/documents/{}", note["id"].as_str().unwrap()))
+        .get(&format!(
+            "/api/v1/fiscal/documents/{}",
+            note["id"].as_str().unwrap()
+        ))
         .token(admin)
         .send()
         .await;
@@ -106,7 +123,10 @@ async fn void_returns_seats_and_issues_credit_note(backend: Backend) {
     assert_eq!(twice.body["error"]["details"]["status"], "voided");
     let documents = app
         .db
-        .scalar_i64("SELECT COUNT(*) FROM fiscal_documents WHERE tenant_id = $1", &[Param::from(shop.tenant.tenant_id)])
+        .scalar_i64(
+            "SELECT COUNT(*) FROM fiscal_documents WHERE tenant_id = $1",
+            &[Param::from(shop.tenant.tenant_id)],
+        )
         .await;
     assert_eq!(documents, 2);
 
