@@ -21,7 +21,7 @@ async fn health_reports_database(backend: Backend) {
         Backend::Postgres => "postgres",
     };
 
-    for path in ["/health/", "/health"] {
+    for path in ["/health/"] {
         let health = app.get(path).send().await;
         assert_status(&health, 200);
         assert_eq!(health.body["status"], "healthy", "{path}: {}", health.text);

@@ -278,6 +278,9 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         argon2_iterations: 1,
         log_format: LogFormat::Text,
         sweep_interval_seconds: 3600,
+        // Scenarios move the clock past hold and payment deadlines (about 30
+        // minutes at most) and keep using the tokens they logged in with.
+        access_token_minutes: 120,
         ..Config::default()
     };
     let clock = Arc::new(OffsetClock::default());
