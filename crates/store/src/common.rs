@@ -1257,7 +1257,10 @@ impl Backend {
             .execute(tx.conn())
             .await?;
 
-        if completes {
+        // A completing payment numbers the invoice last and returns the order
+        // as it will read after commit, so the counters stay locked only for
+        // the final inserts.
+        let order = if completes {
             self.complete_order(
                 &mut tx,
                 tenant_id,
@@ -1267,10 +1270,10 @@ impl Backend {
                 &request.tickets,
                 now,
             )
-            .await?;
-        }
-
-        let order = order_view(tx.conn(), tenant_id, order_id, now).await?;
+            .await?
+        } else {
+            order_view(tx.conn(), tenant_id, order_id, now).await?
+        };
         let payment = order
             .payments
             .iter()
@@ -1287,6 +1290,7 @@ impl Backend {
 
     /// Turns a fully paid order into a sale: the hold becomes sold capacity,
     /// the tickets are issued and the invoice takes the next fiscal number.
+    /// Returns the order with its invoice.
     #[expect(
         clippy::too_many_arguments,
         reason = "one transaction step with its full context"
@@ -1300,7 +1304,7 @@ impl Backend {
         rounding: i64,
         tickets: &[NewTicket],
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Order> {
         let hold = fetch_hold(tx.conn(), tenant_id, hold_id).await?;
         let converted = sqlx::query("UPDATE holds SET status = 'converted' WHERE tenant_id = $1 AND id = $2 AND status = 'active'")
             .bind(tenant_id)
@@ -1377,7 +1381,7 @@ impl Backend {
         .execute(tx.conn())
         .await?;
 
-        let order = order_view(tx.conn(), tenant_id, order_id, now).await?;
+        let mut order = order_view(tx.conn(), tenant_id, order_id, now).await?;
         let content_base = self.document_content(tx, tenant_id, &order).await?;
 
         // Numbers last: the counters stay locked only for the final inserts.
@@ -1416,7 +1420,15 @@ impl Backend {
             .bind(document_id)
             .execute(tx.conn())
             .await?;
-        Ok(())
+        order.invoice = Some(DocumentSummary {
+            id: document_id,
+            kind: "invoice".to_string(),
+            series: series_code,
+            number,
+            control_number,
+            issued_at,
+        });
+        Ok(order)
     }
 
     /// Builds the printable content of an invoice: issuer, buyer, lines (exempt
