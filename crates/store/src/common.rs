@@ -907,6 +907,13 @@ impl Backend {
             return Ok(Idempotent::Replay { status_code, body });
         }
 
+        // Lock the hold first: two orders for one hold are serialised, and the
+        // second finds the first.
+        sqlx::query("UPDATE holds SET status = status WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(request.hold_id)
+            .execute(tx.conn())
+            .await?;
         let hold = fetch_hold(tx.conn(), tenant_id, request.hold_id).await?;
         if hold.status != "active" {
             return Err(StoreError::conflict_with(
@@ -1058,7 +1065,7 @@ impl Backend {
         let order_id = Uuid::now_v7();
         let taxes_json = serde_json::to_string(&taxes)
             .map_err(|error| StoreError::Internal(error.to_string()))?;
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO orders (tenant_id, id, hold_id, customer_id, event_id, status, rate_id, rate_scaled, rate_effective_date, \
              subtotal_usd_cents, tax_usd_cents, total_usd_cents, subtotal_bs_cents, tax_bs_cents, total_bs_cents, taxes, \
              payment_deadline, created_by, created_at) \
@@ -1083,7 +1090,13 @@ impl Backend {
         .bind(principal_id)
         .bind(now)
         .execute(tx.conn())
-        .await?;
+        .await;
+        if let Err(error) = inserted {
+            if unique_violation(&error).is_some() {
+                return Err(StoreError::conflict("hold_already_ordered"));
+            }
+            return Err(error.into());
+        }
         let mut insert = QueryBuilder::<Db>::new(
             "INSERT INTO order_lines (tenant_id, order_id, line_number, zone_id, seat_id, description, quantity, \
              unit_price_usd_cents, total_usd_cents, total_bs_cents, tax_basis_points) ",

@@ -279,6 +279,7 @@ contract_tests!(
     void_issues_credit_note_and_frees_seats,
     second_scan_is_rejected,
     multi_entry_ticket_counts_uses,
+    one_order_per_hold_under_races,
     pages_do_not_repeat_or_skip,
     other_tenant_sees_nothing,
 );
@@ -1225,4 +1226,72 @@ async fn multi_entry_ticket_counts_uses(harness: &Harness) {
     assert!(matches!(first, ValidationOutcome::Admitted(_)));
     assert_eq!(after_second.uses, 2);
     assert!(matches!(third, ValidationOutcome::AlreadyUsed { .. }));
+}
+
+async fn one_order_per_hold_under_races(harness: &Harness) {
+    let fixture = fixture(&harness.store, &harness.clock, "carrera").await;
+    let zone = harness
+        .store
+        .create_zone(
+            fixture.tenant_id,
+            NewZone {
+                event_id: fixture.event_id,
+                name: "Pista".to_string(),
+                kind: ZoneKind::GeneralAdmission { capacity: 5 },
+                price_usd_cents: 1_000,
+                entries_per_ticket: 1,
+            },
+        )
+        .await
+        .unwrap();
+    activate(&harness.store, &fixture).await;
+    let hold = fresh(
+        harness
+            .store
+            .create_hold(
+                fixture.tenant_id,
+                fixture.user_id,
+                None,
+                NewHold {
+                    zone_id: zone.id,
+                    seat_ids: Vec::new(),
+                    quantity: 2,
+                },
+            )
+            .await
+            .unwrap(),
+    );
+
+    let mut attempts = Vec::new();
+    for _ in 0..10 {
+        let store = harness.store.clone();
+        let (tenant_id, user_id, customer_id, hold_id) = (
+            fixture.tenant_id,
+            fixture.user_id,
+            fixture.customer_id,
+            hold.id,
+        );
+        attempts.push(tokio::spawn(async move {
+            store
+                .create_order(
+                    tenant_id,
+                    user_id,
+                    None,
+                    NewOrder {
+                        hold_id,
+                        customer_id,
+                    },
+                )
+                .await
+        }));
+    }
+    let mut created = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Ok(_) => created += 1,
+            Err(StoreError::Conflict { code, .. }) => assert_eq!(code, "hold_already_ordered"),
+            Err(other) => panic!("unexpected error: {other:?}"),
+        }
+    }
+    assert_eq!(created, 1);
 }
