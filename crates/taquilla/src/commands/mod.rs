@@ -23,6 +23,12 @@ pub struct Cli {
 enum Command {
     /// Run the HTTP API, health endpoints, /metrics and the background jobs.
     Serve(serve::ServeArgs),
+    /// Run only the background jobs (hold expiry, idempotency-key cleanup), for
+    /// deployments that scale them apart from `serve`.
+    Worker {
+        #[command(flatten)]
+        config: Config,
+    },
     /// Apply database migrations and exit.
     Migrate {
         #[command(flatten)]
@@ -39,6 +45,21 @@ enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
+        Command::Worker { config } => {
+            taquilla_app::telemetry::init(config.log_format);
+            let state = taquilla_app::startup::build_state(
+                config,
+                std::sync::Arc::new(taquilla_store::SystemClock),
+            )
+            .await?;
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let jobs = tokio::spawn(taquilla_app::jobs::run_sweeper(state, stopped));
+            tracing::info!(event = "worker_started", "taquilla worker is running");
+            taquilla_app::startup::shutdown_signal().await;
+            let _ = stop.send(true);
+            jobs.await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Migrate { config } => {
             taquilla_app::telemetry::init(config.log_format);
             let url = config.effective_database_url();
