@@ -56,6 +56,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Resul
         passwords: PasswordHashing::new(config.argon2_memory_kib, config.argon2_iterations)?,
         metrics: Arc::new(Metrics::new()),
         jobs: Default::default(),
+        signing_keys: Default::default(),
         config: Arc::new(config),
     })
 }

@@ -1,6 +1,10 @@
 //! Shared state handed to every handler.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use taquilla_store::StoreResult;
+use uuid::Uuid;
 
 use taquilla_store::{Clock, Store};
 
@@ -10,6 +14,8 @@ use crate::metrics::Metrics;
 
 #[derive(Clone)]
 pub struct AppState {
+    /// Tenants' ticket-signing keys, read once per process: a key never changes.
+    pub signing_keys: Arc<RwLock<HashMap<Uuid, Arc<Vec<u8>>>>>,
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<Config>,
@@ -17,4 +23,24 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub passwords: PasswordHashing,
     pub jobs: crate::jobs::SharedJobStatus,
+}
+
+impl AppState {
+    /// Returns a tenant's ticket-signing key, from memory after the first read.
+    pub async fn signing_key(&self, tenant_id: Uuid) -> StoreResult<Arc<Vec<u8>>> {
+        if let Some(key) = self
+            .signing_keys
+            .read()
+            .expect("signing key cache lock")
+            .get(&tenant_id)
+        {
+            return Ok(key.clone());
+        }
+        let key = Arc::new(self.store.tenant_signing_key(tenant_id).await?);
+        self.signing_keys
+            .write()
+            .expect("signing key cache lock")
+            .insert(tenant_id, key.clone());
+        Ok(key)
+    }
 }

@@ -2508,6 +2508,26 @@ impl Store for Backend {
         order_view(&mut conn, tenant_id, order_id, self.clock.now()).await
     }
 
+    async fn get_order_lines(
+        &self,
+        tenant_id: Uuid,
+        order_id: Uuid,
+    ) -> StoreResult<Vec<OrderLine>> {
+        let lines: Vec<OrderLine> = sqlx::query_as(
+            "SELECT line_number, zone_id, seat_id, description, quantity, unit_price_usd_cents, total_usd_cents, \
+             total_bs_cents, tax_basis_points FROM order_lines WHERE tenant_id = $1 AND order_id = $2 ORDER BY line_number",
+        )
+        .bind(tenant_id)
+        .bind(order_id)
+        .fetch_all(self.read_pool())
+        .await?;
+        // Every order has at least one line, so none means no such order here.
+        if lines.is_empty() {
+            return Err(StoreError::NotFound("order"));
+        }
+        Ok(lines)
+    }
+
     async fn cancel_order(&self, tenant_id: Uuid, order_id: Uuid) -> StoreResult<Order> {
         let order = self.get_order(tenant_id, order_id).await?;
         with_retry!(

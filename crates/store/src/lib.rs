@@ -192,6 +192,9 @@ pub trait Store: Send + Sync {
         order: NewOrder,
     ) -> StoreResult<Idempotent<Order>>;
     async fn get_order(&self, tenant_id: Uuid, order_id: Uuid) -> StoreResult<Order>;
+    /// Returns only the lines of an order; cheaper than [`Store::get_order`].
+    async fn get_order_lines(&self, tenant_id: Uuid, order_id: Uuid)
+    -> StoreResult<Vec<OrderLine>>;
     async fn cancel_order(&self, tenant_id: Uuid, order_id: Uuid) -> StoreResult<Order>;
     async fn add_payment(
         &self,

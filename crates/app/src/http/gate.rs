@@ -83,7 +83,7 @@ pub async fn validate_ticket(
                 errors.push(taquilla_domain::FieldError::new("qr_payload", "too_long"));
                 String::new()
             } else {
-                let secret = state.store.tenant_signing_key(tenant_id).await?;
+                let secret = state.signing_key(tenant_id).await?;
                 match tickets::verify(&secret, tenant_id, payload) {
                     Some(code) => code,
                     None => {
@@ -168,7 +168,7 @@ pub async fn public_key(
         Role::Cashier,
         Role::ApiClient,
     ])?;
-    let secret = state.store.tenant_signing_key(principal.tenant()?).await?;
+    let secret = state.signing_key(principal.tenant()?).await?;
     Ok(Json(PublicKey {
         public_key: tickets::public_key(&secret).map_err(ApiError::internal)?,
         algorithm: "Ed25519",

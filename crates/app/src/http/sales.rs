@@ -17,8 +17,8 @@ use taquilla_domain::identity::Document;
 use taquilla_domain::money::Currency;
 use taquilla_domain::phone::PhoneNumber;
 use taquilla_store::model::{
-    Hold, Idempotent, NewHold, NewOrder, NewPayment, NewTicket, Order, PaymentOutcome, Role,
-    VoidOutcome,
+    Hold, Idempotent, NewHold, NewOrder, NewPayment, NewTicket, Order, OrderLine, PaymentOutcome,
+    Role, VoidOutcome,
 };
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -358,10 +358,10 @@ fn validate_payment(request: CreatePayment) -> ApiResult<ValidPayment> {
 fn prepare_tickets(
     secret: &[u8],
     tenant_id: Uuid,
-    order: &Order,
+    lines: &[OrderLine],
 ) -> anyhow::Result<Vec<NewTicket>> {
     let mut prepared = Vec::new();
-    for line in &order.lines {
+    for line in lines {
         let units = if line.seat_id.is_some() {
             1
         } else {
@@ -405,9 +405,9 @@ pub async fn add_payment(
     let method = body.value.method.clone();
     let mut valid = validate_payment(body.value)?.payment;
 
-    let order = state.store.get_order(tenant_id, order_id).await?;
-    let secret = state.store.tenant_signing_key(tenant_id).await?;
-    valid.tickets = prepare_tickets(&secret, tenant_id, &order).map_err(ApiError::internal)?;
+    let lines = state.store.get_order_lines(tenant_id, order_id).await?;
+    let secret = state.signing_key(tenant_id).await?;
+    valid.tickets = prepare_tickets(&secret, tenant_id, &lines).map_err(ApiError::internal)?;
 
     let result = state
         .store
