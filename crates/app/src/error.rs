@@ -115,6 +115,25 @@ fn render(code: &'static str, details: &Value, locale: Locale) -> Value {
     {
         message = format!("{message} {first_use}");
     }
+    if code == "seats_unavailable"
+        && let Some(seats) = details["seats"].as_array()
+    {
+        let (row_word, seat_word) = match locale {
+            Locale::Es => ("fila", "asiento"),
+            Locale::En => ("row", "seat"),
+        };
+        let names: Vec<String> = seats
+            .iter()
+            .map(|seat| {
+                format!(
+                    "{row_word} {}, {seat_word} {}",
+                    seat["row"].as_str().unwrap_or("?"),
+                    seat["number"]
+                )
+            })
+            .collect();
+        message = format!("{}: {}.", message.trim_end_matches('.'), names.join("; "));
+    }
     json!({ "error": { "code": code, "message": message, "details": details } })
 }
 

@@ -121,6 +121,10 @@ async fn hold_outlives_expiry_during_payment(backend: Backend) {
     assert_eq!(uuid_of(&named[0]["id"]), seat);
     assert_eq!(named[0]["row"], "A");
     assert_eq!(named[0]["number"], 1);
+    assert_eq!(
+        competing.body["error"]["message"],
+        "Algunos asientos ya no están disponibles: fila A, asiento 1."
+    );
 
     // The sweeper leaves the hold alone.
     let expired = sweep_once(&app.state).await.expect("sweeper round");
