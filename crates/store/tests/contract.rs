@@ -246,6 +246,72 @@ fn cash_usd(amount_cents: i64, tickets: Vec<NewTicket>) -> NewPayment {
     }
 }
 
+/// Creates a general-admission zone, activates the event and sells one unit
+/// paid in full; returns the paid order.
+async fn sell_one_unit(harness: &Harness, fixture: &Fixture, entries_per_ticket: i64) -> Order {
+    let zone = harness
+        .store
+        .create_zone(
+            fixture.tenant_id,
+            NewZone {
+                event_id: fixture.event_id,
+                name: "Pista".to_string(),
+                kind: ZoneKind::GeneralAdmission { capacity: 5 },
+                price_usd_cents: 1_000,
+                entries_per_ticket,
+            },
+        )
+        .await
+        .unwrap();
+    activate(&harness.store, fixture).await;
+    let hold = fresh(
+        harness
+            .store
+            .create_hold(
+                fixture.tenant_id,
+                fixture.user_id,
+                None,
+                NewHold {
+                    zone_id: zone.id,
+                    seat_ids: Vec::new(),
+                    quantity: 1,
+                },
+            )
+            .await
+            .unwrap(),
+    );
+    let order = fresh(
+        harness
+            .store
+            .create_order(
+                fixture.tenant_id,
+                fixture.user_id,
+                None,
+                NewOrder {
+                    hold_id: hold.id,
+                    customer_id: fixture.customer_id,
+                },
+            )
+            .await
+            .unwrap(),
+    );
+    let paid = fresh(
+        harness
+            .store
+            .add_payment(
+                fixture.tenant_id,
+                fixture.user_id,
+                None,
+                order.id,
+                cash_usd(order.total_usd_cents, tickets_for(&order)),
+            )
+            .await
+            .unwrap(),
+    );
+    assert_eq!(paid.order.status, "paid");
+    paid.order
+}
+
 macro_rules! contract_tests {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -896,65 +962,7 @@ async fn void_issues_credit_note_and_frees_seats(harness: &Harness) {
 
 async fn second_scan_is_rejected(harness: &Harness) {
     let fixture = fixture(&harness.store, &harness.clock, "puerta").await;
-    let zone = harness
-        .store
-        .create_zone(
-            fixture.tenant_id,
-            NewZone {
-                event_id: fixture.event_id,
-                name: "Pista".to_string(),
-                kind: ZoneKind::GeneralAdmission { capacity: 5 },
-                price_usd_cents: 1_000,
-                entries_per_ticket: 1,
-            },
-        )
-        .await
-        .unwrap();
-    activate(&harness.store, &fixture).await;
-    let hold = fresh(
-        harness
-            .store
-            .create_hold(
-                fixture.tenant_id,
-                fixture.user_id,
-                None,
-                NewHold {
-                    zone_id: zone.id,
-                    seat_ids: Vec::new(),
-                    quantity: 1,
-                },
-            )
-            .await
-            .unwrap(),
-    );
-    let order = fresh(
-        harness
-            .store
-            .create_order(
-                fixture.tenant_id,
-                fixture.user_id,
-                None,
-                NewOrder {
-                    hold_id: hold.id,
-                    customer_id: fixture.customer_id,
-                },
-            )
-            .await
-            .unwrap(),
-    );
-    fresh(
-        harness
-            .store
-            .add_payment(
-                fixture.tenant_id,
-                fixture.user_id,
-                None,
-                order.id,
-                cash_usd(order.total_usd_cents, tickets_for(&order)),
-            )
-            .await
-            .unwrap(),
-    );
+    let order = sell_one_unit(harness, &fixture, 1).await;
     let code = harness
         .store
         .list_tickets(fixture.tenant_id, order.id)
@@ -1120,65 +1128,7 @@ async fn other_tenant_sees_nothing(harness: &Harness) {
 
 async fn multi_entry_ticket_counts_uses(harness: &Harness) {
     let fixture = fixture(&harness.store, &harness.clock, "abono").await;
-    let zone = harness
-        .store
-        .create_zone(
-            fixture.tenant_id,
-            NewZone {
-                event_id: fixture.event_id,
-                name: "Abono".to_string(),
-                kind: ZoneKind::GeneralAdmission { capacity: 5 },
-                price_usd_cents: 1_000,
-                entries_per_ticket: 2,
-            },
-        )
-        .await
-        .unwrap();
-    activate(&harness.store, &fixture).await;
-    let hold = fresh(
-        harness
-            .store
-            .create_hold(
-                fixture.tenant_id,
-                fixture.user_id,
-                None,
-                NewHold {
-                    zone_id: zone.id,
-                    seat_ids: Vec::new(),
-                    quantity: 1,
-                },
-            )
-            .await
-            .unwrap(),
-    );
-    let order = fresh(
-        harness
-            .store
-            .create_order(
-                fixture.tenant_id,
-                fixture.user_id,
-                None,
-                NewOrder {
-                    hold_id: hold.id,
-                    customer_id: fixture.customer_id,
-                },
-            )
-            .await
-            .unwrap(),
-    );
-    fresh(
-        harness
-            .store
-            .add_payment(
-                fixture.tenant_id,
-                fixture.user_id,
-                None,
-                order.id,
-                cash_usd(order.total_usd_cents, tickets_for(&order)),
-            )
-            .await
-            .unwrap(),
-    );
+    let order = sell_one_unit(harness, &fixture, 2).await;
     let ticket = harness
         .store
         .list_tickets(fixture.tenant_id, order.id)
