@@ -35,7 +35,7 @@ pub fn balcon_rows() -> Vec<i64> {
     (0..14).map(|row| 44 + 2 * (row / 2)).collect()
 }
 
-/// What the demo set up, for the start-up message.
+/// Ids of the demo data, for the start-up message.
 pub struct DemoInfo {
     pub tenant_id: Uuid,
     pub event_id: Uuid,

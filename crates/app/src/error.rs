@@ -1,6 +1,6 @@
 //! The one place where outcomes become HTTP responses.
 //!
-//! Every error answers with the envelope
+//! Every error response has the envelope
 //! `{"error": {"code": "…", "message": "…", "details": {…}}}`: `code` is stable
 //! English, `message` is Spanish unless the client asks for English (the
 //! [`localize_errors`] middleware rewrites it). Unknown failures become an
@@ -235,7 +235,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Rewrites error bodies in English for clients whose `Accept-Language` asks for it.
+/// Rewrites error bodies in English for clients whose `Accept-Language` requests it.
 pub async fn localize_errors(request: Request, next: Next) -> Response {
     let locale = Locale::from_headers(request.headers());
     let mut response = next.run(request).await;

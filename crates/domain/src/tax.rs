@@ -58,7 +58,7 @@ pub struct OrderTotals {
     pub total_bs_cents: i64,
 }
 
-/// Why totals could not be computed.
+/// Failure to compute totals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TotalsError {
     #[error("a quantity or price is negative")]

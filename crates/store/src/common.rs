@@ -63,7 +63,7 @@ fn page_of<T>(mut items: Vec<T>, page: PageRequest, id_of: impl Fn(&T) -> Uuid) 
     Page { items, next_cursor }
 }
 
-/// The lower bound of a keyset page: the nil UUID sorts before every v7 id.
+/// Returns the lower bound of a keyset page: the nil UUID sorts before every v7 id.
 fn after(page: PageRequest) -> Uuid {
     page.after.unwrap_or(Uuid::nil())
 }
@@ -247,7 +247,7 @@ enum Claim {
 }
 
 /// Inserts the idempotency key first, inside the effect's transaction: a
-/// parallel duplicate waits on the primary key and then finds the stored answer.
+/// parallel duplicate waits on the primary key and then reads the stored response.
 async fn claim_key(
     conn: &mut Conn,
     tenant_id: Uuid,

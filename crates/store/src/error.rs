@@ -38,7 +38,7 @@ impl StoreError {
         StoreError::Conflict { code, details }
     }
 
-    /// Whether retrying the whole transaction may succeed.
+    /// Returns whether retrying the whole transaction may succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(self, StoreError::Busy)
     }

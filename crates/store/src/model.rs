@@ -323,7 +323,7 @@ pub struct IdempotencyRequest {
     pub request_hash: String,
 }
 
-/// Either a fresh result or the stored answer to an earlier identical request.
+/// A fresh result, or the stored response to an earlier identical request.
 #[derive(Debug, Clone)]
 pub enum Idempotent<T> {
     Fresh(T),

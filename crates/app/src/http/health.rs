@@ -57,13 +57,13 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     (status, Json(body))
 }
 
-/// Liveness: the process answers.
+/// Liveness: the process responds.
 #[utoipa::path(get, path = "/health/live", tag = "operations", responses((status = 200)))]
 pub async fn live() -> Json<Value> {
     Json(json!({ "status": "alive" }))
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database responds.
 #[utoipa::path(get, path = "/health/ready", tag = "operations", responses((status = 200), (status = 503)))]
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     match tokio::time::timeout(std::time::Duration::from_secs(3), state.store.ping()).await {

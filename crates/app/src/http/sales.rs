@@ -76,7 +76,7 @@ pub struct VoidOrder {
     pub reason: String,
 }
 
-/// Sends a replayed answer exactly as it was first sent.
+/// Sends a replayed response exactly as it was first sent.
 fn replay(status_code: u16, body: String) -> Response {
     let status = StatusCode::from_u16(status_code).unwrap_or(StatusCode::OK);
     let mut response = (status, body).into_response();

@@ -1,4 +1,4 @@
-//! `taquilla health-check`: asks a running server for /health/.
+//! `taquilla health-check`: queries a running server's /health/.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -11,11 +11,11 @@ pub struct HealthCheckArgs {
     #[arg(long, default_value = "http://127.0.0.1:8000/health/")]
     url: String,
 
-    /// Seconds to wait for an answer.
+    /// Seconds to wait for a response.
     #[arg(long, default_value_t = 5)]
     timeout: u64,
 
-    /// Print the JSON answer instead of a summary.
+    /// Print the JSON response instead of a summary.
     #[arg(long)]
     json: bool,
 }
@@ -27,7 +27,7 @@ pub async fn run(args: HealthCheckArgs) -> anyhow::Result<ExitCode> {
     let response = match client.get(&args.url).send().await {
         Ok(response) => response,
         Err(error) => {
-            eprintln!("unhealthy: {} did not answer: {error}", args.url);
+            eprintln!("unhealthy: {} did not respond: {error}", args.url);
             return Ok(ExitCode::from(2));
         }
     };

@@ -36,7 +36,7 @@ enum Command {
     },
     /// Create an administrator: a platform admin, or with --tenant a tenant admin.
     CreateAdmin(admin::CreateAdminArgs),
-    /// Check a running server's /health/ endpoint; the exit status tells the result.
+    /// Check a running server's /health/ endpoint; the exit status reports the result.
     HealthCheck(health_check::HealthCheckArgs),
     /// Run complete sales against a server on loopback and report throughput and latency.
     LoadTest(load_test::LoadTestArgs),
