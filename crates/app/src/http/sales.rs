@@ -2,7 +2,7 @@
 //!
 //! Requests that create something take an `Idempotency-Key` header (required
 //! for payments); a retry with the same key and body replays the stored
-//! answer, marked with `Idempotent-Replayed: true`.
+//! response, marked with `Idempotent-Replayed: true`.
 
 use std::time::Instant;
 
