@@ -11,6 +11,7 @@ pub mod error;
 pub mod http;
 pub mod i18n;
 pub mod jobs;
+pub mod metered_store;
 pub mod metrics;
 pub mod openapi;
 pub mod startup;

@@ -17,6 +17,7 @@ pub struct Metrics {
     pub http_request_duration_seconds: HistogramVec,
     pub http_requests_in_flight: IntGauge,
     pub holds_expired_total: prometheus::IntCounter,
+    pub database_query_duration_seconds: HistogramVec,
 }
 
 impl Metrics {
@@ -85,6 +86,18 @@ impl Metrics {
         )
         .expect("valid metric");
 
+        let database_query_duration_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "venezuelan_pos_database_query_duration_seconds",
+                "Duration of one storage call (one transaction or read), in seconds.",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+            &["operation", "table"],
+        )
+        .expect("valid metric");
+
         for collector in [
             Box::new(ticket_sales_total.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(revenue_total.clone()),
@@ -94,6 +107,7 @@ impl Metrics {
             Box::new(http_request_duration_seconds.clone()),
             Box::new(http_requests_in_flight.clone()),
             Box::new(holds_expired_total.clone()),
+            Box::new(database_query_duration_seconds.clone()),
         ] {
             registry
                 .register(collector)
@@ -119,6 +133,7 @@ impl Metrics {
             http_request_duration_seconds,
             http_requests_in_flight,
             holds_expired_total,
+            database_query_duration_seconds,
         }
     }
 

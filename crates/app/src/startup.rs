@@ -49,12 +49,17 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Resul
                 .await?
         }
     };
+    let metrics = Arc::new(Metrics::new());
+    let store: Arc<dyn Store> = Arc::new(crate::metered_store::MeteredStore::new(
+        store,
+        metrics.database_query_duration_seconds.clone(),
+    ));
     Ok(AppState {
         store,
         clock,
         tokens: TokenKeys::new(secret.as_bytes())?,
         passwords: PasswordHashing::new(config.argon2_memory_kib, config.argon2_iterations)?,
-        metrics: Arc::new(Metrics::new()),
+        metrics,
         jobs: Default::default(),
         signing_keys: Default::default(),
         config: Arc::new(config),

@@ -123,6 +123,13 @@ async fn metrics_count_ticket_sales(backend: Backend) {
             .contains("venezuelan_pos_http_requests_total{method=\"POST\",route=\"/api/v1/orders/{id}/payments\",status=\"201\"} 1"),
         "payments are not counted by route template"
     );
+    // The completing payment is one storage call, timed once.
+    assert!(
+        metrics.text.contains(
+            "venezuelan_pos_database_query_duration_seconds_count{operation=\"add_payment\",table=\"payments\"} 1"
+        ),
+        "storage calls are not timed"
+    );
 
     app.teardown().await;
 }

@@ -1,0 +1,513 @@
+//! A [`Store`] decorator that times every storage call into
+//! `venezuelan_pos_database_query_duration_seconds`, labelled by operation (the
+//! store method) and the table it mainly touches. Wrapping the store keeps the
+//! timing in one place instead of at every call site.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use prometheus::HistogramVec;
+use taquilla_store::model::*;
+use taquilla_store::{Store, StoreResult};
+use uuid::Uuid;
+
+/// The store with timing around each call.
+pub struct MeteredStore {
+    inner: Arc<dyn Store>,
+    durations: HistogramVec,
+}
+
+impl MeteredStore {
+    pub fn new(inner: Arc<dyn Store>, durations: HistogramVec) -> Self {
+        Self { inner, durations }
+    }
+
+    async fn observe<T>(&self, operation: &str, table: &str, call: impl Future<Output = T>) -> T {
+        let started = Instant::now();
+        let result = call.await;
+        self.durations
+            .with_label_values(&[operation, table])
+            .observe(started.elapsed().as_secs_f64());
+        result
+    }
+}
+
+#[async_trait]
+impl Store for MeteredStore {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.observe("ping", "none", self.inner.ping()).await
+    }
+
+    async fn get_or_init_setting(&self, key: &str, initial: &str) -> StoreResult<String> {
+        self.observe(
+            "get_or_init_setting",
+            "settings",
+            self.inner.get_or_init_setting(key, initial),
+        )
+        .await
+    }
+
+    async fn create_tenant(&self, tenant: NewTenant) -> StoreResult<Tenant> {
+        self.observe("create_tenant", "tenants", self.inner.create_tenant(tenant))
+            .await
+    }
+
+    async fn get_tenant(&self, tenant_id: Uuid) -> StoreResult<Tenant> {
+        self.observe("get_tenant", "tenants", self.inner.get_tenant(tenant_id))
+            .await
+    }
+
+    async fn get_tenant_by_slug(&self, slug: &str) -> StoreResult<Option<Tenant>> {
+        self.observe(
+            "get_tenant_by_slug",
+            "tenants",
+            self.inner.get_tenant_by_slug(slug),
+        )
+        .await
+    }
+
+    async fn tenant_signing_key(&self, tenant_id: Uuid) -> StoreResult<Vec<u8>> {
+        self.observe(
+            "tenant_signing_key",
+            "tenants",
+            self.inner.tenant_signing_key(tenant_id),
+        )
+        .await
+    }
+
+    async fn list_tenants(&self, page: PageRequest) -> StoreResult<Page<Tenant>> {
+        self.observe("list_tenants", "tenants", self.inner.list_tenants(page))
+            .await
+    }
+
+    async fn create_user(&self, user: NewUser) -> StoreResult<User> {
+        self.observe("create_user", "users", self.inner.create_user(user))
+            .await
+    }
+
+    async fn get_user(&self, user_id: Uuid) -> StoreResult<User> {
+        self.observe("get_user", "users", self.inner.get_user(user_id))
+            .await
+    }
+
+    async fn list_users(&self, tenant_id: Uuid, page: PageRequest) -> StoreResult<Page<User>> {
+        self.observe(
+            "list_users",
+            "users",
+            self.inner.list_users(tenant_id, page),
+        )
+        .await
+    }
+
+    async fn find_credentials(&self, username: &str) -> StoreResult<Option<UserCredentials>> {
+        self.observe(
+            "find_credentials",
+            "users",
+            self.inner.find_credentials(username),
+        )
+        .await
+    }
+
+    async fn record_login_failure(
+        &self,
+        user_id: Uuid,
+        max_failures: i64,
+        lock_until: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.observe(
+            "record_login_failure",
+            "users",
+            self.inner
+                .record_login_failure(user_id, max_failures, lock_until),
+        )
+        .await
+    }
+
+    async fn record_login_success(&self, user_id: Uuid) -> StoreResult<()> {
+        self.observe(
+            "record_login_success",
+            "users",
+            self.inner.record_login_success(user_id),
+        )
+        .await
+    }
+
+    async fn insert_refresh_token(
+        &self,
+        token_hash: &str,
+        user_id: Uuid,
+        family_id: Uuid,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.observe(
+            "insert_refresh_token",
+            "refresh_tokens",
+            self.inner
+                .insert_refresh_token(token_hash, user_id, family_id, expires_at),
+        )
+        .await
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<RefreshOutcome> {
+        self.observe(
+            "rotate_refresh_token",
+            "refresh_tokens",
+            self.inner
+                .rotate_refresh_token(old_hash, new_hash, expires_at),
+        )
+        .await
+    }
+
+    async fn create_venue(&self, tenant_id: Uuid, venue: NewVenue) -> StoreResult<Venue> {
+        self.observe(
+            "create_venue",
+            "venues",
+            self.inner.create_venue(tenant_id, venue),
+        )
+        .await
+    }
+
+    async fn get_venue(&self, tenant_id: Uuid, venue_id: Uuid) -> StoreResult<Venue> {
+        self.observe(
+            "get_venue",
+            "venues",
+            self.inner.get_venue(tenant_id, venue_id),
+        )
+        .await
+    }
+
+    async fn list_venues(&self, tenant_id: Uuid, page: PageRequest) -> StoreResult<Page<Venue>> {
+        self.observe(
+            "list_venues",
+            "venues",
+            self.inner.list_venues(tenant_id, page),
+        )
+        .await
+    }
+
+    async fn create_event(&self, tenant_id: Uuid, event: NewEvent) -> StoreResult<Event> {
+        self.observe(
+            "create_event",
+            "events",
+            self.inner.create_event(tenant_id, event),
+        )
+        .await
+    }
+
+    async fn get_event(&self, tenant_id: Uuid, event_id: Uuid) -> StoreResult<Event> {
+        self.observe(
+            "get_event",
+            "events",
+            self.inner.get_event(tenant_id, event_id),
+        )
+        .await
+    }
+
+    async fn list_events(&self, tenant_id: Uuid, page: PageRequest) -> StoreResult<Page<Event>> {
+        self.observe(
+            "list_events",
+            "events",
+            self.inner.list_events(tenant_id, page),
+        )
+        .await
+    }
+
+    async fn set_event_status(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+        from: &[&str],
+        to: &str,
+    ) -> StoreResult<Event> {
+        self.observe(
+            "set_event_status",
+            "events",
+            self.inner.set_event_status(tenant_id, event_id, from, to),
+        )
+        .await
+    }
+
+    async fn create_zone(&self, tenant_id: Uuid, zone: NewZone) -> StoreResult<Zone> {
+        self.observe(
+            "create_zone",
+            "zones",
+            self.inner.create_zone(tenant_id, zone),
+        )
+        .await
+    }
+
+    async fn get_zone(&self, tenant_id: Uuid, zone_id: Uuid) -> StoreResult<Zone> {
+        self.observe("get_zone", "zones", self.inner.get_zone(tenant_id, zone_id))
+            .await
+    }
+
+    async fn list_zones(&self, tenant_id: Uuid, event_id: Uuid) -> StoreResult<Vec<Zone>> {
+        self.observe(
+            "list_zones",
+            "zones",
+            self.inner.list_zones(tenant_id, event_id),
+        )
+        .await
+    }
+
+    async fn zone_availability(&self, tenant_id: Uuid, zone_id: Uuid) -> StoreResult<Availability> {
+        self.observe(
+            "zone_availability",
+            "seats",
+            self.inner.zone_availability(tenant_id, zone_id),
+        )
+        .await
+    }
+
+    async fn create_customer(
+        &self,
+        tenant_id: Uuid,
+        customer: NewCustomer,
+    ) -> StoreResult<Customer> {
+        self.observe(
+            "create_customer",
+            "customers",
+            self.inner.create_customer(tenant_id, customer),
+        )
+        .await
+    }
+
+    async fn get_customer(&self, tenant_id: Uuid, customer_id: Uuid) -> StoreResult<Customer> {
+        self.observe(
+            "get_customer",
+            "customers",
+            self.inner.get_customer(tenant_id, customer_id),
+        )
+        .await
+    }
+
+    async fn search_customers(
+        &self,
+        tenant_id: Uuid,
+        filter: CustomerFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Customer>> {
+        self.observe(
+            "search_customers",
+            "customers",
+            self.inner.search_customers(tenant_id, filter, page),
+        )
+        .await
+    }
+
+    async fn create_exchange_rate(
+        &self,
+        tenant_id: Uuid,
+        created_by: Uuid,
+        rate: NewExchangeRate,
+    ) -> StoreResult<ExchangeRateRecord> {
+        self.observe(
+            "create_exchange_rate",
+            "exchange_rates",
+            self.inner.create_exchange_rate(tenant_id, created_by, rate),
+        )
+        .await
+    }
+
+    async fn list_exchange_rates(
+        &self,
+        tenant_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<ExchangeRateRecord>> {
+        self.observe(
+            "list_exchange_rates",
+            "exchange_rates",
+            self.inner.list_exchange_rates(tenant_id, page),
+        )
+        .await
+    }
+
+    async fn create_hold(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        idempotency: Option<IdempotencyRequest>,
+        hold: NewHold,
+    ) -> StoreResult<Idempotent<Hold>> {
+        self.observe(
+            "create_hold",
+            "holds",
+            self.inner
+                .create_hold(tenant_id, principal_id, idempotency, hold),
+        )
+        .await
+    }
+
+    async fn get_hold(&self, tenant_id: Uuid, hold_id: Uuid) -> StoreResult<Hold> {
+        self.observe("get_hold", "holds", self.inner.get_hold(tenant_id, hold_id))
+            .await
+    }
+
+    async fn release_hold(&self, tenant_id: Uuid, hold_id: Uuid) -> StoreResult<()> {
+        self.observe(
+            "release_hold",
+            "holds",
+            self.inner.release_hold(tenant_id, hold_id),
+        )
+        .await
+    }
+
+    async fn expire_holds(&self, limit: i64) -> StoreResult<u64> {
+        self.observe("expire_holds", "holds", self.inner.expire_holds(limit))
+            .await
+    }
+
+    async fn create_order(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        idempotency: Option<IdempotencyRequest>,
+        order: NewOrder,
+    ) -> StoreResult<Idempotent<Order>> {
+        self.observe(
+            "create_order",
+            "orders",
+            self.inner
+                .create_order(tenant_id, principal_id, idempotency, order),
+        )
+        .await
+    }
+
+    async fn get_order(&self, tenant_id: Uuid, order_id: Uuid) -> StoreResult<Order> {
+        self.observe(
+            "get_order",
+            "orders",
+            self.inner.get_order(tenant_id, order_id),
+        )
+        .await
+    }
+
+    async fn get_order_lines(
+        &self,
+        tenant_id: Uuid,
+        order_id: Uuid,
+    ) -> StoreResult<Vec<OrderLine>> {
+        self.observe(
+            "get_order_lines",
+            "order_lines",
+            self.inner.get_order_lines(tenant_id, order_id),
+        )
+        .await
+    }
+
+    async fn cancel_order(&self, tenant_id: Uuid, order_id: Uuid) -> StoreResult<Order> {
+        self.observe(
+            "cancel_order",
+            "orders",
+            self.inner.cancel_order(tenant_id, order_id),
+        )
+        .await
+    }
+
+    async fn add_payment(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        idempotency: Option<IdempotencyRequest>,
+        order_id: Uuid,
+        payment: NewPayment,
+    ) -> StoreResult<Idempotent<PaymentOutcome>> {
+        self.observe(
+            "add_payment",
+            "payments",
+            self.inner
+                .add_payment(tenant_id, principal_id, idempotency, order_id, payment),
+        )
+        .await
+    }
+
+    async fn void_order(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        idempotency: Option<IdempotencyRequest>,
+        order_id: Uuid,
+        reason: String,
+    ) -> StoreResult<Idempotent<VoidOutcome>> {
+        self.observe(
+            "void_order",
+            "orders",
+            self.inner
+                .void_order(tenant_id, principal_id, idempotency, order_id, reason),
+        )
+        .await
+    }
+
+    async fn list_tickets(&self, tenant_id: Uuid, order_id: Uuid) -> StoreResult<Vec<Ticket>> {
+        self.observe(
+            "list_tickets",
+            "tickets",
+            self.inner.list_tickets(tenant_id, order_id),
+        )
+        .await
+    }
+
+    async fn validate_ticket(
+        &self,
+        tenant_id: Uuid,
+        validator_id: Uuid,
+        code: &str,
+        gate: &str,
+        event_id: Option<Uuid>,
+    ) -> StoreResult<ValidationOutcome> {
+        self.observe(
+            "validate_ticket",
+            "tickets",
+            self.inner
+                .validate_ticket(tenant_id, validator_id, code, gate, event_id),
+        )
+        .await
+    }
+
+    async fn list_fiscal_documents(
+        &self,
+        tenant_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<FiscalDocument>> {
+        self.observe(
+            "list_fiscal_documents",
+            "fiscal_documents",
+            self.inner.list_fiscal_documents(tenant_id, page),
+        )
+        .await
+    }
+
+    async fn get_fiscal_document(
+        &self,
+        tenant_id: Uuid,
+        document_id: Uuid,
+    ) -> StoreResult<FiscalDocument> {
+        self.observe(
+            "get_fiscal_document",
+            "fiscal_documents",
+            self.inner.get_fiscal_document(tenant_id, document_id),
+        )
+        .await
+    }
+
+    async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.observe(
+            "purge_idempotency_keys",
+            "idempotency_keys",
+            self.inner.purge_idempotency_keys(before),
+        )
+        .await
+    }
+}
