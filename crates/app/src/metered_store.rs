@@ -41,6 +41,10 @@ impl Store for MeteredStore {
         self.inner.backend()
     }
 
+    fn pool_status(&self) -> taquilla_store::PoolStatus {
+        self.inner.pool_status()
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         self.observe("ping", "none", self.inner.ping()).await
     }

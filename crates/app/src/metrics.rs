@@ -18,6 +18,8 @@ pub struct Metrics {
     pub http_requests_in_flight: IntGauge,
     pub holds_expired_total: prometheus::IntCounter,
     pub database_query_duration_seconds: HistogramVec,
+    /// Connections in the database pool, by state (`open`, `idle`, `max`).
+    pub database_pool_connections: prometheus::IntGaugeVec,
 }
 
 impl Metrics {
@@ -98,6 +100,15 @@ impl Metrics {
         )
         .expect("valid metric");
 
+        let database_pool_connections = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "venezuelan_pos_database_pool_connections",
+                "Database pool connections by state: open, idle and the configured max.",
+            ),
+            &["state"],
+        )
+        .expect("valid metric");
+
         for collector in [
             Box::new(ticket_sales_total.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(revenue_total.clone()),
@@ -108,6 +119,7 @@ impl Metrics {
             Box::new(http_requests_in_flight.clone()),
             Box::new(holds_expired_total.clone()),
             Box::new(database_query_duration_seconds.clone()),
+            Box::new(database_pool_connections.clone()),
         ] {
             registry
                 .register(collector)
@@ -134,7 +146,22 @@ impl Metrics {
             http_requests_in_flight,
             holds_expired_total,
             database_query_duration_seconds,
+            database_pool_connections,
         }
+    }
+
+    /// Records the pool's state; called before each scrape.
+    pub fn record_pool(&self, status: taquilla_store::PoolStatus) {
+        let gauges = &self.database_pool_connections;
+        gauges
+            .with_label_values(&["open"])
+            .set(i64::from(status.size));
+        gauges
+            .with_label_values(&["idle"])
+            .set(i64::from(status.idle));
+        gauges
+            .with_label_values(&["max"])
+            .set(i64::from(status.max));
     }
 
     /// Renders the registry in the Prometheus text format.

@@ -1837,6 +1837,15 @@ impl Store for Backend {
         BACKEND_NAME
     }
 
+    fn pool_status(&self) -> crate::PoolStatus {
+        let pool = self.read_pool();
+        crate::PoolStatus {
+            size: pool.size(),
+            idle: pool.num_idle() as u32,
+            max: pool.options().get_max_connections(),
+        }
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(self.read_pool()).await?;
         Ok(())

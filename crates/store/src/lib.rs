@@ -32,6 +32,14 @@ pub use sqlite::SqliteStore;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Connections of the pool at one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
 /// Database settings shared by both backends.
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
@@ -83,6 +91,9 @@ pub fn redact_url(url: &str) -> String {
 pub trait Store: Send + Sync {
     /// Name of the backend: `postgres` or `sqlite`.
     fn backend(&self) -> &'static str;
+
+    /// Returns the connection pool's current size and idle connections.
+    fn pool_status(&self) -> PoolStatus;
 
     /// Runs a trivial query; used by health checks.
     async fn ping(&self) -> StoreResult<()>;

@@ -78,6 +78,7 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
 /// Prometheus text exposition.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    state.metrics.record_pool(state.store.pool_status());
     (
         [(
             header::CONTENT_TYPE,

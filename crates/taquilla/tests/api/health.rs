@@ -130,6 +130,13 @@ async fn metrics_count_ticket_sales(backend: Backend) {
         ),
         "storage calls are not timed"
     );
+    assert!(
+        metrics
+            .text
+            .lines()
+            .any(|line| line.starts_with("venezuelan_pos_database_pool_connections{state=\"max\"}")),
+        "the pool is not reported"
+    );
 
     app.teardown().await;
 }
