@@ -212,6 +212,9 @@ impl Config {
                     .to_string(),
             );
         }
+        if self.max_body_bytes < 1_024 {
+            return Err("TAQUILLA_MAX_BODY_BYTES must be at least 1024".to_string());
+        }
         if self.sweep_interval_seconds < 1 {
             return Err("TAQUILLA_SWEEP_INTERVAL_SECONDS must be at least 1".to_string());
         }

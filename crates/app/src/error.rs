@@ -40,6 +40,8 @@ pub enum ApiError {
     },
     #[error("payload too large")]
     PayloadTooLarge,
+    #[error("method not allowed")]
+    MethodNotAllowed,
     #[error("service busy")]
     Busy,
     #[error("internal error")]
@@ -201,6 +203,12 @@ impl IntoResponse for ApiError {
             ApiError::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
+                json!({}),
+                None,
+            ),
+            ApiError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
                 json!({}),
                 None,
             ),

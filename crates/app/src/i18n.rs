@@ -155,6 +155,18 @@ pub fn error_message(code: &str, locale: Locale) -> &'static str {
             "The ticket has already been used.",
         ),
         "ticket_cancelled" => ("La entrada está anulada.", "The ticket is cancelled."),
+        "event_cancelled" => (
+            "El evento de esta entrada fue cancelado.",
+            "This ticket's event was cancelled.",
+        ),
+        "order_has_payments" => (
+            "La orden ya tiene pagos: no se puede cancelar sin reembolsarlos.",
+            "The order already has payments: it cannot be cancelled without refunding them.",
+        ),
+        "method_not_allowed" => (
+            "Método HTTP no permitido en esta ruta.",
+            "HTTP method not allowed on this route.",
+        ),
         "ticket_wrong_event" => (
             "La entrada es de otro evento.",
             "The ticket is for another event.",
@@ -202,6 +214,20 @@ pub fn rule_message(rule: &str, locale: Locale) -> &'static str {
         "positive" => ("debe ser mayor que cero", "must be greater than zero"),
         "not_negative" => ("no puede ser negativo", "cannot be negative"),
         "invalid_value" => ("no es un valor permitido", "is not an allowed value"),
+        "invalid_type" => (
+            "tiene un tipo de dato incorrecto",
+            "has the wrong data type",
+        ),
+        "invalid_characters" => (
+            "contiene caracteres de control no permitidos",
+            "contains control characters, which are not allowed",
+        ),
+        "too_large" => ("es demasiado grande", "is too large"),
+        "in_future" => ("debe estar en el futuro", "must be in the future"),
+        "customer_document_required" => (
+            "debe tener cédula o RIF para emitir la factura",
+            "needs a cédula or RIF for the invoice",
+        ),
         "uuid" => ("debe ser un identificador UUID", "must be a UUID"),
         "rif_check_digit" => (
             "tiene un dígito verificador de RIF incorrecto",
@@ -267,7 +293,7 @@ pub fn rule_message(rule: &str, locale: Locale) -> &'static str {
             "is required in a numbered zone",
         ),
         "seats_or_quantity" => (
-            "indique asientos o una cantidad, no ambos",
+            "admite asientos o una cantidad, pero no ambos a la vez",
             "give seats or a quantity, not both",
         ),
         "not_allowed_for_method" => (

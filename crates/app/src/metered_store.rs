@@ -119,17 +119,17 @@ impl Store for MeteredStore {
         .await
     }
 
-    async fn record_login_failure(
+    async fn claim_login_attempt(
         &self,
         user_id: Uuid,
         max_failures: i64,
         lock_until: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         self.observe(
-            "record_login_failure",
+            "claim_login_attempt",
             "users",
             self.inner
-                .record_login_failure(user_id, max_failures, lock_until),
+                .claim_login_attempt(user_id, max_failures, lock_until),
         )
         .await
     }

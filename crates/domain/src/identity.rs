@@ -45,9 +45,12 @@ impl Cedula {
         if !(6..=8).contains(&digits.len()) || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
             return Err(FieldError::new(field, "cedula_format"));
         }
-        let number = digits
+        let number: u32 = digits
             .parse()
             .map_err(|_| FieldError::new(field, "cedula_format"))?;
+        if number == 0 {
+            return Err(FieldError::new(field, "cedula_format"));
+        }
         Ok(Self { letter, number })
     }
 
@@ -280,6 +283,10 @@ mod tests {
         );
         assert_eq!(
             Cedula::parse("V-123", "document").unwrap_err().rule,
+            "cedula_format"
+        );
+        assert_eq!(
+            Cedula::parse("V-000000", "document").unwrap_err().rule,
             "cedula_format"
         );
     }

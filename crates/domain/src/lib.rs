@@ -13,5 +13,6 @@ pub mod money;
 pub mod phone;
 pub mod seatmap;
 pub mod tax;
+pub mod text;
 
 pub use error::FieldError;

@@ -46,6 +46,9 @@ impl PhoneNumber {
         let national = if let Some(rest) = digits.strip_prefix("58").filter(|rest| rest.len() == 10)
         {
             rest.to_string()
+        } else if has_plus && digits.starts_with("58") {
+            // +58 is Venezuela: the national number must follow its rules.
+            return Err(FieldError::new(field, "phone_venezuelan"));
         } else if has_plus {
             // A foreign number: E.164 allows up to 15 digits after the country code's `+`.
             if (8..=15).contains(&digits.len()) && !digits.starts_with('0') {
@@ -124,6 +127,17 @@ mod tests {
                 .rule,
             "phone_mobile"
         );
+    }
+
+    #[test]
+    fn malformed_venezuelan_e164_is_rejected() {
+        for input in ["+58123456789", "+5812345678", "+584141234567999"] {
+            assert_eq!(
+                PhoneNumber::parse(input, "phone").unwrap_err().rule,
+                "phone_venezuelan",
+                "{input}"
+            );
+        }
     }
 
     #[test]

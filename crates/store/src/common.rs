@@ -17,7 +17,7 @@ use taquilla_domain::fiscal::{
 };
 use taquilla_domain::money::{Currency, ExchangeRate};
 use taquilla_domain::seatmap::row_label;
-use taquilla_domain::tax::{LineInput, compute_totals};
+use taquilla_domain::tax::{LineInput, TotalsError, compute_totals};
 use uuid::Uuid;
 
 use super::{BACKEND_NAME, Backend, Db, WriteTx};
@@ -159,6 +159,18 @@ struct HoldRecord {
     created_at: DateTime<Utc>,
 }
 
+/// The order fields a payment reads while it holds the order's row lock.
+#[derive(FromRow)]
+struct PaymentLock {
+    status: String,
+    total_bs_cents: i64,
+    paid_bs_cents: i64,
+    rate_scaled: i64,
+    payment_deadline: DateTime<Utc>,
+    hold_id: Uuid,
+    event_id: Uuid,
+}
+
 #[derive(FromRow)]
 struct OrderRecord {
     id: Uuid,
@@ -291,6 +303,32 @@ async fn claim_key(
         status_code: status_code as u16,
         body,
     })
+}
+
+async fn event_cancelled(conn: &mut Conn, tenant_id: Uuid, event_id: Uuid) -> StoreResult<bool> {
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM events WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(event_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(status == "cancelled")
+}
+
+async fn release_key(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    request: &IdempotencyRequest,
+) -> StoreResult<()> {
+    sqlx::query(
+        "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND principal_id = $2 AND key = $3",
+    )
+    .bind(tenant_id)
+    .bind(request.principal_id)
+    .bind(&request.key)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 async fn save_key_response<T: serde::Serialize>(
@@ -939,24 +977,37 @@ impl Backend {
                 json!({ "order_id": order_id }),
             ));
         }
-        let customer_exists: Option<(Uuid,)> =
-            sqlx::query_as("SELECT id FROM customers WHERE tenant_id = $1 AND id = $2")
+        let customer_document: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT document FROM customers WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant_id)
                 .bind(request.customer_id)
                 .fetch_optional(tx.conn())
                 .await?;
-        if customer_exists.is_none() {
+        let Some((document,)) = customer_document else {
             return Err(StoreError::NotFound("customer"));
+        };
+        // The invoice must name the buyer's cédula or RIF.
+        if document.is_none() {
+            return Err(StoreError::Invalid(taquilla_domain::FieldError::new(
+                "customer_id",
+                "customer_document_required",
+            )));
         }
 
         let zone = self.zone_record(tx.conn(), tenant_id, hold.zone_id).await?;
-        let payment_minutes: i64 = sqlx::query_scalar(
-            "SELECT payment_minutes FROM events WHERE tenant_id = $1 AND id = $2",
+        let (payment_minutes, event_status): (i64, String) = sqlx::query_as(
+            "SELECT payment_minutes, status FROM events WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant_id)
         .bind(hold.event_id)
         .fetch_one(tx.conn())
         .await?;
+        if event_status != "active" {
+            return Err(StoreError::conflict_with(
+                "event_not_on_sale",
+                json!({ "status": event_status }),
+            ));
+        }
         let iva_basis_points: i64 =
             sqlx::query_scalar("SELECT iva_basis_points FROM tenants WHERE id = $1")
                 .bind(tenant_id)
@@ -1017,8 +1068,12 @@ impl Backend {
                 tax_basis_points: Some(iva_basis_points),
             })
             .collect();
-        let totals = compute_totals(&inputs, rate)
-            .map_err(|error| StoreError::Internal(error.to_string()))?;
+        let totals = compute_totals(&inputs, rate).map_err(|error| match error {
+            TotalsError::Overflow => {
+                StoreError::Invalid(taquilla_domain::FieldError::new("hold_id", "too_large"))
+            }
+            TotalsError::Negative => StoreError::Internal(error.to_string()),
+        })?;
         let taxes: Vec<TaxTotal> = totals
             .rates
             .iter()
@@ -1146,17 +1201,38 @@ impl Backend {
 
         // Lock the order row: payments of one order are serialised, so it is
         // never completed twice or overpaid.
-        let locked: Option<(String, i64, i64, i64, DateTime<Utc>, Uuid)> = sqlx::query_as(
+        let locked: Option<PaymentLock> = sqlx::query_as(
             "UPDATE orders SET paid_bs_cents = paid_bs_cents WHERE tenant_id = $1 AND id = $2 \
-             RETURNING status, total_bs_cents, paid_bs_cents, rate_scaled, payment_deadline, hold_id",
+             RETURNING status, total_bs_cents, paid_bs_cents, rate_scaled, payment_deadline, hold_id, event_id",
         )
         .bind(tenant_id)
         .bind(order_id)
         .fetch_optional(tx.conn())
         .await?;
-        let Some((status, total_bs, paid_bs, rate_scaled, deadline, hold_id)) = locked else {
+        let Some(PaymentLock {
+            status,
+            total_bs_cents: total_bs,
+            paid_bs_cents: paid_bs,
+            rate_scaled,
+            payment_deadline: deadline,
+            hold_id,
+            event_id,
+        }) = locked
+        else {
             return Err(StoreError::NotFound("order"));
         };
+        let event_status: String =
+            sqlx::query_scalar("SELECT status FROM events WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id)
+                .bind(event_id)
+                .fetch_one(tx.conn())
+                .await?;
+        if event_status != "active" {
+            return Err(StoreError::conflict_with(
+                "event_not_on_sale",
+                json!({ "status": event_status }),
+            ));
+        }
         if status != "pending" {
             return Err(StoreError::conflict_with(
                 "order_not_payable",
@@ -1167,6 +1243,11 @@ impl Backend {
             // The payment arrived too late: end the order and give its capacity back.
             let hold = fetch_hold(tx.conn(), tenant_id, hold_id).await?;
             end_hold(tx.conn(), tenant_id, &hold, "expired", now).await?;
+            // The expiry is kept but this request had no effect of its own, so
+            // its key is released: a retry gets the order's new status.
+            if let Some(key) = idempotency {
+                release_key(tx.conn(), tenant_id, key).await?;
+            }
             tx.commit().await?;
             return Err(StoreError::conflict_with(
                 "order_expired",
@@ -1186,24 +1267,29 @@ impl Backend {
                 ))
             })?,
         };
-        let earlier_usd_payments: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM payments WHERE tenant_id = $1 AND order_id = $2 AND currency = 'USD'",
-        )
-        .bind(tenant_id)
-        .bind(order_id)
-        .fetch_one(tx.conn())
-        .await?;
-        let conversions = earlier_usd_payments + i64::from(request.currency == Currency::Usd);
+        // Card, transfer and Pago Móvil give no change: they may pay the balance,
+        // or in USD the balance rounded up to the cent, whose excess of less than
+        // one cent is booked as rounding.
         let balance = total_bs - paid_bs;
-        let excess = amount_bs - balance;
-        if request.method != "cash" && excess > conversions {
+        let non_cash_limit_ok = match request.currency {
+            Currency::Ves => request.amount_cents <= balance,
+            Currency::Usd => rate
+                .bs_to_usd_ceil(balance)
+                .is_some_and(|ceiling| request.amount_cents <= ceiling),
+        };
+        if request.method != "cash" && !non_cash_limit_ok {
             return Err(StoreError::conflict_with(
                 "amount_exceeds_balance",
                 json!({ "balance_bs_cents": balance, "amount_bs_cents": amount_bs }),
             ));
         }
         let applied = amount_bs.min(balance);
-        let change_bs = (amount_bs - applied).max(0);
+        let surplus = (amount_bs - applied).max(0);
+        let (change_bs, overpaid) = if request.method == "cash" {
+            (surplus, 0)
+        } else {
+            (0, surplus)
+        };
         let change_currency = request.change_currency.unwrap_or(request.currency);
         let (change_cents, change_rounding) = if change_bs == 0 {
             (0, 0)
@@ -1218,13 +1304,21 @@ impl Backend {
         };
         let paid_after = paid_bs + applied;
         let remaining = total_bs - paid_after;
-        // A remainder of at most one céntimo per USD conversion is booked as rounding.
-        let completes = remaining <= conversions && (remaining == 0 || conversions > 0);
-        let rounding = if completes { remaining } else { 0 } + change_rounding;
+        // Paid in full, or a USD payment left at most the one céntimo its
+        // conversion can lose; that céntimo is booked as rounding.
+        let completes = remaining <= 0 || (request.currency == Currency::Usd && remaining <= 1);
+        // Positive: the business absorbed a shortfall; negative: it kept a surplus.
+        let rounding = if completes { remaining } else { 0 } + change_rounding - overpaid;
 
         let payment_id = Uuid::now_v7();
+        // Banks pad references with leading zeros; `000123` and `123` are one reference.
         let pago_movil_reference = (request.method == "pago_movil")
-            .then(|| request.reference.clone())
+            .then(|| {
+                request
+                    .reference
+                    .as_deref()
+                    .map(|reference| reference.trim_start_matches('0').to_string())
+            })
             .flatten();
         let inserted = sqlx::query(
             "INSERT INTO payments (tenant_id, id, order_id, method, currency, amount_cents, amount_bs_cents, applied_bs_cents, \
@@ -1663,6 +1757,17 @@ impl Backend {
                 ));
             }
         }
+        // Money already taken needs a refund, which taquilla does not record yet.
+        let with_payments: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM orders WHERE tenant_id = $1 AND hold_id = $2 AND status = 'pending' AND paid_bs_cents > 0",
+        )
+        .bind(tenant_id)
+        .bind(hold_id)
+        .fetch_one(tx.conn())
+        .await?;
+        if with_payments > 0 {
+            return Err(StoreError::conflict("order_has_payments"));
+        }
         if !end_hold(tx.conn(), tenant_id, &hold, "released", now).await? {
             let current = fetch_hold(tx.conn(), tenant_id, hold_id).await?;
             return Err(StoreError::conflict_with(
@@ -1739,6 +1844,58 @@ impl Backend {
         Ok(RefreshOutcome::Invalid)
     }
 
+    async fn create_exchange_rate_once(
+        &self,
+        tenant_id: Uuid,
+        created_by: Uuid,
+        rate: &NewExchangeRate,
+    ) -> StoreResult<ExchangeRateRecord> {
+        let mut tx = self.begin_write().await?;
+        let id = Uuid::now_v7();
+        // A second rate for the same date is a correction: it supersedes the first.
+        let superseded: Option<(Uuid,)> = sqlx::query_as(
+            "UPDATE exchange_rates SET superseded = $4 WHERE tenant_id = $1 AND currency = 'USD' AND effective_date = $2 \
+             AND superseded = $3 RETURNING id",
+        )
+        .bind(tenant_id)
+        .bind(rate.effective_date)
+        .bind(false)
+        .bind(true)
+        .fetch_optional(tx.conn())
+        .await?;
+        sqlx::query(
+            "INSERT INTO exchange_rates (tenant_id, id, currency, rate_scaled, effective_date, source, supersedes_id, superseded, created_by, created_at) \
+             VALUES ($1, $2, 'USD', $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .bind(rate.rate_scaled)
+        .bind(rate.effective_date)
+        .bind(&rate.source)
+        .bind(superseded.map(|(id,)| id))
+        .bind(false)
+        .bind(created_by)
+        .bind(self.clock.now())
+        .execute(tx.conn())
+        .await
+        .map_err(|error| match unique_violation(&error) {
+            // A parallel request stored a rate for the same date first: retry,
+            // and this one supersedes it.
+            Some(_) => StoreError::Busy,
+            None => error.into(),
+        })?;
+        let record: RateRecord = sqlx::query_as(
+            "SELECT id, currency, rate_scaled, effective_date, source, supersedes_id, superseded, created_at \
+             FROM exchange_rates WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_one(tx.conn())
+        .await?;
+        tx.commit().await?;
+        Ok(record.into())
+    }
+
     async fn validate_once(
         &self,
         tenant_id: Uuid,
@@ -1752,6 +1909,7 @@ impl Backend {
         let sql = format!(
             "UPDATE tickets SET uses = uses + 1, first_used_at = COALESCE(first_used_at, $4), first_gate = COALESCE(first_gate, $5) \
              WHERE tenant_id = $1 AND code = $2 AND status = 'valid' AND uses < max_uses AND ($3 IS NULL OR event_id = $3) \
+             AND EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = tickets.tenant_id AND e.id = tickets.event_id AND e.status <> 'cancelled') \
              RETURNING {TICKET_COLUMNS}"
         );
         let admitted: Option<Ticket> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -1777,11 +1935,23 @@ impl Backend {
                     .bind(code)
                     .fetch_optional(tx.conn())
                     .await?;
+                let event_is_cancelled = match &existing {
+                    Some(ticket) => event_cancelled(tx.conn(), tenant_id, ticket.event_id).await?,
+                    None => false,
+                };
                 match existing {
                     None => (ValidationOutcome::Unknown, None, "unknown"),
                     Some(ticket) if ticket.status == "cancelled" => {
                         let id = ticket.id;
                         (ValidationOutcome::Cancelled(ticket), Some(id), "cancelled")
+                    }
+                    Some(ticket) if event_is_cancelled => {
+                        let id = ticket.id;
+                        (
+                            ValidationOutcome::EventCancelled(ticket),
+                            Some(id),
+                            "event_cancelled",
+                        )
                     }
                     Some(ticket)
                         if event_id.is_some_and(|event_id| event_id != ticket.event_id) =>
@@ -2018,23 +2188,27 @@ impl Store for Backend {
         }))
     }
 
-    async fn record_login_failure(
+    async fn claim_login_attempt(
         &self,
         user_id: Uuid,
         max_failures: i64,
         lock_until: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
-        sqlx::query(
+        let claimed = sqlx::query(
             "UPDATE users SET failed_logins = failed_logins + 1, \
-             locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END WHERE id = $1",
+             locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END \
+             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $4)",
         )
         .bind(user_id)
         .bind(max_failures)
         .bind(lock_until)
+        .bind(self.clock.now())
         .execute(tx.conn())
-        .await?;
-        tx.commit().await
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(claimed == 1)
     }
 
     async fn record_login_success(&self, user_id: Uuid) -> StoreResult<()> {
@@ -2192,7 +2366,12 @@ impl Store for Backend {
         .await?
         .rows_affected();
         if changed == 0 {
-            return Err(StoreError::Busy);
+            // Another request changed the status first.
+            let latest = self.get_event(tenant_id, event_id).await?;
+            return Err(StoreError::conflict_with(
+                "event_status_transition",
+                json!({ "status": latest.status, "requested": to }),
+            ));
         }
         tx.commit().await?;
         self.get_event(tenant_id, event_id).await
@@ -2336,8 +2515,8 @@ impl Store for Backend {
         let mut tx = self.begin_write().await?;
         let id = Uuid::now_v7();
         sqlx::query(
-            "INSERT INTO customers (tenant_id, id, first_name, last_name, document_kind, document, phone, email, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO customers (tenant_id, id, first_name, last_name, document_kind, document, phone, email, search_name, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(tenant_id)
         .bind(id)
@@ -2347,6 +2526,7 @@ impl Store for Backend {
         .bind(&customer.document)
         .bind(&customer.phone)
         .bind(&customer.email)
+        .bind(&customer.search_name)
         .bind(self.clock.now())
         .execute(tx.conn())
         .await?;
@@ -2379,7 +2559,7 @@ impl Store for Backend {
             "SELECT id, first_name, last_name, document_kind, document, phone, email, created_at FROM customers \
              WHERE tenant_id = $1 AND id > $2 \
              AND ($3 IS NULL OR document = $3) AND ($4 IS NULL OR phone = $4) AND ($5 IS NULL OR email = $5) \
-             AND ($6 IS NULL OR LOWER(first_name || ' ' || last_name) LIKE $6) \
+             AND ($6 IS NULL OR search_name LIKE $6) \
              ORDER BY id LIMIT $7",
         )
         .bind(tenant_id)
@@ -2400,44 +2580,10 @@ impl Store for Backend {
         created_by: Uuid,
         rate: NewExchangeRate,
     ) -> StoreResult<ExchangeRateRecord> {
-        let mut tx = self.begin_write().await?;
-        let id = Uuid::now_v7();
-        // A second rate for the same date is a correction: it supersedes the first.
-        let superseded: Option<(Uuid,)> = sqlx::query_as(
-            "UPDATE exchange_rates SET superseded = $4 WHERE tenant_id = $1 AND currency = 'USD' AND effective_date = $2 \
-             AND superseded = $3 RETURNING id",
+        with_retry!(
+            self.create_exchange_rate_once(tenant_id, created_by, &rate)
+                .await
         )
-        .bind(tenant_id)
-        .bind(rate.effective_date)
-        .bind(false)
-        .bind(true)
-        .fetch_optional(tx.conn())
-        .await?;
-        sqlx::query(
-            "INSERT INTO exchange_rates (tenant_id, id, currency, rate_scaled, effective_date, source, supersedes_id, superseded, created_by, created_at) \
-             VALUES ($1, $2, 'USD', $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(tenant_id)
-        .bind(id)
-        .bind(rate.rate_scaled)
-        .bind(rate.effective_date)
-        .bind(&rate.source)
-        .bind(superseded.map(|(id,)| id))
-        .bind(false)
-        .bind(created_by)
-        .bind(self.clock.now())
-        .execute(tx.conn())
-        .await?;
-        let record: RateRecord = sqlx::query_as(
-            "SELECT id, currency, rate_scaled, effective_date, source, supersedes_id, superseded, created_at \
-             FROM exchange_rates WHERE tenant_id = $1 AND id = $2",
-        )
-        .bind(tenant_id)
-        .bind(id)
-        .fetch_one(tx.conn())
-        .await?;
-        tx.commit().await?;
-        Ok(record.into())
     }
 
     async fn list_exchange_rates(

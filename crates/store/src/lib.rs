@@ -111,14 +111,17 @@ pub trait Store: Send + Sync {
     async fn get_user(&self, user_id: Uuid) -> StoreResult<User>;
     async fn list_users(&self, tenant_id: Uuid, page: PageRequest) -> StoreResult<Page<User>>;
     async fn find_credentials(&self, username: &str) -> StoreResult<Option<UserCredentials>>;
-    /// Counts a failed login; locks the account until `lock_until` once
-    /// `max_failures` consecutive failures are reached.
-    async fn record_login_failure(
+    /// Counts a login attempt before its password is checked, so parallel
+    /// guesses cannot outrun the lockout: `max_failures` attempts without a
+    /// success lock the account until `lock_until`. Returns false, counting
+    /// nothing, while the account is locked.
+    async fn claim_login_attempt(
         &self,
         user_id: Uuid,
         max_failures: i64,
         lock_until: DateTime<Utc>,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
+    /// Clears the attempt counter and any lock after a correct password.
     async fn record_login_success(&self, user_id: Uuid) -> StoreResult<()>;
     async fn insert_refresh_token(
         &self,

@@ -230,6 +230,8 @@ pub struct Customer {
 pub struct NewCustomer {
     pub first_name: String,
     pub last_name: String,
+    /// "first_name last_name" folded with `taquilla_domain::text::fold_for_search`.
+    pub search_name: String,
     pub document_kind: Option<String>,
     pub document: Option<String>,
     pub phone: Option<String>,
@@ -241,7 +243,8 @@ pub struct CustomerFilter {
     pub document: Option<String>,
     pub phone: Option<String>,
     pub email: Option<String>,
-    /// Lower-case text matched against "first_name last_name".
+    /// Text matched against the folded "first_name last_name"; fold it with
+    /// `taquilla_domain::text::fold_for_search` first.
     pub name: Option<String>,
 }
 
@@ -370,6 +373,8 @@ pub struct Payment {
     pub change_currency: Option<String>,
     /// Change returned to the customer, in minor units of `change_currency`.
     pub change_cents: i64,
+    /// Difference booked as rounding, in Bs.: positive when the business absorbed
+    /// a shortfall of a céntimo, negative when it kept a surplus below one cent.
     pub rounding_bs_cents: i64,
     pub bank_code: Option<String>,
     pub reference: Option<String>,
@@ -500,6 +505,8 @@ pub enum ValidationOutcome {
         first_gate: Option<String>,
     },
     Cancelled(Ticket),
+    /// The ticket is valid but its event was cancelled.
+    EventCancelled(Ticket),
     WrongEvent(Ticket),
     Unknown,
 }

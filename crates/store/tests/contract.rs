@@ -171,6 +171,7 @@ async fn fixture(store: &Arc<dyn Store>, clock: &OffsetClock, slug: &str) -> Fix
             NewCustomer {
                 first_name: "Ana".to_string(),
                 last_name: "Rojas".to_string(),
+                search_name: "ana rojas".to_string(),
                 document_kind: Some("cedula".to_string()),
                 document: Some("V12345678".to_string()),
                 phone: Some("+584141234567".to_string()),

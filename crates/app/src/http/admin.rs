@@ -112,7 +112,8 @@ pub async fn create_user(
     let tenant_id = principal.tenant()?;
     let request = body.value;
     let mut errors = Vec::new();
-    let username = validate::text(&mut errors, "username", &request.username, 150);
+    // Usernames are unique across taquilla and compared in lower case.
+    let username = validate::text(&mut errors, "username", &request.username, 150).to_lowercase();
     let email = validate::email(&mut errors, "email", &request.email);
     if request.password.chars().count() < 8 {
         errors.push(taquilla_domain::FieldError::new("password", "out_of_range"));

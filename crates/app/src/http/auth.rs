@@ -78,13 +78,13 @@ pub async fn login(
     body: ApiJson<LoginRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
     let request = body.value;
-    if request.username.len() > 150 || request.password.len() > 1024 {
+    if request.username.chars().count() > 150 || request.password.len() > 1024 {
         return Err(ApiError::Unauthorized("invalid_credentials"));
     }
     let now = state.clock.now();
     let Some(credentials) = state
         .store
-        .find_credentials(request.username.trim())
+        .find_credentials(&request.username.trim().to_lowercase())
         .await?
     else {
         // Hash anyway so an unknown username takes as long as a wrong password.
@@ -98,10 +98,19 @@ pub async fn login(
     };
     let user_id = credentials.user.id;
 
-    if let Some(locked_until) = credentials.locked_until
-        && locked_until > now
-    {
+    // The attempt is counted before the slow password check, so parallel
+    // guesses cannot all pass before the lock.
+    let lock_until = now + chrono::Duration::minutes(state.config.lockout_minutes);
+    let claimed = state
+        .store
+        .claim_login_attempt(user_id, state.config.max_login_failures, lock_until)
+        .await?;
+    if !claimed {
         tracing::warn!(event = "login_rejected_locked", user.id = %user_id, "login rejected: account locked");
+        let locked_until = credentials
+            .locked_until
+            .filter(|until| *until > now)
+            .unwrap_or(lock_until);
         let seconds = (locked_until - now).num_seconds().max(1) as u64;
         return Err(ApiError::TooManyRequests {
             code: "account_locked",
@@ -114,12 +123,7 @@ pub async fn login(
         .await
         .map_err(ApiError::internal)?;
     if !valid || !credentials.user.active {
-        let lock_until = now + chrono::Duration::minutes(state.config.lockout_minutes);
-        state
-            .store
-            .record_login_failure(user_id, state.config.max_login_failures, lock_until)
-            .await?;
-        tracing::warn!(event = "login_failed", user.id = %user_id, failed_logins = credentials.failed_logins + 1, "login failed");
+        tracing::warn!(event = "login_failed", user.id = %user_id, "login failed");
         return Err(ApiError::Unauthorized("invalid_credentials"));
     }
 

@@ -247,6 +247,9 @@ pub async fn activate_event(
     if event.sale_starts_at.is_none() || event.sale_ends_at.is_none() {
         errors.push(FieldError::new("sale_window", "sale_window_required"));
     }
+    if event.starts_at <= state.clock.now() {
+        errors.push(FieldError::new("starts_at", "in_future"));
+    }
     if event.status == "draft" {
         validate::finish(errors)?;
     }
@@ -306,6 +309,10 @@ pub async fn create_zone(
     let request = body.value;
     let mut errors = Vec::new();
     let name = validate::text(&mut errors, "name", &request.name, 100);
+    // Every ticket is invoiced, so a zone needs a price above zero.
+    if request.price_usd_cents <= 0 {
+        errors.push(FieldError::new("price_usd_cents", "positive"));
+    }
     validate::range(
         &mut errors,
         "price_usd_cents",

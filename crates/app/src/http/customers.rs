@@ -9,6 +9,7 @@ use taquilla_domain::FieldError;
 use taquilla_domain::identity::Document;
 use taquilla_domain::money::ExchangeRate;
 use taquilla_domain::phone::PhoneNumber;
+use taquilla_domain::text::fold_for_search;
 use taquilla_store::model::{
     Customer, CustomerFilter, ExchangeRateRecord, NewCustomer, NewExchangeRate, Page, Role,
 };
@@ -119,6 +120,7 @@ pub async fn create_customer(
         .create_customer(
             tenant_id,
             NewCustomer {
+                search_name: fold_for_search(&format!("{first_name} {last_name}")),
                 first_name,
                 last_name,
                 document_kind,
@@ -169,7 +171,7 @@ pub async fn search_customers(
             }
         });
     let name = validate::optional_text(&mut errors, "q", query.q.as_deref(), 100)
-        .map(|name| name.to_lowercase());
+        .map(|name| fold_for_search(&name));
     validate::finish(errors)?;
     let filter = CustomerFilter {
         document,

@@ -39,7 +39,23 @@ where
                         ApiError::bad_request("invalid_json")
                     }
                 })?;
-        let value = serde_json::from_slice(&bytes).map_err(|error| ApiError::BadRequest {
+        if contains_nul_escape(&bytes) {
+            return Err(ApiError::BadRequest {
+                code: "invalid_json",
+                details: json!({ "reason": "NUL characters (\\u0000) are not allowed" }),
+            });
+        }
+        // Every request body of this API is a JSON object.
+        let first = bytes.iter().find(|byte| !byte.is_ascii_whitespace());
+        if first != Some(&b'{') {
+            return Err(ApiError::BadRequest {
+                code: "invalid_json",
+                details: json!({ "reason": "the body must be a JSON object" }),
+            });
+        }
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(body_error)?;
+        deserializer.end().map_err(|error| ApiError::BadRequest {
             code: "invalid_json",
             details: json!({ "reason": error.to_string() }),
         })?;
@@ -48,6 +64,41 @@ where
             body_sha256: hex::encode(Sha256::digest(&bytes)),
         })
     }
+}
+
+/// Tells a syntax error (400 `invalid_json`) from well-formed JSON with a
+/// missing or mistyped field (422, naming the field).
+fn body_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = error.path().to_string();
+    let inner = error.into_inner();
+    if inner.classify() != serde_json::error::Category::Data {
+        return ApiError::BadRequest {
+            code: "invalid_json",
+            details: json!({ "reason": inner.to_string() }),
+        };
+    }
+
+    let message = inner.to_string();
+
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    let (field, rule) = match missing {
+        Some(name) if path == "." => (name.to_string(), "required"),
+        Some(name) => (format!("{path}.{name}"), "required"),
+        None if message.starts_with("invalid type") || message.starts_with("invalid length") => {
+            (path, "invalid_type")
+        }
+        None => (path, "invalid_value"),
+    };
+    ApiError::Validation(vec![taquilla_domain::FieldError::new(field, rule)])
+}
+
+/// Finds a `\u0000` escape: PostgreSQL text cannot store NUL characters.
+fn contains_nul_escape(bytes: &[u8]) -> bool {
+    bytes
+        .windows(6)
+        .any(|window| window.eq_ignore_ascii_case(b"\\u0000"))
 }
 
 /// A UUID path parameter. An id that does not parse is treated like an id that
@@ -74,6 +125,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if parts.uri.query().is_some_and(|query| query.contains("%00")) {
+            return Err(ApiError::BadRequest {
+                code: "invalid_query",
+                details: json!({ "reason": "NUL characters (%00) are not allowed" }),
+            });
+        }
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(value)| ApiQuery(value))

@@ -139,6 +139,13 @@ pub async fn validate_ticket(
                 details: json!({ "ticket_id": ticket.id }),
             })
         }
+        ValidationOutcome::EventCancelled(ticket) => {
+            tracing::info!(event = "ticket_rejected", tenant.id = %tenant_id, ticket.id = %ticket.id, reason = "event_cancelled", gate = %gate, "ticket rejected");
+            Err(ApiError::Conflict {
+                code: "event_cancelled",
+                details: json!({ "ticket_event_id": ticket.event_id }),
+            })
+        }
         ValidationOutcome::WrongEvent(ticket) => {
             tracing::info!(event = "ticket_rejected", tenant.id = %tenant_id, ticket.id = %ticket.id, reason = "wrong_event", gate = %gate, "ticket rejected");
             Err(ApiError::Conflict {

@@ -116,6 +116,9 @@ pub async fn create_hold(
     let request = body.value;
 
     let mut errors = Vec::new();
+    if request.seat_ids.as_ref().is_some_and(Vec::is_empty) && request.quantity.is_none() {
+        errors.push(FieldError::new("seat_ids", "required"));
+    }
     let mut seat_ids = request.seat_ids.unwrap_or_default();
     let quantity = match (seat_ids.is_empty(), request.quantity) {
         (false, Some(_)) => {
@@ -140,7 +143,9 @@ pub async fn create_hold(
             quantity
         }
         (true, None) => {
-            errors.push(FieldError::new("quantity", "required"));
+            if errors.is_empty() {
+                errors.push(FieldError::new("quantity", "required"));
+            }
             0
         }
     };

@@ -9,6 +9,8 @@ pub fn text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) 
         errors.push(FieldError::new(field, "required"));
     } else if trimmed.chars().count() > max {
         errors.push(FieldError::new(field, "too_long"));
+    } else if trimmed.chars().any(char::is_control) {
+        errors.push(FieldError::new(field, "invalid_characters"));
     }
     trimmed.to_string()
 }
@@ -23,6 +25,8 @@ pub fn optional_text(
     let trimmed = value.map(str::trim).filter(|value| !value.is_empty())?;
     if trimmed.chars().count() > max {
         errors.push(FieldError::new(field, "too_long"));
+    } else if trimmed.chars().any(char::is_control) {
+        errors.push(FieldError::new(field, "invalid_characters"));
     }
     Some(trimmed.to_string())
 }

@@ -153,6 +153,8 @@ CREATE TABLE customers (
     document TEXT,
     phone TEXT,
     email TEXT,
+    -- Lower-case name without accents, for search on both backends.
+    search_name TEXT NOT NULL,
     created_at TEXT NOT NULL,
     PRIMARY KEY (tenant_id, id),
     CONSTRAINT customers_contact_check CHECK (phone IS NOT NULL OR email IS NOT NULL)
@@ -160,7 +162,7 @@ CREATE TABLE customers (
 CREATE INDEX customers_document_idx ON customers (tenant_id, document);
 CREATE INDEX customers_phone_idx ON customers (tenant_id, phone);
 CREATE INDEX customers_email_idx ON customers (tenant_id, email);
-CREATE INDEX customers_name_idx ON customers (tenant_id, last_name, id);
+CREATE INDEX customers_name_idx ON customers (tenant_id, search_name, id);
 
 CREATE TABLE exchange_rates (
     tenant_id BLOB NOT NULL REFERENCES tenants (id),
@@ -177,6 +179,8 @@ CREATE TABLE exchange_rates (
     CONSTRAINT exchange_rates_positive_check CHECK (rate_scaled > 0)
 );
 CREATE INDEX exchange_rates_lookup_idx ON exchange_rates (tenant_id, currency, superseded, effective_date);
+-- One current rate per date: a correction supersedes the earlier one.
+CREATE UNIQUE INDEX exchange_rates_current_key ON exchange_rates (tenant_id, currency, effective_date) WHERE NOT superseded;
 
 CREATE TABLE fiscal_series (
     tenant_id BLOB NOT NULL REFERENCES tenants (id),

@@ -87,7 +87,7 @@ pub async fn run(args: CreateAdminArgs) -> anyhow::Result<ExitCode> {
         .store
         .create_user(NewUser {
             tenant_id,
-            username: args.username.trim().to_string(),
+            username: args.username.trim().to_lowercase(),
             email: args.email.trim().to_lowercase(),
             password_hash,
             role,

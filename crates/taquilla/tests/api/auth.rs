@@ -9,7 +9,8 @@ backend_tests!(
     login_failures_lock_account,
     refresh_token_rotates_once,
     roles_limit_endpoints,
-    access_token_expires
+    access_token_expires,
+    parallel_guesses_hit_the_lockout
 );
 
 async fn login_failures_lock_account(backend: Backend) {
@@ -238,5 +239,29 @@ async fn access_token_expires(backend: Backend) {
         .send()
         .await;
     assert_error(&after, 401, "invalid_token");
+    app.teardown().await;
+}
+
+async fn parallel_guesses_hit_the_lockout(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.setup_tenant("rafaga", "J-12345678-4").await;
+    let username = "rafaga-cajero";
+
+    // Twenty wrong passwords at once: only five may be checked.
+    let guesses = (0..20).map(|_| app.login(username, "clave-equivocada"));
+    let answers = futures::future::join_all(guesses).await;
+
+    let checked = answers
+        .iter()
+        .filter(|answer| answer.status.as_u16() == 401)
+        .count();
+    let locked = answers
+        .iter()
+        .filter(|answer| answer.status.as_u16() == 429)
+        .count();
+    assert_eq!(checked, 5, "wrong passwords checked before the lock");
+    assert_eq!(locked, 15);
+    let right = app.login(username, PASSWORD).await;
+    assert_error(&right, 429, "account_locked");
     app.teardown().await;
 }

@@ -246,8 +246,15 @@ async fn late_payment_expires_order(backend: Backend) {
 
     // One minute past the payment deadline.
     app.advance(Duration::minutes(16));
-    let payment = app.pay(cashier, order_id, cash_ves(total)).await;
+    let payment = app
+        .pay_with_key(cashier, order_id, "pago-tardio", cash_ves(total))
+        .await;
     assert_error(&payment, 409, "order_expired");
+    // The key is not left blocked: a retry reads the order's new status.
+    let retry = app
+        .pay_with_key(cashier, order_id, "pago-tardio", cash_ves(total))
+        .await;
+    assert_error(&retry, 409, "order_not_payable");
     assert_eq!(
         instant(&payment.body["error"]["details"]["payment_deadline"]),
         instant(&order.body["payment_deadline"])

@@ -37,6 +37,7 @@ mod helpers;
 mod holds;
 mod idempotency;
 mod isolation;
+mod money;
 mod sale_flow;
 mod validation;
 mod void;

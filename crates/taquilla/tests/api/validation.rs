@@ -227,33 +227,54 @@ async fn malformed_input_rejected(backend: Backend) {
             400,
             "invalid_json",
         ),
-        Case::json(
+        Case::field(
             "zone id as number",
             "/api/v1/holds",
             json!({ "zone_id": 123, "quantity": 1 }),
-            400,
-            "invalid_json",
+            "zone_id",
+            "invalid_type",
         ),
-        Case::json(
+        Case::field(
             "quantity as text",
             "/api/v1/holds",
             json!({ "zone_id": zone_id, "quantity": "dos" }),
-            400,
-            "invalid_json",
+            "quantity",
+            "invalid_type",
         ),
-        Case::json(
+        Case::field(
             "quantity as fraction",
             "/api/v1/holds",
             json!({ "zone_id": zone_id, "quantity": 1.5 }),
-            400,
-            "invalid_json",
+            "quantity",
+            "invalid_type",
         ),
-        Case::json(
+        Case::field(
             "amount as text",
             &payments,
             json!({ "method": "cash", "currency": "VES", "amount_cents": "100" }),
+            "amount_cents",
+            "invalid_type",
+        ),
+        Case::field(
+            "missing zone id",
+            "/api/v1/holds",
+            json!({ "quantity": 1 }),
+            "zone_id",
+            "required",
+        ),
+        Case::raw(
+            "NUL character",
+            "/api/v1/customers",
+            r#"{"first_name":"A\u0000","last_name":"B","phone":"04141234567"}"#,
             400,
             "invalid_json",
+        ),
+        Case::field(
+            "control character in a name",
+            "/api/v1/customers",
+            json!({ "first_name": "A\u{7}", "last_name": "B", "phone": "04141234567" }),
+            "first_name",
+            "invalid_characters",
         ),
         Case::field(
             "zero payment",
