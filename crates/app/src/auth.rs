@@ -234,6 +234,11 @@ where
         };
         if let Some(tenant_id) = principal.tenant_id {
             tracing::Span::current().record("tenant.id", tracing::field::display(tenant_id));
+            if claims.role != Role::PlatformAdmin {
+                state
+                    .metrics
+                    .touch_user(tenant_id, principal.user_id, state.clock.now());
+            }
         }
         tracing::Span::current().record("user.id", tracing::field::display(principal.user_id));
         parts.extensions.insert(principal.clone());

@@ -144,6 +144,39 @@ pub struct Config {
         default_value_t = 262_144
     )]
     pub max_body_bytes: usize,
+
+    /// Also serve `/metrics` on this port (same address as `--bind`), so it can be
+    /// firewalled apart from the API.
+    #[arg(long = "metrics-port", env = "PROMETHEUS_METRICS_EXPORT_PORT")]
+    pub metrics_port: Option<u16>,
+
+    /// With PROMETHEUS_METRICS_EXPORT_PORT set, serve `/metrics` only there and not on the API port.
+    #[arg(
+        long = "metrics-only-on-export-port",
+        env = "TAQUILLA_METRICS_ONLY_ON_EXPORT_PORT",
+        default_value_t = false,
+        action = clap::ArgAction::Set
+    )]
+    pub metrics_only_on_export_port: bool,
+
+    /// Label business metrics by tenant only (event_id and zone_id empty), which
+    /// bounds their series for deployments with many events.
+    #[arg(
+        long = "metrics-tenant-labels-only",
+        env = "TAQUILLA_METRICS_TENANT_LABELS_ONLY",
+        default_value_t = false,
+        action = clap::ArgAction::Set
+    )]
+    pub metrics_tenant_labels_only: bool,
+
+    /// A user counts in `venezuelan_pos_active_users` for this many minutes after
+    /// their last authenticated request (counted per instance).
+    #[arg(
+        long = "active-user-minutes",
+        env = "TAQUILLA_ACTIVE_USER_MINUTES",
+        default_value_t = 15
+    )]
+    pub active_user_minutes: i64,
 }
 
 impl Default for Config {
@@ -166,6 +199,10 @@ impl Default for Config {
             slow_query_threshold_seconds: 0.5,
             slow_request_ms: 1_000,
             max_body_bytes: 262_144,
+            metrics_port: None,
+            metrics_only_on_export_port: false,
+            metrics_tenant_labels_only: false,
+            active_user_minutes: 15,
         }
     }
 }
@@ -211,6 +248,15 @@ impl Config {
                 "PERFORMANCE_MONITORING_SLOW_QUERY_THRESHOLD must be a positive number of seconds"
                     .to_string(),
             );
+        }
+        if self.metrics_only_on_export_port && self.metrics_port.is_none() {
+            return Err(
+                "TAQUILLA_METRICS_ONLY_ON_EXPORT_PORT needs PROMETHEUS_METRICS_EXPORT_PORT"
+                    .to_string(),
+            );
+        }
+        if self.active_user_minutes < 1 {
+            return Err("TAQUILLA_ACTIVE_USER_MINUTES must be at least 1".to_string());
         }
         if self.max_body_bytes < 1_024 {
             return Err("TAQUILLA_MAX_BODY_BYTES must be at least 1024".to_string());

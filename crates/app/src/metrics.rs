@@ -20,6 +20,10 @@ pub struct Metrics {
     pub database_query_duration_seconds: HistogramVec,
     /// Connections in the database pool, by state (`open`, `idle`, `max`).
     pub database_pool_connections: prometheus::IntGaugeVec,
+    pub active_users: prometheus::IntGaugeVec,
+    seen_users: std::sync::Mutex<
+        std::collections::HashMap<(uuid::Uuid, uuid::Uuid), chrono::DateTime<chrono::Utc>>,
+    >,
 }
 
 impl Metrics {
@@ -109,6 +113,15 @@ impl Metrics {
         )
         .expect("valid metric");
 
+        let active_users = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "venezuelan_pos_active_users",
+                "Users with an authenticated request in the last TAQUILLA_ACTIVE_USER_MINUTES, per tenant, on this instance.",
+            ),
+            &["tenant_id"],
+        )
+        .expect("valid metric");
+
         for collector in [
             Box::new(ticket_sales_total.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(revenue_total.clone()),
@@ -120,6 +133,7 @@ impl Metrics {
             Box::new(holds_expired_total.clone()),
             Box::new(database_query_duration_seconds.clone()),
             Box::new(database_pool_connections.clone()),
+            Box::new(active_users.clone()),
         ] {
             registry
                 .register(collector)
@@ -147,6 +161,8 @@ impl Metrics {
             holds_expired_total,
             database_query_duration_seconds,
             database_pool_connections,
+            active_users,
+            seen_users: Default::default(),
         }
     }
 
@@ -162,6 +178,44 @@ impl Metrics {
         gauges
             .with_label_values(&["max"])
             .set(i64::from(status.max));
+    }
+
+    /// Notes an authenticated request of `user_id` in `tenant_id`.
+    pub fn touch_user(
+        &self,
+        tenant_id: uuid::Uuid,
+        user_id: uuid::Uuid,
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
+        self.seen_users
+            .lock()
+            .expect("active users lock")
+            .insert((tenant_id, user_id), now);
+    }
+
+    /// Recomputes `venezuelan_pos_active_users` and forgets users idle longer
+    /// than `window`; called before each scrape.
+    pub fn record_active_users(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        window: chrono::Duration,
+    ) {
+        let mut seen = self.seen_users.lock().expect("active users lock");
+        seen.retain(|_, last_seen| now - *last_seen <= window);
+        let mut per_tenant: std::collections::HashMap<uuid::Uuid, i64> =
+            std::collections::HashMap::new();
+        for (tenant_id, _) in seen.keys() {
+            *per_tenant.entry(*tenant_id).or_default() += 1;
+        }
+        drop(seen);
+
+        // Tenants whose users all left drop out instead of staying at their last value.
+        self.active_users.reset();
+        for (tenant_id, count) in per_tenant {
+            self.active_users
+                .with_label_values(&[tenant_id.to_string().as_str()])
+                .set(count);
+        }
     }
 
     /// Renders the registry in the Prometheus text format.

@@ -17,6 +17,7 @@ use crate::state::AppState;
 /// A configured server, bound to its port but not yet serving.
 pub struct Application {
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     state: AppState,
 }
 
@@ -73,13 +74,34 @@ impl Application {
         let listener = TcpListener::bind(bind)
             .await
             .with_context(|| format!("binding {bind}"))?;
-        Ok(Self { listener, state })
+        let metrics_listener = match state.config.metrics_port {
+            Some(port) => {
+                let address = SocketAddr::new(bind.ip(), port);
+                let listener = TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("binding the metrics port {address}"))?;
+                Some(listener)
+            }
+            None => None,
+        };
+        Ok(Self {
+            listener,
+            metrics_listener,
+            state,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
+    }
+
+    /// Address of the separate metrics listener, when PROMETHEUS_METRICS_EXPORT_PORT is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
     }
 
     pub fn state(&self) -> &AppState {
@@ -92,10 +114,26 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_jobs, stop_receiver) = watch::channel(false);
+        let stop_receiver_for_metrics = stop_receiver.clone();
         let sweeper = tokio::spawn(crate::jobs::run_sweeper(self.state.clone(), stop_receiver));
 
         let address = self.local_addr();
         tracing::info!(event = "server_started", address = %address, backend = self.state.store.backend(), "taquilla is listening");
+        let metrics_server = self.metrics_listener.map(|listener| {
+            let router = crate::http::metrics_router().with_state(self.state.clone());
+            let mut stopped = stop_receiver_for_metrics.clone();
+            tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = stopped.changed().await;
+                };
+                if let Err(error) = axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                {
+                    tracing::error!(error = %error, "metrics listener failed");
+                }
+            })
+        });
         let router = crate::http::router(self.state.clone());
         axum::serve(
             self.listener,
@@ -107,6 +145,9 @@ impl Application {
 
         let _ = stop_jobs.send(true);
         let _ = sweeper.await;
+        if let Some(metrics_server) = metrics_server {
+            let _ = metrics_server.await;
+        }
         tracing::info!(event = "server_stopped", "taquilla stopped");
         Ok(())
     }

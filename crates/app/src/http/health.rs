@@ -79,6 +79,10 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     state.metrics.record_pool(state.store.pool_status());
+    state.metrics.record_active_users(
+        state.clock.now(),
+        chrono::Duration::minutes(state.config.active_user_minutes),
+    );
     (
         [(
             header::CONTENT_TYPE,

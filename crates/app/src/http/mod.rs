@@ -90,7 +90,11 @@ pub fn router(state: AppState) -> Router {
         .route("/health/", get(health::health))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
-        .route("/metrics", get(health::metrics))
+        .merge(if state.config.metrics_only_on_export_port {
+            Router::new()
+        } else {
+            metrics_router()
+        })
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
@@ -102,6 +106,11 @@ pub fn router(state: AppState) -> Router {
             ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
         }))
         .with_state(state)
+}
+
+/// The `/metrics` route alone, also served on PROMETHEUS_METRICS_EXPORT_PORT.
+pub fn metrics_router() -> Router<AppState> {
+    Router::new().route("/metrics", get(health::metrics))
 }
 
 async fn not_found() -> ApiError {

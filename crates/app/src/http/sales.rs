@@ -477,7 +477,13 @@ fn record_sale(state: &AppState, tenant_id: Uuid, order: &Order, processing_time
         "mixed"
     };
     let tenant = tenant_id.to_string();
-    let event = order.event_id.to_string();
+    // Large deployments bound the series to one per tenant and payment method.
+    let by_tenant_only = state.config.metrics_tenant_labels_only;
+    let event = if by_tenant_only {
+        String::new()
+    } else {
+        order.event_id.to_string()
+    };
 
     // Revenue per line includes its share of the order's tax; the last line
     // takes the rounding remainder so the lines add up to the order total.
@@ -489,7 +495,11 @@ fn record_sale(state: &AppState, tenant_id: Uuid, order: &Order, processing_time
             order.tax_usd_cents * line.total_usd_cents / order.subtotal_usd_cents
         };
         tax_left -= tax_share;
-        let zone = line.zone_id.to_string();
+        let zone = if by_tenant_only {
+            String::new()
+        } else {
+            line.zone_id.to_string()
+        };
         let labels = [
             event.as_str(),
             zone.as_str(),

@@ -5,12 +5,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::json;
 use taquilla_app::jobs::sweep_once;
 
-use crate::helpers::{Backend, EventTimes, ZoneSpec, assert_status, spawn_app};
+use crate::helpers::{
+    Backend, EventTimes, ZoneSpec, assert_error, assert_status, spawn_app, spawn_app_with,
+};
 
 backend_tests!(
     health_reports_database,
     metrics_count_ticket_sales,
-    openapi_lists_every_route
+    openapi_lists_every_route,
+    metrics_move_to_export_port,
+    business_labels_bound_to_tenant
 );
 
 async fn health_reports_database(backend: Backend) {
@@ -258,5 +262,69 @@ async fn openapi_lists_every_route(backend: Backend) {
         "routes missing from the OpenAPI document: {undocumented:?}; documented paths without a route: {unrouted:?}"
     );
 
+    app.teardown().await;
+}
+
+async fn metrics_move_to_export_port(backend: Backend) {
+    let app = spawn_app_with(backend, |config| {
+        config.metrics_port = Some(0);
+        config.metrics_only_on_export_port = true;
+    })
+    .await;
+
+    let on_api_port = app.get("/metrics").send().await;
+    let export = app.metrics_address.clone().expect("a metrics listener");
+    let on_export_port = app
+        .client
+        .get(format!("{export}/metrics"))
+        .send()
+        .await
+        .expect("the metrics listener responds");
+
+    assert_error(&on_api_port, 404, "not_found");
+    assert_eq!(on_export_port.status().as_u16(), 200);
+    let text = on_export_port.text().await.unwrap();
+    assert!(text.contains("venezuelan_pos_http_requests_total"));
+    app.teardown().await;
+}
+
+async fn business_labels_bound_to_tenant(backend: Backend) {
+    let app = spawn_app_with(backend, |config| {
+        config.metrics_tenant_labels_only = true;
+    })
+    .await;
+    let shop = app
+        .setup_shop(
+            "etiquetas",
+            "J-12345678-4",
+            ZoneSpec::GeneralAdmission {
+                capacity: 10,
+                price_usd_cents: 2_500,
+            },
+            EventTimes::default(),
+        )
+        .await;
+    app.sell(&shop, json!({ "zone_id": shop.zone_id, "quantity": 2 }))
+        .await;
+
+    let metrics = app.get("/metrics").send().await;
+
+    let sold = format!(
+        "venezuelan_pos_ticket_sales_total{{event_id=\"\",payment_method=\"cash\",tenant_id=\"{}\",zone_id=\"\"}} 2",
+        shop.tenant.tenant_id
+    );
+    assert!(
+        metrics.text.lines().any(|line| line == sold),
+        "no line `{sold}`"
+    );
+    // The admin set the shop up and the cashier sold: two active users.
+    let active = format!(
+        "venezuelan_pos_active_users{{tenant_id=\"{}\"}} 2",
+        shop.tenant.tenant_id
+    );
+    assert!(
+        metrics.text.lines().any(|line| line == active),
+        "no line `{active}`"
+    );
     app.teardown().await;
 }

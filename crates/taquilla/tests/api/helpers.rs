@@ -228,6 +228,8 @@ enum Storage {
 
 /// A running application and what a test needs to drive and inspect it.
 pub struct TestApp {
+    /// Base URL of the separate metrics listener, when the test configured one.
+    pub metrics_address: Option<String>,
     /// `http://127.0.0.1:<port>`.
     pub address: String,
     pub client: reqwest::Client,
@@ -250,6 +252,11 @@ pub fn new_client() -> reqwest::Client {
 
 /// Starts the application on port 0 against a fresh database of `backend`.
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Like [`spawn_app`], with `adjust` applied to the configuration first.
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         taquilla_app::telemetry::init(LogFormat::Text);
     }
@@ -271,7 +278,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         }
     };
 
-    let config = Config {
+    let mut config = Config {
         bind: "127.0.0.1:0".parse().unwrap(),
         database_url: Some(database_url.clone()),
         argon2_memory_kib: 64,
@@ -283,11 +290,15 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         access_token_minutes: 120,
         ..Config::default()
     };
+    adjust(&mut config);
     let clock = Arc::new(OffsetClock::default());
     let application = Application::build(config, clock.clone())
         .await
         .expect("building the application");
     let port = application.local_addr().port();
+    let metrics_address = application
+        .metrics_addr()
+        .map(|address| format!("http://{address}"));
     let state = application.state().clone();
     let (shutdown, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(application.run_until_stopped(async {
@@ -319,6 +330,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     };
 
     TestApp {
+        metrics_address,
         address: format!("http://127.0.0.1:{port}"),
         client: new_client(),
         clock,
