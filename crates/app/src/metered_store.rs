@@ -506,6 +506,15 @@ impl Store for MeteredStore {
         .await
     }
 
+    async fn check_integrity(&self) -> StoreResult<IntegrityReport> {
+        self.observe(
+            "check_integrity",
+            "fiscal_documents",
+            self.inner.check_integrity(),
+        )
+        .await
+    }
+
     async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         self.observe(
             "purge_idempotency_keys",

@@ -63,6 +63,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Resul
         metrics,
         jobs: Default::default(),
         signing_keys: Default::default(),
+        integrity: Default::default(),
         config: Arc::new(config),
     })
 }

@@ -12,8 +12,19 @@ use crate::auth::{PasswordHashing, TokenKeys};
 use crate::config::Config;
 use crate::metrics::Metrics;
 
+/// The last integrity check and when it ran.
+pub type IntegrityCache = Arc<
+    tokio::sync::Mutex<
+        Option<(
+            chrono::DateTime<chrono::Utc>,
+            taquilla_store::model::IntegrityReport,
+        )>,
+    >,
+>;
+
 #[derive(Clone)]
 pub struct AppState {
+    pub integrity: IntegrityCache,
     /// Tenants' ticket-signing keys, read once per process: a key never changes.
     pub signing_keys: Arc<RwLock<HashMap<Uuid, Arc<Vec<u8>>>>>,
     pub store: Arc<dyn Store>,

@@ -2799,6 +2799,61 @@ impl Store for Backend {
             .into_document()
     }
 
+    async fn check_integrity(&self) -> StoreResult<IntegrityReport> {
+        let mut conn = self.read_pool().acquire().await?;
+        let series: Vec<(Uuid, String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT s.tenant_id, s.code, s.next_number - 1, \
+             (SELECT COUNT(*) FROM fiscal_documents d WHERE d.tenant_id = s.tenant_id AND d.series_id = s.id), \
+             (SELECT COALESCE(MAX(d.number), 0) FROM fiscal_documents d WHERE d.tenant_id = s.tenant_id AND d.series_id = s.id) \
+             FROM fiscal_series s",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let series_with_gaps = series
+            .into_iter()
+            .filter(|(_, _, issued, documents, highest)| issued != documents || issued != highest)
+            .map(
+                |(tenant_id, series, numbers_issued, documents, highest_number)| SeriesGap {
+                    tenant_id,
+                    series,
+                    numbers_issued,
+                    documents,
+                    highest_number,
+                },
+            )
+            .collect();
+
+        let paid_orders_without_invoice: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM orders WHERE status IN ('paid', 'voided') AND invoice_id IS NULL",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        let paid_orders_without_tickets: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM orders o WHERE o.status = 'paid' \
+             AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.tenant_id = o.tenant_id AND t.order_id = o.id)",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        let sold_seats_without_one_ticket: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM seats s WHERE s.status = 'sold' AND \
+             (SELECT COUNT(*) FROM tickets t WHERE t.tenant_id = s.tenant_id AND t.seat_id = s.id AND t.status = 'valid') <> 1",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        let oversold_zones: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM zones WHERE kind = 'general_admission' AND sold + held > capacity",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(IntegrityReport {
+            series_with_gaps,
+            paid_orders_without_invoice,
+            paid_orders_without_tickets,
+            sold_seats_without_one_ticket,
+            oversold_zones,
+        })
+    }
+
     async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         let mut tx = self.begin_write().await?;
         let deleted = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")

@@ -245,6 +245,9 @@ pub trait Store: Send + Sync {
         tenant_id: Uuid,
         document_id: Uuid,
     ) -> StoreResult<FiscalDocument>;
+    /// Checks fiscal series for gaps and sales data for broken invariants,
+    /// across all tenants. Reads whole tables: run it seldom.
+    async fn check_integrity(&self) -> StoreResult<IntegrityReport>;
     /// Deletes idempotency keys older than `before`.
     async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }

@@ -528,3 +528,42 @@ pub struct FiscalDocument {
     #[schema(value_type = Object)]
     pub content: serde_json::Value,
 }
+
+/// A series whose documents do not match the numbers it handed out.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SeriesGap {
+    pub tenant_id: Uuid,
+    pub series: String,
+    /// Numbers handed out: the series counter minus one.
+    pub numbers_issued: i64,
+    /// Documents stored in the series.
+    pub documents: i64,
+    pub highest_number: i64,
+}
+
+/// Result of checking the invariants that no code path should ever break.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct IntegrityReport {
+    /// Series with a gap, a duplicate or a lost document.
+    pub series_with_gaps: Vec<SeriesGap>,
+    /// Paid or voided orders without an invoice.
+    pub paid_orders_without_invoice: i64,
+    /// Paid orders without tickets.
+    pub paid_orders_without_tickets: i64,
+    /// Sold seats without exactly one valid ticket.
+    pub sold_seats_without_one_ticket: i64,
+    /// General-admission zones whose sold and held units exceed capacity.
+    pub oversold_zones: i64,
+}
+
+impl IntegrityReport {
+    pub fn fiscal_series_ok(&self) -> bool {
+        self.series_with_gaps.is_empty() && self.paid_orders_without_invoice == 0
+    }
+
+    pub fn tenant_data_ok(&self) -> bool {
+        self.paid_orders_without_tickets == 0
+            && self.sold_seats_without_one_ticket == 0
+            && self.oversold_zones == 0
+    }
+}

@@ -30,12 +30,22 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     let worker = state
         .jobs
         .status(state.clock.now(), state.config.sweep_interval_seconds);
+    let (fiscal_series, tenant_data) = if database_healthy {
+        integrity_components(&state).await
+    } else {
+        let unknown = json!({ "status": "unknown", "reason": "database unreachable" });
+        (unknown.clone(), unknown)
+    };
+
+    let all_healthy = [&worker, &fiscal_series, &tenant_data]
+        .iter()
+        .all(|component| component["status"] == "healthy");
     let overall = if !database_healthy {
         "unhealthy"
-    } else if worker["status"] != "healthy" {
-        "degraded"
-    } else {
+    } else if all_healthy {
         "healthy"
+    } else {
+        "degraded"
     };
     let status = if database_healthy {
         StatusCode::OK
@@ -52,9 +62,70 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
             },
             "cache": { "status": "healthy", "kind": "none" },
             "job_worker": worker,
+            "fiscal_series_integrity": fiscal_series,
+            "tenant_data_integrity": tenant_data,
         },
     });
     (status, Json(body))
+}
+
+/// Seconds an integrity check result is reused; the check reads whole tables.
+const INTEGRITY_CHECK_SECONDS: i64 = 60;
+
+/// Returns the fiscal-series and tenant-data components, from a check at most
+/// a minute old. A breach marks the component unhealthy (and the instance
+/// degraded, not down: it can still serve) and is logged for someone to act on.
+async fn integrity_components(state: &AppState) -> (Value, Value) {
+    let now = state.clock.now();
+    let mut cache = state.integrity.lock().await;
+    let fresh = cache
+        .as_ref()
+        .is_some_and(|(checked_at, _)| (now - *checked_at).num_seconds() < INTEGRITY_CHECK_SECONDS);
+    if !fresh {
+        let started = Instant::now();
+        match tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            state.store.check_integrity(),
+        )
+        .await
+        {
+            Ok(Ok(report)) => {
+                if !report.fiscal_series_ok() || !report.tenant_data_ok() {
+                    tracing::error!(event = "integrity_check_failed", report = ?report, "an invariant is broken in the stored data");
+                }
+                tracing::debug!(
+                    duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    "integrity check ran"
+                );
+                *cache = Some((now, report));
+            }
+            Ok(Err(error)) => {
+                tracing::error!(error.cause_chain = ?error, "integrity check failed");
+                let failed = json!({ "status": "unknown", "reason": "integrity check failed" });
+                return (failed.clone(), failed);
+            }
+            Err(_) => {
+                let late = json!({ "status": "unknown", "reason": "integrity check timed out" });
+                return (late.clone(), late);
+            }
+        }
+    }
+
+    let (checked_at, report) = cache.as_ref().expect("filled above");
+    let fiscal = json!({
+        "status": if report.fiscal_series_ok() { "healthy" } else { "unhealthy" },
+        "checked_at": checked_at,
+        "series_with_gaps": report.series_with_gaps,
+        "paid_orders_without_invoice": report.paid_orders_without_invoice,
+    });
+    let tenant_data = json!({
+        "status": if report.tenant_data_ok() { "healthy" } else { "unhealthy" },
+        "checked_at": checked_at,
+        "paid_orders_without_tickets": report.paid_orders_without_tickets,
+        "sold_seats_without_one_ticket": report.sold_seats_without_one_ticket,
+        "oversold_zones": report.oversold_zones,
+    });
+    (fiscal, tenant_data)
 }
 
 /// Liveness: the process responds.

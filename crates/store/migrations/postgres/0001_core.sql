@@ -323,6 +323,7 @@ CREATE TABLE tickets (
     CONSTRAINT tickets_uses_check CHECK (uses >= 0 AND uses <= max_uses)
 );
 CREATE INDEX tickets_order_idx ON tickets (tenant_id, order_id);
+CREATE INDEX tickets_seat_idx ON tickets (tenant_id, seat_id);
 
 CREATE TABLE validations (
     tenant_id UUID NOT NULL,

@@ -6,7 +6,7 @@ use serde_json::json;
 use taquilla_app::jobs::sweep_once;
 
 use crate::helpers::{
-    Backend, EventTimes, ZoneSpec, assert_error, assert_status, spawn_app, spawn_app_with,
+    Backend, EventTimes, Param, ZoneSpec, assert_error, assert_status, spawn_app, spawn_app_with,
 };
 
 backend_tests!(
@@ -14,6 +14,7 @@ backend_tests!(
     metrics_count_ticket_sales,
     openapi_lists_every_route,
     metrics_move_to_export_port,
+    integrity_breach_degrades_health,
     business_labels_bound_to_tenant
 );
 
@@ -325,6 +326,46 @@ async fn business_labels_bound_to_tenant(backend: Backend) {
     assert!(
         metrics.text.lines().any(|line| line == active),
         "no line `{active}`"
+    );
+    app.teardown().await;
+}
+
+async fn integrity_breach_degrades_health(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let shop = app
+        .setup_shop(
+            "integridad",
+            "J-00124134-5",
+            ZoneSpec::GeneralAdmission {
+                capacity: 10,
+                price_usd_cents: 1_000,
+            },
+            EventTimes::default(),
+        )
+        .await;
+    app.sell(&shop, json!({ "zone_id": shop.zone_id, "quantity": 1 }))
+        .await;
+    // A counter bumped behind taquilla's back leaves number 2 handed out and missing.
+    let bumped = app
+        .db
+        .execute(
+            "UPDATE fiscal_series SET next_number = next_number + 1 WHERE tenant_id = $1 AND kind = 'invoice'",
+            &[Param::from(shop.tenant.tenant_id)],
+        )
+        .await;
+    assert_eq!(bumped, 1);
+
+    let health = app.get("/health/").send().await;
+
+    assert_status(&health, 200);
+    assert_eq!(health.body["status"], "degraded");
+    let fiscal = &health.body["components"]["fiscal_series_integrity"];
+    assert_eq!(fiscal["status"], "unhealthy");
+    assert_eq!(fiscal["series_with_gaps"][0]["numbers_issued"], 2);
+    assert_eq!(fiscal["series_with_gaps"][0]["documents"], 1);
+    assert_eq!(
+        health.body["components"]["tenant_data_integrity"]["status"],
+        "healthy"
     );
     app.teardown().await;
 }

@@ -108,6 +108,22 @@ impl TestDb {
         result.unwrap_or_else(|error| panic!("direct SQL check failed: {error}\nSQL: {sql}"))
     }
 
+    /// Runs a statement that changes data behind the application's back, to
+    /// simulate corruption; returns the rows affected.
+    pub async fn execute(&self, sql: &'static str, params: &[Param]) -> u64 {
+        let result = match self {
+            TestDb::Postgres(pool) => bind_params!(sqlx::query::<sqlx::Postgres>(sql), params)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected()),
+            TestDb::Sqlite(pool) => bind_params!(sqlx::query::<sqlx::Sqlite>(sql), params)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected()),
+        };
+        result.unwrap_or_else(|error| panic!("direct SQL statement failed: {error}\nSQL: {sql}"))
+    }
+
     /// Runs `sql` and returns the first column of its only row as an integer.
     pub async fn scalar_i64(&self, sql: &'static str, params: &[Param]) -> i64 {
         let rows: Vec<(i64,)> = self.rows(sql, params).await;
