@@ -1357,27 +1357,23 @@ impl Backend {
             }
             return Err(error.into());
         }
-        sqlx::query("UPDATE orders SET paid_bs_cents = $3 WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id)
-            .bind(order_id)
-            .bind(paid_after)
-            .execute(tx.conn())
-            .await?;
+        sqlx::query(
+            "UPDATE orders SET paid_bs_cents = $3, rounding_bs_cents = rounding_bs_cents + $4 \
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(order_id)
+        .bind(paid_after)
+        .bind(rounding)
+        .execute(tx.conn())
+        .await?;
 
         // A completing payment numbers the invoice last and returns the order
         // as it will read after commit, so the counters stay locked only for
         // the final inserts.
         let order = if completes {
-            self.complete_order(
-                &mut tx,
-                tenant_id,
-                order_id,
-                hold_id,
-                remaining,
-                &request.tickets,
-                now,
-            )
-            .await?
+            self.complete_order(&mut tx, tenant_id, order_id, hold_id, &request.tickets, now)
+                .await?
         } else {
             order_view(tx.conn(), tenant_id, order_id, now).await?
         };
@@ -1398,17 +1394,12 @@ impl Backend {
     /// Turns a fully paid order into a sale: the hold becomes sold capacity,
     /// the tickets are issued and the invoice takes the next fiscal number.
     /// Returns the order with its invoice.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one transaction step with its full context"
-    )]
     async fn complete_order(
         &self,
         tx: &mut WriteTx,
         tenant_id: Uuid,
         order_id: Uuid,
         hold_id: Uuid,
-        rounding: i64,
         tickets: &[NewTicket],
         now: DateTime<Utc>,
     ) -> StoreResult<Order> {
@@ -1479,12 +1470,11 @@ impl Backend {
         insert.build().execute(tx.conn()).await?;
 
         sqlx::query(
-            "UPDATE orders SET status = 'paid', completed_at = $3, rounding_bs_cents = $4 WHERE tenant_id = $1 AND id = $2",
+            "UPDATE orders SET status = 'paid', completed_at = $3 WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant_id)
         .bind(order_id)
         .bind(now)
-        .bind(rounding)
         .execute(tx.conn())
         .await?;
 
@@ -2196,8 +2186,14 @@ impl Store for Backend {
     ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
         let claimed = sqlx::query(
-            "UPDATE users SET failed_logins = failed_logins + 1, \
-             locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END \
+            // An expired lock starts a fresh count. Right-hand sides read the
+            // row's old values on both backends.
+            "UPDATE users SET \
+             failed_logins = CASE WHEN locked_until <= $4 THEN 1 ELSE failed_logins + 1 END, \
+             locked_until = CASE \
+                 WHEN (CASE WHEN locked_until <= $4 THEN 1 ELSE failed_logins + 1 END) >= $2 THEN $3 \
+                 WHEN locked_until <= $4 THEN NULL \
+                 ELSE locked_until END \
              WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $4)",
         )
         .bind(user_id)

@@ -448,7 +448,9 @@ pub struct Order {
     pub balance_bs_cents: i64,
     /// Smallest USD amount that covers the remaining balance at the order's rate.
     pub balance_usd_cents: i64,
-    /// Difference below one céntimo per conversion, booked instead of left as balance.
+    /// Sum of the payments' rounding, in Bs.: positive when the business absorbed
+    /// a céntimo lost in a USD conversion, negative when it kept a USD surplus
+    /// below one cent.
     pub rounding_bs_cents: i64,
     pub payment_deadline: DateTime<Utc>,
     pub payments: Vec<Payment>,

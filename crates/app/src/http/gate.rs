@@ -64,7 +64,7 @@ pub async fn list_tickets(
 /// single-entry ticket is rejected with when and where it was first used.
 #[utoipa::path(post, path = "/api/v1/tickets/validate", tag = "gate", request_body = ValidateTicket,
     responses((status = 200, body = Admission), (status = 404, description = "ticket_not_found"),
-        (status = 409, description = "ticket_already_used, ticket_cancelled, ticket_wrong_event, ticket_signature_invalid"), (status = 422)),
+        (status = 409, description = "ticket_already_used, ticket_cancelled, event_cancelled, ticket_wrong_event, ticket_signature_invalid"), (status = 422)),
     security(("bearer" = [])))]
 pub async fn validate_ticket(
     State(state): State<AppState>,

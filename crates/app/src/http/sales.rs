@@ -184,7 +184,7 @@ pub async fn get_hold(
 
 /// Releases a hold at once, cancelling its unpaid order.
 #[utoipa::path(delete, path = "/api/v1/holds/{id}", tag = "sales", params(("id" = Uuid, Path)),
-    responses((status = 204), (status = 404), (status = 409, description = "hold_not_active")), security(("bearer" = [])))]
+    responses((status = 204), (status = 404), (status = 409, description = "hold_not_active, order_has_payments")), security(("bearer" = [])))]
 pub async fn release_hold(
     State(state): State<AppState>,
     principal: Principal,
@@ -201,7 +201,7 @@ pub async fn release_hold(
 /// BCV rate of the day. The hold then cannot expire until the payment deadline.
 #[utoipa::path(post, path = "/api/v1/orders", tag = "sales", request_body = CreateOrder,
     params(("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 201, body = Order), (status = 404), (status = 409, description = "hold_expired, hold_not_active, exchange_rate_missing")),
+    responses((status = 201, body = Order), (status = 404), (status = 409, description = "hold_expired, hold_not_active, hold_already_ordered, exchange_rate_missing, event_not_on_sale"), (status = 422, description = "customer_document_required")),
     security(("bearer" = [])))]
 pub async fn create_order(
     State(state): State<AppState>,
@@ -245,7 +245,7 @@ pub async fn get_order(
 
 /// Cancels an unpaid order and releases its seats.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "sales", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Order), (status = 404), (status = 409, description = "order_not_cancellable")), security(("bearer" = [])))]
+    responses((status = 200, body = Order), (status = 404), (status = 409, description = "order_not_cancellable, order_has_payments")), security(("bearer" = [])))]
 pub async fn cancel_order(
     State(state): State<AppState>,
     principal: Principal,
@@ -393,7 +393,7 @@ fn prepare_tickets(
 #[utoipa::path(post, path = "/api/v1/orders/{id}/payments", tag = "sales", params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     request_body = CreatePayment,
     responses((status = 201, body = PaymentOutcome), (status = 400, description = "idempotency_key_required"), (status = 404),
-        (status = 409, description = "order_not_payable, order_expired, amount_exceeds_balance, payment_reference_used"), (status = 422)),
+        (status = 409, description = "order_not_payable, order_expired, event_not_on_sale, amount_exceeds_balance, payment_reference_used"), (status = 422)),
     security(("bearer" = [])))]
 pub async fn add_payment(
     State(state): State<AppState>,

@@ -9,7 +9,7 @@ pub fn text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) 
         errors.push(FieldError::new(field, "required"));
     } else if trimmed.chars().count() > max {
         errors.push(FieldError::new(field, "too_long"));
-    } else if trimmed.chars().any(char::is_control) {
+    } else if trimmed.chars().any(is_forbidden_control) {
         errors.push(FieldError::new(field, "invalid_characters"));
     }
     trimmed.to_string()
@@ -25,7 +25,7 @@ pub fn optional_text(
     let trimmed = value.map(str::trim).filter(|value| !value.is_empty())?;
     if trimmed.chars().count() > max {
         errors.push(FieldError::new(field, "too_long"));
-    } else if trimmed.chars().any(char::is_control) {
+    } else if trimmed.chars().any(is_forbidden_control) {
         errors.push(FieldError::new(field, "invalid_characters"));
     }
     Some(trimmed.to_string())
@@ -67,4 +67,10 @@ pub fn finish(errors: Vec<FieldError>) -> Result<(), crate::error::ApiError> {
     } else {
         Err(crate::error::ApiError::Validation(errors))
     }
+}
+
+/// Control characters other than line breaks and tabs, which multi-line
+/// descriptions and reasons may contain.
+fn is_forbidden_control(character: char) -> bool {
+    character.is_control() && !matches!(character, '\n' | '\r' | '\t')
 }

@@ -263,5 +263,12 @@ async fn parallel_guesses_hit_the_lockout(backend: Backend) {
     assert_eq!(locked, 15);
     let right = app.login(username, PASSWORD).await;
     assert_error(&right, 429, "account_locked");
+
+    // Once the lock ends, one wrong password starts a new count instead of relocking.
+    app.advance(Duration::minutes(16));
+    let wrong = app.login(username, "clave-equivocada").await;
+    assert_error(&wrong, 401, "invalid_credentials");
+    let right = app.login(username, PASSWORD).await;
+    assert_status(&right, 200);
     app.teardown().await;
 }
