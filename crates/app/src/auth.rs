@@ -239,6 +239,7 @@ where
                     .metrics
                     .touch_user(tenant_id, principal.user_id, state.clock.now());
             }
+            sentry::configure_scope(|scope| scope.set_tag("tenant_id", tenant_id));
         }
         tracing::Span::current().record("user.id", tracing::field::display(principal.user_id));
         parts.extensions.insert(principal.clone());

@@ -177,6 +177,40 @@ pub struct Config {
         default_value_t = 15
     )]
     pub active_user_minutes: i64,
+
+    /// Sentry DSN; errors and panics are reported there when set. Unset, nothing is sent.
+    #[arg(long = "sentry-dsn", env = "SENTRY_DSN", hide_env_values = true)]
+    pub sentry_dsn: Option<String>,
+
+    /// Environment name attached to Sentry events.
+    #[arg(
+        long = "sentry-environment",
+        env = "SENTRY_ENVIRONMENT",
+        default_value = "production"
+    )]
+    pub sentry_environment: String,
+
+    /// Release attached to Sentry events (default: this build's version).
+    #[arg(long = "sentry-release", env = "SENTRY_RELEASE")]
+    pub sentry_release: Option<String>,
+
+    /// Share of requests sent to Sentry as performance transactions, 0 to 1;
+    /// health and metrics requests are never sent.
+    #[arg(
+        long = "sentry-traces-sample-rate",
+        env = "SENTRY_TRACES_SAMPLE_RATE",
+        default_value_t = 0.0
+    )]
+    pub sentry_traces_sample_rate: f32,
+
+    /// Accepted for compatibility with the earlier deployment's settings.
+    // NOTE: the Rust Sentry SDK (0.49) has no profiler, so this value is only validated.
+    #[arg(
+        long = "sentry-profiles-sample-rate",
+        env = "SENTRY_PROFILES_SAMPLE_RATE",
+        default_value_t = 0.0
+    )]
+    pub sentry_profiles_sample_rate: f32,
 }
 
 impl Default for Config {
@@ -203,6 +237,11 @@ impl Default for Config {
             metrics_only_on_export_port: false,
             metrics_tenant_labels_only: false,
             active_user_minutes: 15,
+            sentry_dsn: None,
+            sentry_environment: "production".to_string(),
+            sentry_release: None,
+            sentry_traces_sample_rate: 0.0,
+            sentry_profiles_sample_rate: 0.0,
         }
     }
 }
@@ -254,6 +293,25 @@ impl Config {
                 "TAQUILLA_METRICS_ONLY_ON_EXPORT_PORT needs PROMETHEUS_METRICS_EXPORT_PORT"
                     .to_string(),
             );
+        }
+        for (name, rate) in [
+            ("SENTRY_TRACES_SAMPLE_RATE", self.sentry_traces_sample_rate),
+            (
+                "SENTRY_PROFILES_SAMPLE_RATE",
+                self.sentry_profiles_sample_rate,
+            ),
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(format!("{name} must be between 0 and 1"));
+            }
+        }
+        if let Some(dsn) = self
+            .sentry_dsn
+            .as_deref()
+            .filter(|dsn| !dsn.trim().is_empty())
+            && dsn.parse::<sentry::types::Dsn>().is_err()
+        {
+            return Err("SENTRY_DSN is not a valid DSN (https://KEY@HOST/PROJECT)".to_string());
         }
         if self.active_user_minutes < 1 {
             return Err("TAQUILLA_ACTIVE_USER_MINUTES must be at least 1".to_string());

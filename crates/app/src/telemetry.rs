@@ -1,30 +1,136 @@
-//! Log setup: JSON lines in production, readable text in development, filtered
-//! by `RUST_LOG` (default `info`, with sqlx's per-statement logs silenced and
-//! its slow-statement warnings kept).
+//! Log and error-reporting setup: JSON lines in production, readable text in
+//! development, filtered by `RUST_LOG` (default `info`, with sqlx's
+//! per-statement logs silenced and its slow-statement warnings kept); and
+//! Sentry, which receives `error!` events and panics when SENTRY_DSN is set.
 
+use sentry::integrations::tracing::{BreadcrumbLayer, ErrorLayer};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::prelude::*;
 
-use crate::config::LogFormat;
+use crate::config::{Config, LogFormat};
 
 const DEFAULT_FILTER: &str = "info,sqlx::query=warn";
 
-/// Installs the global subscriber; a second call (tests) is a no-op.
+/// Request headers never sent to Sentry.
+const SCRUBBED_HEADERS: &[&str] = &["authorization", "cookie", "set-cookie", "x-api-key"];
+
+/// Installs the global subscriber; a second call (tests) is a no-op. The Sentry
+/// layer turns `error!` events into Sentry events and does nothing without a client.
 pub fn init(format: LogFormat) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder
+    let output = match format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(false)
-            .try_init(),
-        LogFormat::Text => builder
+            .with_writer(std::io::stderr)
+            .boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer()
             .compact()
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .try_init(),
+            .with_writer(std::io::stderr)
+            .boxed(),
     };
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(output)
+        .with(ErrorLayer::new().with_filter(LevelFilter::ERROR))
+        .with(BreadcrumbLayer::new().with_filter(LevelFilter::INFO))
+        .try_init();
+}
+
+/// Starts the Sentry client when SENTRY_DSN is set; keep the guard alive for
+/// the life of the process, since dropping it flushes and stops reporting.
+pub fn init_sentry(config: &Config) -> Option<sentry::ClientInitGuard> {
+    let dsn = config
+        .sentry_dsn
+        .as_deref()
+        .map(str::trim)
+        .filter(|dsn| !dsn.is_empty())?;
+    let release = config
+        .sentry_release
+        .clone()
+        .unwrap_or_else(|| format!("taquilla@{}", env!("CARGO_PKG_VERSION")));
+    let traces_rate = config.sentry_traces_sample_rate;
+    let mut options = sentry::ClientOptions::new()
+        .release(release)
+        .environment(config.sentry_environment.clone())
+        .send_default_pii(false)
+        .before_send(|mut event| {
+            scrub(&mut event);
+            Some(event)
+        })
+        // Health checks and scrapes would drown real traffic in the samples.
+        .traces_sampler(move |context| {
+            let name = context.name();
+            if name.contains("/health") || name.contains("/metrics") {
+                0.0
+            } else {
+                traces_rate
+            }
+        });
+    // An invalid DSN is reported by `Config::validate`; here it only disables reporting.
+    options.dsn = dsn.parse().ok();
+    tracing::info!(event = "sentry_enabled", environment = %config.sentry_environment, "reporting errors to Sentry");
+    let guard = sentry::init(options);
+    // `init` binds the client to the calling thread's hub; per-request hubs
+    // start from the process hub, so it needs the client too when `init` runs
+    // on another thread (a test, an embedding runtime).
+    sentry::Hub::main().bind_client(sentry::Hub::current().client());
+    Some(guard)
+}
+
+/// Removes credentials, cookies, bodies and personal data from an event.
+fn scrub(event: &mut sentry::protocol::Event<'static>) {
+    if let Some(request) = event.request.as_mut() {
+        request
+            .headers
+            .retain(|name, _| !SCRUBBED_HEADERS.contains(&name.to_ascii_lowercase().as_str()));
+        request.cookies = None;
+        request.data = None;
+        request.query_string = None;
+    }
+    if let Some(user) = event.user.as_mut() {
+        user.email = None;
+        user.ip_address = None;
+        user.username = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrub_removes_credentials_and_personal_data() {
+        let mut event = sentry::protocol::Event {
+            request: Some(sentry::protocol::Request {
+                headers: [
+                    ("Authorization".to_string(), "Bearer secreto".to_string()),
+                    ("Cookie".to_string(), "session=1".to_string()),
+                    ("Accept".to_string(), "application/json".to_string()),
+                ]
+                .into_iter()
+                .collect(),
+                data: Some("{\"password\":\"x\"}".to_string()),
+                ..Default::default()
+            }),
+            user: Some(sentry::User {
+                email: Some("ana@example.invalid".to_string()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+
+        scrub(&mut event);
+
+        let request = event.request.unwrap();
+        assert_eq!(request.headers.len(), 1);
+        assert!(request.headers.contains_key("Accept"));
+        assert!(request.data.is_none());
+        assert!(event.user.unwrap().email.is_none());
+    }
 }

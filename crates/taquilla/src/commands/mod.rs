@@ -47,6 +47,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args).await,
         Command::Worker { config } => {
             taquilla_app::telemetry::init(config.log_format);
+            let _sentry = taquilla_app::telemetry::init_sentry(&config);
             let state = taquilla_app::startup::build_state(
                 config,
                 std::sync::Arc::new(taquilla_store::SystemClock),

@@ -20,6 +20,7 @@ pub struct ServeArgs {
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     taquilla_app::telemetry::init(args.config.log_format);
+    let _sentry = taquilla_app::telemetry::init_sentry(&args.config);
     let application =
         Application::build(args.config, Arc::new(taquilla_store::SystemClock)).await?;
 

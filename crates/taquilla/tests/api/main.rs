@@ -39,5 +39,6 @@ mod idempotency;
 mod isolation;
 mod money;
 mod sale_flow;
+mod sentry;
 mod validation;
 mod void;
