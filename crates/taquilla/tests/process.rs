@@ -462,3 +462,69 @@ async fn health_turns_503_when_database_goes_away() {
     server.kill().expect("stop taquilla");
     server.wait().expect("reap taquilla");
 }
+
+/// Finds `promtool`; CI sets TAQUILLA_REQUIRE_PROMTOOL=1 so its absence fails there.
+fn promtool() -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|directory| directory.join("promtool"))
+            .find(|candidate| candidate.is_file())
+    });
+    if found.is_none() && std::env::var_os("TAQUILLA_REQUIRE_PROMTOOL").is_some() {
+        panic!("promtool is required (Debian package `prometheus`) but is not on PATH");
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_pass_promtool_check() {
+    let Some(promtool) = promtool() else {
+        eprintln!(
+            "promtool not found: skipping the exposition lint (install the `prometheus` package)"
+        );
+        return;
+    };
+    // Arrange: a server with one completed sale, so business metrics have series.
+    let directory = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}",
+        directory.path().join("taquilla.db").display()
+    );
+    let port = free_port();
+    let mut server = start_server(&url, port).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let cashier = Cashier::login(&base).await;
+    let (platea, seats, customer_id) = platea_and_customer(&cashier).await;
+    cashier
+        .sell(&platea, &seats[..2], &customer_id)
+        .await
+        .expect("a sale");
+
+    // Act
+    let exposition = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut check = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run promtool");
+    std::io::Write::write_all(&mut check.stdin.take().unwrap(), exposition.as_bytes()).unwrap();
+    let output = check.wait_with_output().unwrap();
+    server.kill().expect("stop taquilla");
+    server.wait().expect("reap taquilla");
+
+    // Assert
+    assert!(exposition.contains("venezuelan_pos_ticket_sales_total{"));
+    assert!(
+        output.status.success(),
+        "promtool rejected the exposition:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
