@@ -739,6 +739,7 @@ impl Backend {
 
         let hold_id = Uuid::now_v7();
         let expires_at = now + chrono::Duration::minutes(hold_minutes);
+        let mut held_seats = Vec::new();
         let quantity = if zone.kind == "general_admission" {
             if !request.seat_ids.is_empty() {
                 return Err(StoreError::Invalid(taquilla_domain::FieldError::new(
@@ -756,16 +757,17 @@ impl Backend {
                     "required_for_numbered_zone",
                 )));
             }
-            self.take_seats(
-                &mut tx,
-                tenant_id,
-                &zone,
-                hold_id,
-                &request.seat_ids,
-                expires_at,
-                now,
-            )
-            .await?;
+            held_seats = self
+                .take_seats(
+                    &mut tx,
+                    tenant_id,
+                    &zone,
+                    hold_id,
+                    &request.seat_ids,
+                    expires_at,
+                    now,
+                )
+                .await?;
             request.seat_ids.len() as i64
         };
 
@@ -795,8 +797,18 @@ impl Backend {
             insert.build().execute(tx.conn()).await?;
         }
 
-        let record = fetch_hold(tx.conn(), tenant_id, hold_id).await?;
-        let hold = hold_view(tx.conn(), tenant_id, record, now).await?;
+        // Built from what this transaction wrote, without reading it back.
+        let hold = Hold {
+            id: hold_id,
+            event_id: zone.event_id,
+            zone_id: zone.id,
+            kind: zone.kind.clone(),
+            quantity,
+            seats: held_seats,
+            status: "active".to_string(),
+            expires_at,
+            created_at: now,
+        };
         if let Some(key) = idempotency {
             save_key_response(tx.conn(), tenant_id, key, 201, &hold).await?;
         }
@@ -870,13 +882,15 @@ impl Backend {
         seat_ids: &[Uuid],
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Vec<HoldSeat>> {
         let mut unavailable = Vec::new();
+        let mut taken_seats: Vec<(i64, i64, HoldSeat)> = Vec::new();
         for seat_id in seat_ids {
-            let taken = sqlx::query(
+            let taken: Option<(i64, String, i64)> = sqlx::query_as(
                 "UPDATE seats SET status = 'held', hold_id = $4, hold_expires_at = $5 \
                  WHERE tenant_id = $1 AND zone_id = $2 AND id = $3 \
-                 AND (status = 'available' OR (status = 'held' AND hold_expires_at <= $6))",
+                 AND (status = 'available' OR (status = 'held' AND hold_expires_at <= $6)) \
+                 RETURNING row_index, row_label, number",
             )
             .bind(tenant_id)
             .bind(zone.id)
@@ -884,15 +898,25 @@ impl Backend {
             .bind(hold_id)
             .bind(expires_at)
             .bind(now)
-            .execute(tx.conn())
-            .await?
-            .rows_affected();
-            if taken == 0 {
-                unavailable.push(*seat_id);
+            .fetch_optional(tx.conn())
+            .await?;
+            match taken {
+                Some((row_index, row, number)) => taken_seats.push((
+                    row_index,
+                    number,
+                    HoldSeat {
+                        id: *seat_id,
+                        row,
+                        number,
+                    },
+                )),
+                None => unavailable.push(*seat_id),
             }
         }
         if unavailable.is_empty() {
-            return Ok(());
+            // Seat-map order, as the hold is shown.
+            taken_seats.sort_by_key(|(row_index, number, _)| (*row_index, *number));
+            return Ok(taken_seats.into_iter().map(|(_, _, seat)| seat).collect());
         }
 
         let mut query =
