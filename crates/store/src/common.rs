@@ -1198,7 +1198,56 @@ impl Backend {
         );
         insert.build().execute(tx.conn()).await?;
 
-        let order = order_view(tx.conn(), tenant_id, order_id, now).await?;
+        // Built from what this transaction wrote, without reading it back.
+        let order_lines = lines
+            .iter()
+            .zip(&totals.lines)
+            .enumerate()
+            .map(
+                |(index, ((seat_id, description, quantity), line_totals))| OrderLine {
+                    line_number: index as i64 + 1,
+                    zone_id: zone.id,
+                    seat_id: *seat_id,
+                    description: description.clone(),
+                    quantity: *quantity,
+                    unit_price_usd_cents: zone.price_usd_cents,
+                    total_usd_cents: line_totals.total_usd_cents,
+                    total_bs_cents: line_totals.total_bs_cents,
+                    tax_basis_points: Some(iva_basis_points),
+                },
+            )
+            .collect();
+        let order = Order {
+            id: order_id,
+            hold_id: hold.id,
+            customer_id: request.customer_id,
+            event_id: hold.event_id,
+            status: "pending".to_string(),
+            exchange_rate: RateUsed {
+                id: rate_id,
+                rate: rate.to_string(),
+                rate_scaled,
+                effective_date: rate_date,
+            },
+            lines: order_lines,
+            taxes,
+            subtotal_usd_cents: totals.subtotal_usd_cents,
+            tax_usd_cents: totals.tax_usd_cents,
+            total_usd_cents: totals.total_usd_cents,
+            subtotal_bs_cents: totals.subtotal_bs_cents,
+            tax_bs_cents: totals.tax_bs_cents,
+            total_bs_cents: totals.total_bs_cents,
+            paid_bs_cents: 0,
+            balance_bs_cents: totals.total_bs_cents,
+            balance_usd_cents: rate.bs_to_usd_ceil(totals.total_bs_cents).unwrap_or(0),
+            rounding_bs_cents: 0,
+            payment_deadline: deadline,
+            payments: Vec::new(),
+            invoice: None,
+            credit_note: None,
+            created_at: now,
+            completed_at: None,
+        };
         if let Some(key) = idempotency {
             save_key_response(tx.conn(), tenant_id, key, 201, &order).await?;
         }

@@ -527,8 +527,9 @@ async fn taken_seat_conflicts_and_names_the_seat(harness: &Harness) {
         .await
         .unwrap()
         .seats;
-    let first = vec![seats[0].id, seats[1].id];
-    harness
+    let mut first = vec![seats[1].id, seats[0].id];
+    first.sort();
+    let held = harness
         .store
         .create_hold(
             fixture.tenant_id,
@@ -542,6 +543,20 @@ async fn taken_seat_conflicts_and_names_the_seat(harness: &Harness) {
         )
         .await
         .unwrap();
+    let held = fresh(held);
+    // The seats come back in seat-map order, as a later read shows them.
+    assert_eq!(held.seats[0].row, "A");
+    assert_eq!(held.seats[0].number, 1);
+    assert_eq!(held.seats[1].number, 2);
+    let read = harness
+        .store
+        .get_hold(fixture.tenant_id, held.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&held).unwrap(),
+        serde_json::to_value(&read).unwrap()
+    );
 
     let mut overlapping = vec![seats[1].id, seats[2].id];
     overlapping.sort();
@@ -687,6 +702,20 @@ async fn payment_completes_order_and_numbers_invoice(harness: &Harness) {
                 .await
                 .unwrap(),
         );
+        // The hold as created is the hold as read, before an order extends it.
+        let read_hold = harness
+            .store
+            .get_hold(fixture.tenant_id, hold.id)
+            .await
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(&read_hold).unwrap()["status"],
+            "active"
+        );
+        assert_eq!(
+            serde_json::to_value(&hold).unwrap(),
+            serde_json::to_value(&read_hold).unwrap()
+        );
         let order = fresh(
             harness
                 .store
@@ -701,6 +730,16 @@ async fn payment_completes_order_and_numbers_invoice(harness: &Harness) {
                 )
                 .await
                 .unwrap(),
+        );
+        // What creation returns is what a later read returns.
+        let read_order = harness
+            .store
+            .get_order(fixture.tenant_id, order.id)
+            .await
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(&order).unwrap(),
+            serde_json::to_value(&read_order).unwrap()
         );
         // 2 × 25.00 at 36.12345678: 1,806.17 Bs. (one line), IVA 288.99, total 2,095.16.
         assert_eq!(order.subtotal_bs_cents, 180_617);
