@@ -247,6 +247,42 @@ fn cash_usd(amount_cents: i64, tickets: Vec<NewTicket>) -> NewPayment {
     }
 }
 
+/// Creates an order for `hold_id` and the fixture's customer.
+async fn order_for(harness: &Harness, fixture: &Fixture, hold_id: Uuid) -> Order {
+    fresh(
+        harness
+            .store
+            .create_order(
+                fixture.tenant_id,
+                fixture.user_id,
+                None,
+                NewOrder {
+                    hold_id,
+                    customer_id: fixture.customer_id,
+                },
+            )
+            .await
+            .unwrap(),
+    )
+}
+
+/// Pays `order` in full in USD cash.
+async fn pay_in_full(harness: &Harness, fixture: &Fixture, order: &Order) -> PaymentOutcome {
+    fresh(
+        harness
+            .store
+            .add_payment(
+                fixture.tenant_id,
+                fixture.user_id,
+                None,
+                order.id,
+                cash_usd(order.total_usd_cents, tickets_for(order)),
+            )
+            .await
+            .unwrap(),
+    )
+}
+
 /// Creates a general-admission zone, activates the event and sells one unit
 /// paid in full; returns the paid order.
 async fn sell_one_unit(harness: &Harness, fixture: &Fixture, entries_per_ticket: i64) -> Order {
@@ -281,34 +317,8 @@ async fn sell_one_unit(harness: &Harness, fixture: &Fixture, entries_per_ticket:
             .await
             .unwrap(),
     );
-    let order = fresh(
-        harness
-            .store
-            .create_order(
-                fixture.tenant_id,
-                fixture.user_id,
-                None,
-                NewOrder {
-                    hold_id: hold.id,
-                    customer_id: fixture.customer_id,
-                },
-            )
-            .await
-            .unwrap(),
-    );
-    let paid = fresh(
-        harness
-            .store
-            .add_payment(
-                fixture.tenant_id,
-                fixture.user_id,
-                None,
-                order.id,
-                cash_usd(order.total_usd_cents, tickets_for(&order)),
-            )
-            .await
-            .unwrap(),
-    );
+    let order = order_for(harness, fixture, hold.id).await;
+    let paid = pay_in_full(harness, fixture, &order).await;
     assert_eq!(paid.order.status, "paid");
     paid.order
 }
@@ -716,21 +726,7 @@ async fn payment_completes_order_and_numbers_invoice(harness: &Harness) {
             serde_json::to_value(&hold).unwrap(),
             serde_json::to_value(&read_hold).unwrap()
         );
-        let order = fresh(
-            harness
-                .store
-                .create_order(
-                    fixture.tenant_id,
-                    fixture.user_id,
-                    None,
-                    NewOrder {
-                        hold_id: hold.id,
-                        customer_id: fixture.customer_id,
-                    },
-                )
-                .await
-                .unwrap(),
-        );
+        let order = order_for(harness, &fixture, hold.id).await;
         // What creation returns is what a later read returns.
         let read_order = harness
             .store
@@ -808,21 +804,7 @@ async fn replayed_payment_changes_nothing(harness: &Harness) {
             .await
             .unwrap(),
     );
-    let order = fresh(
-        harness
-            .store
-            .create_order(
-                fixture.tenant_id,
-                fixture.user_id,
-                None,
-                NewOrder {
-                    hold_id: hold.id,
-                    customer_id: fixture.customer_id,
-                },
-            )
-            .await
-            .unwrap(),
-    );
+    let order = order_for(harness, &fixture, hold.id).await;
     let key = IdempotencyRequest {
         principal_id: fixture.user_id,
         key: "pago-1".to_string(),
@@ -929,34 +911,8 @@ async fn void_issues_credit_note_and_frees_seats(harness: &Harness) {
             .await
             .unwrap(),
     );
-    let order = fresh(
-        harness
-            .store
-            .create_order(
-                fixture.tenant_id,
-                fixture.user_id,
-                None,
-                NewOrder {
-                    hold_id: hold.id,
-                    customer_id: fixture.customer_id,
-                },
-            )
-            .await
-            .unwrap(),
-    );
-    let paid = fresh(
-        harness
-            .store
-            .add_payment(
-                fixture.tenant_id,
-                fixture.user_id,
-                None,
-                order.id,
-                cash_usd(order.total_usd_cents, tickets_for(&order)),
-            )
-            .await
-            .unwrap(),
-    );
+    let order = order_for(harness, &fixture, hold.id).await;
+    let paid = pay_in_full(harness, &fixture, &order).await;
     let invoice = paid.order.invoice.unwrap();
 
     let voided = fresh(
