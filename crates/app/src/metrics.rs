@@ -193,8 +193,8 @@ impl Metrics {
             .insert((tenant_id, user_id), now);
     }
 
-    /// Recomputes `venezuelan_pos_active_users` and forgets users idle longer
-    /// than `window`; called before each scrape.
+    /// Recomputes `venezuelan_pos_active_users` and drops users idle longer
+    /// than `window`. Called before each scrape.
     pub fn record_active_users(
         &self,
         now: chrono::DateTime<chrono::Utc>,

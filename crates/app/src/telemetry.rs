@@ -1,7 +1,7 @@
-//! Log and error-reporting setup: JSON lines in production, readable text in
-//! development, filtered by `RUST_LOG` (default `info`, with sqlx's
-//! per-statement logs silenced and its slow-statement warnings kept); and
-//! Sentry, which receives `error!` events and panics when SENTRY_DSN is set.
+//! Log and error-reporting setup. Logs are JSON lines in production and
+//! readable text in development, filtered by `RUST_LOG` (default `info`, which
+//! silences sqlx's per-statement logs but keeps its slow-statement warnings).
+//! When SENTRY_DSN is set, `error!` events and panics also go to Sentry.
 
 use sentry::integrations::tracing::{BreadcrumbLayer, ErrorLayer};
 use tracing_subscriber::EnvFilter;
@@ -76,9 +76,9 @@ pub fn init_sentry(config: &Config) -> Option<sentry::ClientInitGuard> {
     options.dsn = dsn.parse().ok();
     tracing::info!(event = "sentry_enabled", environment = %config.sentry_environment, "reporting errors to Sentry");
     let guard = sentry::init(options);
-    // `init` binds the client to the calling thread's hub; per-request hubs
-    // start from the process hub, so it needs the client too when `init` runs
-    // on another thread (a test, an embedding runtime).
+    // `init` binds the client to the calling thread's hub only. Per-request
+    // hubs start from the process hub, so that hub needs the client too when
+    // `init` runs on another thread, as in a test or an embedding runtime.
     sentry::Hub::main().bind_client(sentry::Hub::current().client());
     Some(guard)
 }

@@ -50,7 +50,7 @@ mod tests {
     }
 
     #[test]
-    fn offset_was_four_and_a_half_hours_in_2010() {
+    fn caracas_offset_in_2010() {
         // 04:15 UTC on 2010-06-02 was 23:45 on the 1st at −4:30; a fixed −4:00 gives the 2nd.
         let instant = Utc.with_ymd_and_hms(2010, 6, 2, 4, 15, 0).unwrap();
         assert_eq!(

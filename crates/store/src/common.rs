@@ -1,10 +1,12 @@
 //! The store implementation shared by both backends. This file is compiled
-//! twice, as `postgres::common` and `sqlite::common`; `super::Db` is the
-//! backend's sqlx database type. SQL here must run unchanged on both:
-//! `$n` placeholders, `RETURNING`, `ON CONFLICT`, no `FOR UPDATE` (a no-op
-//! `UPDATE` takes the row lock on PostgreSQL and is harmless on SQLite, whose
-//! `BEGIN IMMEDIATE` already holds the write lock), and `CAST(SUM(…) AS BIGINT)`
-//! because PostgreSQL sums BIGINT into NUMERIC.
+//! twice, as `postgres::common` and `sqlite::common`, and `super::Db` is the
+//! backend's sqlx database type.
+//!
+//! SQL here must run unchanged on both backends. It uses `$n` placeholders,
+//! `RETURNING` and `ON CONFLICT`. It avoids `FOR UPDATE`: a no-op `UPDATE`
+//! takes the row lock on PostgreSQL and is harmless on SQLite, whose
+//! `BEGIN IMMEDIATE` already holds the write lock. Sums are written
+//! `CAST(SUM(…) AS BIGINT)` because PostgreSQL sums BIGINT into NUMERIC.
 
 use std::time::Duration;
 
@@ -885,7 +887,11 @@ impl Backend {
     ) -> StoreResult<Vec<HoldSeat>> {
         let mut unavailable = Vec::new();
         let mut taken_seats: Vec<(i64, i64, HoldSeat)> = Vec::new();
-        for seat_id in seat_ids {
+        // Every buyer locks seats in ascending id order, so two holds over the
+        // same seats cannot deadlock, whatever order the caller gave.
+        let mut ordered = seat_ids.to_vec();
+        ordered.sort_unstable();
+        for seat_id in &ordered {
             let taken: Option<(i64, String, i64)> = sqlx::query_as(
                 "UPDATE seats SET status = 'held', hold_id = $4, hold_expires_at = $5 \
                  WHERE tenant_id = $1 AND zone_id = $2 AND id = $3 \

@@ -2,10 +2,10 @@
 //!
 //! Each state-changing method is one database transaction that checks and
 //! enforces the invariants it touches (capacity, gapless fiscal numbers,
-//! idempotency). Both backends share one implementation, `common.rs`, compiled
-//! once per backend with that backend's concrete sqlx types; what differs
-//! (connecting, opening a write transaction) lives in `postgres.rs` and
-//! `sqlite.rs`. Migrations live in `migrations/postgres` and `migrations/sqlite`.
+//! idempotency). Both backends share one implementation, `common.rs`, which is
+//! compiled once per backend with that backend's concrete sqlx types. What
+//! differs (connecting, opening a write transaction) is in `postgres.rs` and
+//! `sqlite.rs`. Migrations are in `migrations/postgres` and `migrations/sqlite`.
 
 #![expect(
     clippy::duplicate_mod,

@@ -311,7 +311,7 @@ pub struct HoldSeat {
 #[derive(Debug, Clone)]
 pub struct NewHold {
     pub zone_id: Uuid,
-    /// Seats of a numbered zone, sorted and without duplicates.
+    /// Seats of a numbered zone, without duplicates; the store locks them in id order.
     pub seat_ids: Vec<Uuid>,
     /// Units of a general-admission zone.
     pub quantity: i64,

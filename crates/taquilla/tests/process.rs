@@ -1,5 +1,5 @@
 //! Tests of the real `taquilla` process: a server killed in the middle of sales
-//! loses no answered sale and leaves nothing half done, and the health check
+//! loses no sale it confirmed and leaves nothing half done, and the health check
 //! turns 503 when the database goes away.
 
 use std::net::TcpListener;
@@ -55,7 +55,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts `taquilla serve --demo` on `database_url` and waits until it answers.
+/// Starts `taquilla serve --demo` on `database_url` and waits until it responds.
 async fn start_server(database_url: &str, port: u16) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_taquilla"))
         .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
@@ -83,7 +83,7 @@ async fn start_server(database_url: &str, port: u16) -> Child {
     }
     let _ = child.kill();
     let _ = child.wait();
-    panic!("taquilla did not answer on port {port} within 60 s");
+    panic!("taquilla did not respond on port {port} within 60 s");
 }
 
 struct Cashier {
@@ -136,7 +136,7 @@ impl Cashier {
         Ok((status, response.json().await.unwrap_or(Value::Null)))
     }
 
-    /// Sells `seats`; returns the order id once the payment answered 2xx with a paid order.
+    /// Sells `seats`; returns the order id once the payment returned 2xx with a paid order.
     async fn sell(&self, zone_id: &str, seats: &[String], customer_id: &str) -> Option<String> {
         let (status, hold) = self
             .call(
@@ -287,15 +287,15 @@ async fn killed_server_loses_nothing(database_url: String) {
     let cashier = Cashier::login(&base).await;
     let (platea, seats, customer_id) = platea_and_customer(&cashier).await;
     let seats = Arc::new(seats);
-    let answered = Arc::new(Mutex::new(Vec::new()));
+    let confirmed = Arc::new(Mutex::new(Vec::new()));
 
     // Act: sell for a while, then kill the process without warning.
     let mut sellers = Vec::new();
     for worker in 0..8 {
         let cashier = Cashier::login(&base).await;
-        let (seats, answered, platea, customer_id) = (
+        let (seats, confirmed, platea, customer_id) = (
             seats.clone(),
-            answered.clone(),
+            confirmed.clone(),
             platea.clone(),
             customer_id.clone(),
         );
@@ -306,7 +306,7 @@ async fn killed_server_loses_nothing(database_url: String) {
                     break;
                 };
                 if let Some(order_id) = cashier.sell(&platea, pair, &customer_id).await {
-                    answered.lock().await.push(order_id);
+                    confirmed.lock().await.push(order_id);
                 }
             }
         }));
@@ -317,13 +317,13 @@ async fn killed_server_loses_nothing(database_url: String) {
     for seller in sellers {
         seller.await.unwrap();
     }
-    let answered = answered.lock().await.clone();
+    let confirmed = confirmed.lock().await.clone();
     assert!(
-        !answered.is_empty(),
+        !confirmed.is_empty(),
         "no sale completed before the kill; the test proves nothing"
     );
 
-    // Assert: every answered sale is there, complete; nothing is half done.
+    // Assert: every confirmed sale is there and complete, and nothing is half done.
     let mut database = if database_url.starts_with("sqlite:") {
         Database::Sqlite(
             sqlx::SqliteConnection::connect(&database_url)
@@ -333,10 +333,10 @@ async fn killed_server_loses_nothing(database_url: String) {
     } else {
         Database::Postgres(sqlx::PgConnection::connect(&database_url).await.unwrap())
     };
-    for order_id in &answered {
+    for order_id in &confirmed {
         let (status, has_invoice, tickets) =
             order_state(&mut database, Uuid::parse_str(order_id).unwrap()).await;
-        assert_eq!(status, "paid", "order {order_id} was answered as paid");
+        assert_eq!(status, "paid", "order {order_id} was confirmed as paid");
         assert!(has_invoice, "order {order_id} has its invoice");
         assert_eq!(tickets, 2, "order {order_id} has one ticket per seat");
     }

@@ -312,14 +312,15 @@ pub async fn create_zone(
     // Every ticket is invoiced, so a zone needs a price above zero.
     if request.price_usd_cents <= 0 {
         errors.push(FieldError::new("price_usd_cents", "positive"));
+    } else {
+        validate::range(
+            &mut errors,
+            "price_usd_cents",
+            request.price_usd_cents,
+            1,
+            MAX_PRICE_USD_CENTS,
+        );
     }
-    validate::range(
-        &mut errors,
-        "price_usd_cents",
-        request.price_usd_cents,
-        0,
-        MAX_PRICE_USD_CENTS,
-    );
     let entries_per_ticket = request.entries_per_ticket.unwrap_or(1);
     validate::range(
         &mut errors,

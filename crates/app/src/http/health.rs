@@ -105,6 +105,11 @@ async fn integrity_components(state: &AppState) -> (Value, Value) {
                 return (failed.clone(), failed);
             }
             Err(_) => {
+                tracing::warn!(
+                    event = "integrity_check_timed_out",
+                    timeout_seconds = 5,
+                    "integrity check timed out; reporting its components as unknown"
+                );
                 let late = json!({ "status": "unknown", "reason": "integrity check timed out" });
                 return (late.clone(), late);
             }

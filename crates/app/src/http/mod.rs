@@ -113,7 +113,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The `/metrics` route alone, also served on PROMETHEUS_METRICS_EXPORT_PORT.
+/// Builds the router with only `/metrics`, which is also served on PROMETHEUS_METRICS_EXPORT_PORT.
 pub fn metrics_router() -> Router<AppState> {
     Router::new().route("/metrics", get(health::metrics))
 }

@@ -130,7 +130,7 @@ pub async fn create_hold(
                 errors.push(FieldError::new("seat_ids", "too_long"));
             }
             let count = seat_ids.len();
-            // Ascending order: concurrent buyers lock seats in the same order and cannot deadlock.
+            // Sorting finds duplicates; the store takes the seats in this ascending order.
             seat_ids.sort_unstable();
             seat_ids.dedup();
             if seat_ids.len() != count {
@@ -485,8 +485,8 @@ fn record_sale(state: &AppState, tenant_id: Uuid, order: &Order, processing_time
         order.event_id.to_string()
     };
 
-    // Revenue per line includes its share of the order's tax; the last line
-    // takes the rounding remainder so the lines add up to the order total.
+    // Revenue per line includes its share of the order's tax. The last line
+    // takes the rounding remainder, so the lines add up to the order total.
     let mut tax_left = order.tax_usd_cents;
     for (index, line) in order.lines.iter().enumerate() {
         let tax_share = if index + 1 == order.lines.len() || order.subtotal_usd_cents == 0 {
