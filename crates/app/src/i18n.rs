@@ -183,6 +183,38 @@ pub fn error_message(code: &str, locale: Locale) -> &'static str {
             "Ese identificador de organización ya existe.",
             "That tenant slug already exists.",
         ),
+        "event_not_editable" => (
+            "El evento está cerrado o cancelado y ya no se puede modificar.",
+            "The event is closed or cancelled and can no longer be changed.",
+        ),
+        "table_must_be_complete" => (
+            "Esta zona vende mesas completas: seleccione todos los asientos de la mesa.",
+            "This zone sells whole tables: select every seat of the table.",
+        ),
+        "discount_code_unavailable" => (
+            "El código de descuento no existe, está inactivo o ya agotó sus usos.",
+            "The discount code does not exist, is inactive or has no uses left.",
+        ),
+        "discount_code_taken" => (
+            "Ya existe ese código de descuento para el evento.",
+            "That discount code already exists for the event.",
+        ),
+        "seat_already_in_table" => (
+            "Alguno de los asientos ya pertenece a otra mesa.",
+            "One of the seats already belongs to another table.",
+        ),
+        "table_name_taken" => (
+            "Ya existe una mesa con ese nombre en la zona.",
+            "A table with that name already exists in the zone.",
+        ),
+        "row_not_found" => (
+            "La fila indicada no existe en la zona.",
+            "The row does not exist in the zone.",
+        ),
+        "tax_rule_ended" => (
+            "La regla de impuesto ya no está vigente.",
+            "The tax rule is no longer in force.",
+        ),
         "service_busy" => (
             "El sistema está ocupado. Reintente en unos segundos.",
             "The system is busy. Retry in a few seconds.",
@@ -314,6 +346,43 @@ pub fn rule_message(rule: &str, locale: Locale) -> &'static str {
             "must have a price in every zone",
         ),
         "sale_window_required" => ("debe tener una ventana de venta", "must have a sale window"),
+        "stage_window_overlaps" => (
+            "se solapa con otra etapa del mismo alcance o va antes de ella",
+            "overlaps or precedes another stage of the same scope",
+        ),
+        "stage_quantity_exceeds_capacity" => (
+            "supera la capacidad de la zona o del evento",
+            "exceeds the capacity of the zone or event",
+        ),
+        "numbered_zone_only" => (
+            "solo aplica a zonas numeradas",
+            "applies to numbered zones only",
+        ),
+        "does_not_match_seats" => (
+            "no coincide con los asientos seleccionados",
+            "does not match the selected seats",
+        ),
+        "not_allowed_with_courtesy" => (
+            "no se puede usar en una cortesía",
+            "cannot be used on a courtesy",
+        ),
+        "discount_code_format" => (
+            "debe tener de 3 a 32 letras, dígitos o guiones",
+            "must have 3 to 32 letters, digits or dashes",
+        ),
+        "one_of_tenant_venue_event" => (
+            "debe ser tenant, venue o event",
+            "must be tenant, venue or event",
+        ),
+        "one_of_by_seat_complete_only" => (
+            "debe ser by_seat o complete_only",
+            "must be by_seat or complete_only",
+        ),
+        "unknown_payment_method" => (
+            "contiene un método de pago desconocido",
+            "contains an unknown payment method",
+        ),
+        "too_many" => ("tiene demasiados elementos", "has too many items"),
         _ => ("no es válido", "is invalid"),
     };
     match locale {

@@ -57,6 +57,10 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<u64> {
             "expired holds returned their capacity"
         );
     }
+    // Date transitions of price stages, for events nobody is reading.
+    for (tenant_id, transition) in state.store.apply_due_stage_transitions(SWEEP_BATCH).await? {
+        crate::http::pricing::record_transitions(state, tenant_id, &[transition]);
+    }
     let cutoff = state.clock.now() - chrono::Duration::hours(IDEMPOTENCY_KEY_HOURS);
     state.store.purge_idempotency_keys(cutoff).await?;
     state.jobs.record_run(state.clock.now());

@@ -523,4 +523,214 @@ impl Store for MeteredStore {
         )
         .await
     }
+
+    async fn create_price_stage(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+        stage: NewPriceStage,
+    ) -> StoreResult<PriceStage> {
+        self.observe(
+            "create_price_stage",
+            "price_stages",
+            self.inner.create_price_stage(tenant_id, event_id, stage),
+        )
+        .await
+    }
+
+    async fn list_price_stages(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+    ) -> StoreResult<Vec<PriceStage>> {
+        self.observe(
+            "list_price_stages",
+            "price_stages",
+            self.inner.list_price_stages(tenant_id, event_id),
+        )
+        .await
+    }
+
+    async fn zone_stages(&self, tenant_id: Uuid, event_id: Uuid) -> StoreResult<Vec<ZoneStage>> {
+        self.observe(
+            "zone_stages",
+            "price_stages",
+            self.inner.zone_stages(tenant_id, event_id),
+        )
+        .await
+    }
+
+    async fn list_stage_transitions(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+    ) -> StoreResult<Vec<StageTransition>> {
+        self.observe(
+            "list_stage_transitions",
+            "stage_transitions",
+            self.inner.list_stage_transitions(tenant_id, event_id),
+        )
+        .await
+    }
+
+    async fn apply_stage_transitions(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+    ) -> StoreResult<Vec<StageTransition>> {
+        self.observe(
+            "apply_stage_transitions",
+            "price_stages",
+            self.inner.apply_stage_transitions(tenant_id, event_id),
+        )
+        .await
+    }
+
+    async fn apply_due_stage_transitions(
+        &self,
+        limit: i64,
+    ) -> StoreResult<Vec<(Uuid, StageTransition)>> {
+        self.observe(
+            "apply_due_stage_transitions",
+            "price_stages",
+            self.inner.apply_due_stage_transitions(limit),
+        )
+        .await
+    }
+
+    async fn create_tax_rule(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        rule: NewTaxRule,
+    ) -> StoreResult<TaxRuleRecord> {
+        self.observe(
+            "create_tax_rule",
+            "tax_rules",
+            self.inner.create_tax_rule(tenant_id, principal_id, rule),
+        )
+        .await
+    }
+
+    async fn end_tax_rule(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        rule_id: Uuid,
+        successor: Option<NewTaxRule>,
+    ) -> StoreResult<Option<TaxRuleRecord>> {
+        self.observe(
+            "end_tax_rule",
+            "tax_rules",
+            self.inner
+                .end_tax_rule(tenant_id, principal_id, rule_id, successor),
+        )
+        .await
+    }
+
+    async fn list_tax_rules(
+        &self,
+        tenant_id: Uuid,
+        include_ended: bool,
+        page: PageRequest,
+    ) -> StoreResult<Page<TaxRuleRecord>> {
+        self.observe(
+            "list_tax_rules",
+            "tax_rules",
+            self.inner.list_tax_rules(tenant_id, include_ended, page),
+        )
+        .await
+    }
+
+    async fn update_zone_pricing(
+        &self,
+        tenant_id: Uuid,
+        zone_id: Uuid,
+        pricing: ZonePricing,
+    ) -> StoreResult<Zone> {
+        self.observe(
+            "update_zone_pricing",
+            "zones",
+            self.inner.update_zone_pricing(tenant_id, zone_id, pricing),
+        )
+        .await
+    }
+
+    async fn create_table_group(
+        &self,
+        tenant_id: Uuid,
+        zone_id: Uuid,
+        table: NewTableGroup,
+    ) -> StoreResult<TableGroup> {
+        self.observe(
+            "create_table_group",
+            "table_groups",
+            self.inner.create_table_group(tenant_id, zone_id, table),
+        )
+        .await
+    }
+
+    async fn igtf_settings(&self, tenant_id: Uuid) -> StoreResult<IgtfSettings> {
+        self.observe(
+            "igtf_settings",
+            "tenants",
+            self.inner.igtf_settings(tenant_id),
+        )
+        .await
+    }
+
+    async fn set_igtf_settings(
+        &self,
+        tenant_id: Uuid,
+        settings: IgtfSettings,
+    ) -> StoreResult<IgtfSettings> {
+        self.observe(
+            "set_igtf_settings",
+            "tenants",
+            self.inner.set_igtf_settings(tenant_id, settings),
+        )
+        .await
+    }
+
+    async fn create_discount_code(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+        code: NewDiscountCode,
+    ) -> StoreResult<DiscountCode> {
+        self.observe(
+            "create_discount_code",
+            "discount_codes",
+            self.inner.create_discount_code(tenant_id, event_id, code),
+        )
+        .await
+    }
+
+    async fn list_discount_codes(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<DiscountCode>> {
+        self.observe(
+            "list_discount_codes",
+            "discount_codes",
+            self.inner.list_discount_codes(tenant_id, event_id, page),
+        )
+        .await
+    }
+
+    async fn pin_event_rate(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+        rate_id: Option<Uuid>,
+    ) -> StoreResult<Event> {
+        self.observe(
+            "pin_event_rate",
+            "events",
+            self.inner.pin_event_rate(tenant_id, event_id, rate_id),
+        )
+        .await
+    }
 }

@@ -13,6 +13,7 @@ pub struct Metrics {
     pub revenue_total: prometheus::CounterVec,
     pub payment_processing_duration_seconds: HistogramVec,
     pub fiscal_series_generated_total: IntCounterVec,
+    pub stage_transitions_total: IntCounterVec,
     pub http_requests_total: IntCounterVec,
     pub http_request_duration_seconds: HistogramVec,
     pub http_requests_in_flight: IntGauge,
@@ -60,6 +61,14 @@ impl Metrics {
                 "Fiscal documents (invoices and credit notes) numbered.",
             ),
             &["tenant_id"],
+        )
+        .expect("valid metric");
+        let stage_transitions_total = IntCounterVec::new(
+            Opts::new(
+                "venezuelan_pos_stage_transitions_total",
+                "Price stage transitions, recorded once each, by trigger.",
+            ),
+            &["event_id", "zone_id", "trigger", "tenant_id"],
         )
         .expect("valid metric");
         let http_requests_total = IntCounterVec::new(
@@ -127,6 +136,7 @@ impl Metrics {
             Box::new(revenue_total.clone()),
             Box::new(payment_processing_duration_seconds.clone()),
             Box::new(fiscal_series_generated_total.clone()),
+            Box::new(stage_transitions_total.clone()),
             Box::new(http_requests_total.clone()),
             Box::new(http_request_duration_seconds.clone()),
             Box::new(http_requests_in_flight.clone()),
@@ -155,6 +165,7 @@ impl Metrics {
             revenue_total,
             payment_processing_duration_seconds,
             fiscal_series_generated_total,
+            stage_transitions_total,
             http_requests_total,
             http_request_duration_seconds,
             http_requests_in_flight,

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::http::{admin, auth, catalogue, customers, fiscal, gate, health, sales};
+use crate::http::{admin, auth, catalogue, customers, fiscal, gate, health, pricing, sales};
 
 struct BearerAuth;
 
@@ -40,6 +40,11 @@ impl Modify for BearerAuth {
         catalogue::create_zone, catalogue::list_zones, catalogue::get_zone, catalogue::availability,
         customers::create_customer, customers::search_customers, customers::get_customer,
         customers::create_exchange_rate, customers::list_exchange_rates,
+        pricing::create_stage, pricing::list_stages, pricing::current_stages, pricing::list_transitions,
+        pricing::update_zone_pricing, pricing::create_table,
+        pricing::create_tax_rule, pricing::list_tax_rules, pricing::end_tax_rule,
+        pricing::igtf_settings, pricing::set_igtf_settings,
+        pricing::create_discount_code, pricing::list_discount_codes, pricing::pin_rate,
         sales::create_hold, sales::get_hold, sales::release_hold,
         sales::create_order, sales::get_order, sales::cancel_order, sales::add_payment, sales::void_order,
         gate::list_tickets, gate::validate_ticket, gate::public_key,

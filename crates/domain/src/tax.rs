@@ -9,10 +9,23 @@
 //!
 //! The USD figures are computed the same way on the USD amounts; they are shown
 //! for information, while the bolívar figures are the fiscal truth.
+//!
+//! [`compute_document_totals`] computes totals under configurable tax rules
+//! (percentage, fixed per ticket or per order, compound, and IVA or other
+//! taxes). Its rounding scheme, documented on the function, reduces to the one
+//! above when the only rule is a single IVA percentage.
 
 use serde::Serialize;
 
 use crate::money::{ExchangeRate, apply_basis_points};
+
+mod rules;
+
+pub use rules::{
+    DocumentLineTotals, DocumentTotals, MAX_RULE_BASIS_POINTS, MAX_RULE_NAME_CHARS,
+    MAX_RULE_USD_CENTS, RuleTotals, TaxCategory, TaxKind, TaxRule, TaxedLine,
+    compute_document_totals,
+};
 
 /// IVA general rate, 16 %, in basis points.
 pub const IVA_GENERAL_BASIS_POINTS: i64 = 1_600;

@@ -17,9 +17,11 @@ use sqlx::{FromRow, QueryBuilder};
 use taquilla_domain::fiscal::{
     caracas_date, format_control_number, format_issue_date, format_issue_time,
 };
+use taquilla_domain::igtf::{igtf_on, split_received};
 use taquilla_domain::money::{Currency, ExchangeRate};
+use taquilla_domain::pricing::{Modifier, PriceInputs, unit_price};
 use taquilla_domain::seatmap::row_label;
-use taquilla_domain::tax::{LineInput, TotalsError, compute_totals};
+use taquilla_domain::tax::{TaxCategory, TaxKind, TaxedLine, TotalsError, compute_document_totals};
 use uuid::Uuid;
 
 use super::{BACKEND_NAME, Backend, Db, WriteTx};
@@ -54,6 +56,10 @@ macro_rules! with_retry {
         }
     }};
 }
+
+#[path = "pricing_sql.rs"]
+mod pricing_sql;
+use pricing_sql::*;
 
 fn page_of<T>(mut items: Vec<T>, page: PageRequest, id_of: impl Fn(&T) -> Uuid) -> Page<T> {
     let limit = page.limit.max(1) as usize;
@@ -118,6 +124,9 @@ struct ZoneRecord {
     entries_per_ticket: i64,
     sold: i64,
     held: i64,
+    row_markup_basis_points: i64,
+    table_mode: String,
+    tax_exempt: bool,
     created_at: DateTime<Utc>,
 }
 
@@ -197,11 +206,17 @@ struct OrderRecord {
     credit_note_id: Option<Uuid>,
     created_at: DateTime<Utc>,
     completed_at: Option<DateTime<Utc>>,
+    courtesy: bool,
+    discount_code_id: Option<Uuid>,
+    igtf_usd_cents: i64,
+    igtf_bs_cents: i64,
+    rate_source: String,
 }
 
 const ORDER_COLUMNS: &str = "id, hold_id, customer_id, event_id, status, rate_id, rate_scaled, rate_effective_date, \
     subtotal_usd_cents, tax_usd_cents, total_usd_cents, subtotal_bs_cents, tax_bs_cents, total_bs_cents, taxes, \
-    paid_bs_cents, rounding_bs_cents, payment_deadline, invoice_id, credit_note_id, created_at, completed_at";
+    paid_bs_cents, rounding_bs_cents, payment_deadline, invoice_id, credit_note_id, created_at, completed_at, \
+    courtesy, discount_code_id, igtf_usd_cents, igtf_bs_cents, rate_source";
 
 #[derive(FromRow)]
 struct DocumentRecord {
@@ -409,6 +424,7 @@ async fn end_hold(
         .await?;
     }
 
+    return_order_allowances(conn, tenant_id, hold.id).await?;
     let order_status = if new_status == "expired" {
         "expired"
     } else {
@@ -504,17 +520,11 @@ async fn order_view(
         .await?
         .ok_or(StoreError::NotFound("order"))?;
 
-    let lines: Vec<OrderLine> = sqlx::query_as(
-        "SELECT line_number, zone_id, seat_id, description, quantity, unit_price_usd_cents, total_usd_cents, \
-         total_bs_cents, tax_basis_points FROM order_lines WHERE tenant_id = $1 AND order_id = $2 ORDER BY line_number",
-    )
-    .bind(tenant_id)
-    .bind(order_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let lines = order_lines(conn, tenant_id, order_id, record.courtesy).await?;
     let payments: Vec<Payment> = sqlx::query_as(
         "SELECT id, method, currency, amount_cents, amount_bs_cents, applied_bs_cents, change_currency, change_cents, \
-         rounding_bs_cents, bank_code, reference, payer_phone, payer_document, created_at \
+         rounding_bs_cents, bank_code, reference, payer_phone, payer_document, rate_scaled, igtf_base_cents, \
+         igtf_cents, igtf_bs_cents, created_at \
          FROM payments WHERE tenant_id = $1 AND order_id = $2 ORDER BY id",
     )
     .bind(tenant_id)
@@ -528,6 +538,16 @@ async fn order_view(
     };
     let credit_note = match record.credit_note_id {
         Some(id) => Some(fetch_document(conn, tenant_id, id).await?.summary()),
+        None => None,
+    };
+    let discount_code: Option<String> = match record.discount_code_id {
+        Some(id) => {
+            sqlx::query_scalar("SELECT code FROM discount_codes WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id)
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
         None => None,
     };
     let taxes: Vec<TaxTotal> = serde_json::from_str(&record.taxes)
@@ -555,7 +575,22 @@ async fn order_view(
             rate: rate.to_string(),
             rate_scaled: record.rate_scaled,
             effective_date: record.rate_effective_date,
+            source: record.rate_source,
         },
+        exempt_usd_cents: lines
+            .iter()
+            .filter(|line| line.exempt)
+            .map(|line| line.total_usd_cents)
+            .sum(),
+        exempt_bs_cents: lines
+            .iter()
+            .filter(|line| line.exempt)
+            .map(|line| line.total_bs_cents)
+            .sum(),
+        igtf_usd_cents: record.igtf_usd_cents,
+        igtf_bs_cents: record.igtf_bs_cents,
+        courtesy: record.courtesy,
+        discount_code,
         lines,
         taxes,
         subtotal_usd_cents: record.subtotal_usd_cents,
@@ -574,6 +609,7 @@ async fn order_view(
         credit_note,
         created_at: record.created_at,
         completed_at: record.completed_at,
+        stage_transitions: Vec::new(),
     })
 }
 
@@ -655,7 +691,8 @@ impl Backend {
         zone_id: Uuid,
     ) -> StoreResult<ZoneRecord> {
         sqlx::query_as(
-            "SELECT id, event_id, name, kind, capacity, price_usd_cents, entries_per_ticket, sold, held, created_at \
+            "SELECT id, event_id, name, kind, capacity, price_usd_cents, entries_per_ticket, sold, held, \
+             row_markup_basis_points, table_mode, tax_exempt, created_at \
              FROM zones WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant_id)
@@ -691,6 +728,9 @@ impl Backend {
             capacity: record.capacity,
             price_usd_cents: record.price_usd_cents,
             entries_per_ticket: record.entries_per_ticket,
+            row_markup_basis_points: record.row_markup_basis_points,
+            table_mode: record.table_mode,
+            tax_exempt: record.tax_exempt,
             rows: rows
                 .into_iter()
                 .map(|(label, seats)| ZoneRow { label, seats })
@@ -758,6 +798,10 @@ impl Backend {
                     "seat_ids",
                     "required_for_numbered_zone",
                 )));
+            }
+            // A zone that sells tables whole refuses part of a table here, not only in the UI.
+            if zone.table_mode == "complete_only" {
+                check_complete_tables(tx.conn(), tenant_id, zone.id, &request.seat_ids).await?;
             }
             held_seats = self
                 .take_seats(
@@ -1025,38 +1069,44 @@ impl Backend {
         }
 
         let zone = self.zone_record(tx.conn(), tenant_id, hold.zone_id).await?;
-        let (payment_minutes, event_status): (i64, String) = sqlx::query_as(
-            "SELECT payment_minutes, status FROM events WHERE tenant_id = $1 AND id = $2",
-        )
-        .bind(tenant_id)
-        .bind(hold.event_id)
-        .fetch_one(tx.conn())
-        .await?;
+        let (payment_minutes, event_status, venue_id, pinned_rate_id): (i64, String, Uuid, Option<Uuid>) =
+            sqlx::query_as(
+                "SELECT payment_minutes, status, venue_id, pinned_rate_id FROM events WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(tenant_id)
+            .bind(hold.event_id)
+            .fetch_one(tx.conn())
+            .await?;
         if event_status != "active" {
             return Err(StoreError::conflict_with(
                 "event_not_on_sale",
                 json!({ "status": event_status }),
             ));
         }
-        let iva_basis_points: i64 =
-            sqlx::query_scalar("SELECT iva_basis_points FROM tenants WHERE id = $1")
-                .bind(tenant_id)
-                .fetch_one(tx.conn())
-                .await?;
 
-        // The order's rate: the latest non-superseded rate effective on or before today in Caracas.
+        // The order's rate: the event's pinned rate, else the latest
+        // non-superseded rate effective on or before today in Caracas.
         let today = caracas_date(now);
-        let rate: Option<(Uuid, i64, chrono::NaiveDate)> = sqlx::query_as(
-            "SELECT id, rate_scaled, effective_date FROM exchange_rates \
-             WHERE tenant_id = $1 AND currency = 'USD' AND superseded = $2 AND effective_date <= $3 \
-             ORDER BY effective_date DESC, id DESC LIMIT 1",
-        )
-        .bind(tenant_id)
-        .bind(false)
-        .bind(today)
-        .fetch_optional(tx.conn())
-        .await?;
-        let Some((rate_id, rate_scaled, rate_date)) = rate else {
+        let rate: Option<(Uuid, i64, chrono::NaiveDate, String)> = match pinned_rate_id {
+            Some(pinned) => sqlx::query_as(
+                "SELECT id, rate_scaled, effective_date, source FROM exchange_rates WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(tenant_id)
+            .bind(pinned)
+            .fetch_optional(tx.conn())
+            .await?,
+            None => sqlx::query_as(
+                "SELECT id, rate_scaled, effective_date, source FROM exchange_rates \
+                 WHERE tenant_id = $1 AND currency = 'USD' AND superseded = $2 AND effective_date <= $3 \
+                 ORDER BY effective_date DESC, id DESC LIMIT 1",
+            )
+            .bind(tenant_id)
+            .bind(false)
+            .bind(today)
+            .fetch_optional(tx.conn())
+            .await?,
+        };
+        let Some((rate_id, rate_scaled, rate_date, rate_source)) = rate else {
             return Err(StoreError::conflict_with(
                 "exchange_rate_missing",
                 json!({ "date": today }),
@@ -1065,57 +1115,147 @@ impl Backend {
         let rate = ExchangeRate::from_scaled(rate_scaled)
             .map_err(|error| StoreError::Internal(error.to_string()))?;
 
-        // One line per seat, or one line for the general-admission quantity.
-        let mut lines: Vec<(Option<Uuid>, String, i64)> = Vec::new();
+        // A courtesy is priced at 0 as a 100 % discount, so its breakdown still
+        // shows the list price; a discount code is counted atomically.
+        if request.courtesy && request.discount_code.is_some() {
+            return Err(StoreError::Invalid(taquilla_domain::FieldError::new(
+                "discount_code",
+                "not_allowed_with_courtesy",
+            )));
+        }
+        let mut discount_code_id = None;
+        let discount = if request.courtesy {
+            Some(Modifier::Percent {
+                basis_points: -10_000,
+            })
+        } else if let Some(code) = &request.discount_code {
+            let taken: Option<(Uuid, String, i64)> = sqlx::query_as(
+                "UPDATE discount_codes SET uses = uses + 1 \
+                 WHERE tenant_id = $1 AND event_id = $2 AND code = $3 AND active = $4 AND uses < max_uses \
+                 RETURNING id, modifier_kind, modifier_value",
+            )
+            .bind(tenant_id)
+            .bind(hold.event_id)
+            .bind(code)
+            .bind(true)
+            .fetch_optional(tx.conn())
+            .await?;
+            let Some((id, kind, value)) = taken else {
+                return Err(StoreError::conflict_with(
+                    "discount_code_unavailable",
+                    json!({ "code": code }),
+                ));
+            };
+            discount_code_id = Some(id);
+            Some(modifier_from_columns(&kind, value))
+        } else {
+            None
+        };
+
+        // Units are priced through the stages; a courtesy takes no stage units.
+        let (chunks, stage_transitions) = if request.courtesy {
+            (
+                vec![StageChunk {
+                    stage: None,
+                    units: hold.quantity,
+                }],
+                Vec::new(),
+            )
+        } else {
+            take_stage_units(
+                tx.conn(),
+                tenant_id,
+                hold.event_id,
+                zone.id,
+                hold.quantity,
+                now,
+            )
+            .await?
+        };
+        let mut unit_stages = chunks
+            .iter()
+            .flat_map(|chunk| std::iter::repeat_n(chunk.stage, chunk.units as usize));
+
+        let price_of = |stage: Option<(Uuid, Modifier)>, row_markup: i64, seat_modifier: i64| {
+            unit_price(&PriceInputs {
+                base_usd_cents: zone.price_usd_cents,
+                stage: stage.map(|(_, modifier)| modifier),
+                row_markup_basis_points: row_markup,
+                seat_modifier_usd_cents: seat_modifier,
+                discount,
+            })
+            .map_err(|_| {
+                StoreError::Invalid(taquilla_domain::FieldError::new("hold_id", "too_large"))
+            })
+        };
+
+        // One line per seat, or one line per stage for a general-admission quantity.
+        let mut lines: Vec<PlannedLine> = Vec::new();
         if zone.kind == "numbered" {
-            let seats: Vec<(Uuid, String, i64)> = sqlx::query_as(
-                "SELECT s.id, s.row_label, s.number FROM hold_seats h JOIN seats s ON s.tenant_id = h.tenant_id AND s.id = h.seat_id \
+            let seats: Vec<(Uuid, String, i64, i64, i64)> = sqlx::query_as(
+                "SELECT s.id, s.row_label, s.number, s.price_modifier_usd_cents, \
+                 COALESCE(m.basis_points, z.row_markup_basis_points) \
+                 FROM hold_seats h JOIN seats s ON s.tenant_id = h.tenant_id AND s.id = h.seat_id \
+                 JOIN zones z ON z.tenant_id = s.tenant_id AND z.id = s.zone_id \
+                 LEFT JOIN zone_row_markups m ON m.tenant_id = s.tenant_id AND m.zone_id = s.zone_id AND m.row_index = s.row_index \
                  WHERE h.tenant_id = $1 AND h.hold_id = $2 ORDER BY s.row_index, s.number",
             )
             .bind(tenant_id)
             .bind(hold.id)
             .fetch_all(tx.conn())
             .await?;
-            for (seat_id, row, number) in seats {
-                lines.push((
-                    Some(seat_id),
-                    format!("{} — fila {row}, asiento {number}", zone.name),
-                    1,
-                ));
+            for (seat_id, row, number, seat_modifier, row_markup) in seats {
+                let stage = unit_stages.next().flatten();
+                lines.push(PlannedLine {
+                    seat_id: Some(seat_id),
+                    description: format!("{} — fila {row}, asiento {number}", zone.name),
+                    quantity: 1,
+                    stage_id: stage.map(|(id, _)| id),
+                    price: price_of(stage, row_markup, seat_modifier)?,
+                });
             }
         } else {
-            lines.push((
-                None,
-                format!("{} — entrada general", zone.name),
-                hold.quantity,
-            ));
-        }
-        let inputs: Vec<LineInput> = lines
-            .iter()
-            .map(|(_, _, quantity)| LineInput {
-                quantity: *quantity,
-                unit_price_usd_cents: zone.price_usd_cents,
-                tax_basis_points: Some(iva_basis_points),
-            })
-            .collect();
-        let totals = compute_totals(&inputs, rate).map_err(|error| match error {
-            TotalsError::Overflow => {
-                StoreError::Invalid(taquilla_domain::FieldError::new("hold_id", "too_large"))
+            for chunk in &chunks {
+                lines.push(PlannedLine {
+                    seat_id: None,
+                    description: format!("{} — entrada general", zone.name),
+                    quantity: chunk.units,
+                    stage_id: chunk.stage.map(|(id, _)| id),
+                    price: price_of(chunk.stage, 0, 0)?,
+                });
             }
-            TotalsError::Negative => StoreError::Internal(error.to_string()),
-        })?;
-        let taxes: Vec<TaxTotal> = totals
-            .rates
+        }
+
+        let rules = rules_in_force(tx.conn(), tenant_id, venue_id, hold.event_id).await?;
+        let taxed: Vec<TaxedLine> = lines
             .iter()
-            .map(|entry| TaxTotal {
-                name: "IVA".to_string(),
-                rate_basis_points: entry.rate_basis_points,
-                base_usd_cents: entry.base_usd_cents,
-                tax_usd_cents: entry.tax_usd_cents,
-                base_bs_cents: entry.base_bs_cents,
-                tax_bs_cents: entry.tax_bs_cents,
+            .map(|line| TaxedLine {
+                quantity: line.quantity,
+                unit_price_usd_cents: line.price.unit_price_usd_cents,
+                exempt: zone.tax_exempt,
             })
             .collect();
+        let totals =
+            compute_document_totals(&taxed, &rules, rate).map_err(|error| match error {
+                TotalsError::Overflow => {
+                    StoreError::Invalid(taquilla_domain::FieldError::new("hold_id", "too_large"))
+                }
+                TotalsError::Negative => StoreError::Internal(error.to_string()),
+            })?;
+        let taxes: Vec<TaxTotal> = totals.rules.iter().map(tax_total).collect();
+        // The IVA rate shown on a line: its first percentage IVA rule.
+        let iva_of_line = |rule_keys: &[String]| -> Option<i64> {
+            rules
+                .iter()
+                .find_map(|rule| match (rule.category, rule.kind) {
+                    (TaxCategory::Iva, TaxKind::Percentage { basis_points })
+                        if rule_keys.contains(&rule.key) =>
+                    {
+                        Some(basis_points)
+                    }
+                    _ => None,
+                })
+        };
 
         // Payment has started: the hold now lives until the payment deadline.
         let deadline = (now + chrono::Duration::minutes(payment_minutes)).max(hold.expires_at);
@@ -1153,8 +1293,8 @@ impl Backend {
         let inserted = sqlx::query(
             "INSERT INTO orders (tenant_id, id, hold_id, customer_id, event_id, status, rate_id, rate_scaled, rate_effective_date, \
              subtotal_usd_cents, tax_usd_cents, total_usd_cents, subtotal_bs_cents, tax_bs_cents, total_bs_cents, taxes, \
-             payment_deadline, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+             payment_deadline, created_by, created_at, courtesy, discount_code_id, rate_source) \
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
         )
         .bind(tenant_id)
         .bind(order_id)
@@ -1174,6 +1314,9 @@ impl Backend {
         .bind(deadline)
         .bind(principal_id)
         .bind(now)
+        .bind(request.courtesy)
+        .bind(discount_code_id)
+        .bind(&rate_source)
         .execute(tx.conn())
         .await;
         if let Err(error) = inserted {
@@ -1182,47 +1325,66 @@ impl Backend {
             }
             return Err(error.into());
         }
-        let mut insert = QueryBuilder::<Db>::new(
-            "INSERT INTO order_lines (tenant_id, order_id, line_number, zone_id, seat_id, description, quantity, \
-             unit_price_usd_cents, total_usd_cents, total_bs_cents, tax_basis_points) ",
-        );
-        insert.push_values(
-            lines.iter().zip(&totals.lines).enumerate(),
-            |mut row, (index, ((seat_id, description, quantity), line_totals))| {
-                row.push_bind(tenant_id)
-                    .push_bind(order_id)
-                    .push_bind(index as i64 + 1)
-                    .push_bind(zone.id)
-                    .push_bind(*seat_id)
-                    .push_bind(description.clone())
-                    .push_bind(*quantity)
-                    .push_bind(zone.price_usd_cents)
-                    .push_bind(line_totals.total_usd_cents)
-                    .push_bind(line_totals.total_bs_cents)
-                    .push_bind(Some(iva_basis_points));
-            },
-        );
-        insert.build().execute(tx.conn()).await?;
 
-        // Built from what this transaction wrote, without reading it back.
-        let order_lines = lines
-            .iter()
+        let order_lines: Vec<OrderLine> = lines
+            .into_iter()
             .zip(&totals.lines)
             .enumerate()
-            .map(
-                |(index, ((seat_id, description, quantity), line_totals))| OrderLine {
-                    line_number: index as i64 + 1,
-                    zone_id: zone.id,
-                    seat_id: *seat_id,
-                    description: description.clone(),
-                    quantity: *quantity,
-                    unit_price_usd_cents: zone.price_usd_cents,
-                    total_usd_cents: line_totals.total_usd_cents,
-                    total_bs_cents: line_totals.total_bs_cents,
-                    tax_basis_points: Some(iva_basis_points),
-                },
-            )
+            .map(|(index, (line, line_totals))| OrderLine {
+                line_number: index as i64 + 1,
+                zone_id: zone.id,
+                seat_id: line.seat_id,
+                description: line.description,
+                quantity: line.quantity,
+                unit_price_usd_cents: line.price.unit_price_usd_cents,
+                total_usd_cents: line_totals.total_usd_cents,
+                total_bs_cents: line_totals.total_bs_cents,
+                tax_basis_points: iva_of_line(&line_totals.rule_keys),
+                stage_id: line.stage_id,
+                price: Some(line.price),
+                exempt: line_totals.exempt,
+                courtesy: request.courtesy,
+                tax_rules: line_totals.rule_keys.clone(),
+            })
             .collect();
+        let mut insert = QueryBuilder::<Db>::new(
+            "INSERT INTO order_lines (tenant_id, order_id, line_number, zone_id, seat_id, description, quantity, \
+             unit_price_usd_cents, total_usd_cents, total_bs_cents, tax_basis_points, stage_id, price_breakdown, \
+             tax_rules, exempt) ",
+        );
+        insert.push_values(&order_lines, |mut row, line| {
+            row.push_bind(tenant_id)
+                .push_bind(order_id)
+                .push_bind(line.line_number)
+                .push_bind(line.zone_id)
+                .push_bind(line.seat_id)
+                .push_bind(line.description.clone())
+                .push_bind(line.quantity)
+                .push_bind(line.unit_price_usd_cents)
+                .push_bind(line.total_usd_cents)
+                .push_bind(line.total_bs_cents)
+                .push_bind(line.tax_basis_points)
+                .push_bind(line.stage_id)
+                .push_bind(serde_json::to_string(&line.price).unwrap_or_default())
+                .push_bind(serde_json::to_string(&line.tax_rules).unwrap_or_default())
+                .push_bind(line.exempt);
+        });
+        insert.build().execute(tx.conn()).await?;
+
+        // An order with nothing to pay (a courtesy, a full discount) is complete at once.
+        if totals.total_bs_cents == 0 {
+            let mut order = self
+                .complete_order(&mut tx, tenant_id, order_id, hold.id, &request.tickets, now)
+                .await?;
+            order.stage_transitions = stage_transitions;
+            if let Some(key) = idempotency {
+                save_key_response(tx.conn(), tenant_id, key, 201, &order).await?;
+            }
+            tx.commit().await?;
+            return Ok(Idempotent::Fresh(order));
+        }
+
+        // Built from what this transaction wrote, without reading it back.
         let order = Order {
             id: order_id,
             hold_id: hold.id,
@@ -1234,6 +1396,7 @@ impl Backend {
                 rate: rate.to_string(),
                 rate_scaled,
                 effective_date: rate_date,
+                source: rate_source,
             },
             lines: order_lines,
             taxes,
@@ -1243,6 +1406,12 @@ impl Backend {
             subtotal_bs_cents: totals.subtotal_bs_cents,
             tax_bs_cents: totals.tax_bs_cents,
             total_bs_cents: totals.total_bs_cents,
+            exempt_usd_cents: totals.exempt_usd_cents,
+            exempt_bs_cents: totals.exempt_bs_cents,
+            igtf_usd_cents: 0,
+            igtf_bs_cents: 0,
+            courtesy: request.courtesy,
+            discount_code: request.discount_code.clone(),
             paid_bs_cents: 0,
             balance_bs_cents: totals.total_bs_cents,
             balance_usd_cents: rate.bs_to_usd_ceil(totals.total_bs_cents).unwrap_or(0),
@@ -1253,6 +1422,7 @@ impl Backend {
             credit_note: None,
             created_at: now,
             completed_at: None,
+            stage_transitions,
         };
         if let Some(key) = idempotency {
             save_key_response(tx.conn(), tenant_id, key, 201, &order).await?;
@@ -1336,10 +1506,44 @@ impl Backend {
         let rate = ExchangeRate::from_scaled(rate_scaled)
             .map_err(|error| StoreError::Internal(error.to_string()))?;
 
+        let balance = total_bs - paid_bs;
+
+        // IGTF: when the tenant collects it, a foreign-currency payment by a
+        // listed method pays IGTF on the part applied to the order, on top of
+        // it; the tax never counts toward the balance.
+        let (igtf_enabled, igtf_basis_points, igtf_methods): (bool, i64, String) = sqlx::query_as(
+            "SELECT igtf_enabled, igtf_basis_points, igtf_methods FROM tenants WHERE id = $1",
+        )
+        .bind(tenant_id)
+        .fetch_one(tx.conn())
+        .await?;
+        let igtf_applies = igtf_enabled
+            && request.currency == Currency::Usd
+            && igtf_methods
+                .split(',')
+                .any(|method| method.trim() == request.method);
+        let too_large = || {
+            StoreError::Invalid(taquilla_domain::FieldError::new(
+                "amount_cents",
+                "too_large",
+            ))
+        };
+        let (tendered, igtf_base, igtf_cents) = if igtf_applies {
+            let ceiling = rate.bs_to_usd_ceil(balance).ok_or_else(too_large)?;
+            let split =
+                split_received(request.amount_cents, igtf_basis_points).ok_or_else(too_large)?;
+            let base = split.base_cents.min(ceiling);
+            let igtf = igtf_on(base, igtf_basis_points).ok_or_else(too_large)?;
+            (request.amount_cents - igtf, base, igtf)
+        } else {
+            (request.amount_cents, 0, 0)
+        };
+        let igtf_bs = rate.usd_to_bs(igtf_cents).ok_or_else(too_large)?;
+
         // Convert the tendered amount and apply it to the balance, in Bs.
         let amount_bs = match request.currency {
-            Currency::Ves => request.amount_cents,
-            Currency::Usd => rate.usd_to_bs(request.amount_cents).ok_or_else(|| {
+            Currency::Ves => tendered,
+            Currency::Usd => rate.usd_to_bs(tendered).ok_or_else(|| {
                 StoreError::Invalid(taquilla_domain::FieldError::new(
                     "amount_cents",
                     "too_large",
@@ -1349,12 +1553,11 @@ impl Backend {
         // Card, transfer and Pago Móvil give no change: they may pay the balance,
         // or in USD the balance rounded up to the cent, whose excess of less than
         // one cent is booked as rounding.
-        let balance = total_bs - paid_bs;
         let non_cash_limit_ok = match request.currency {
-            Currency::Ves => request.amount_cents <= balance,
+            Currency::Ves => tendered <= balance,
             Currency::Usd => rate
                 .bs_to_usd_ceil(balance)
-                .is_some_and(|ceiling| request.amount_cents <= ceiling),
+                .is_some_and(|ceiling| tendered <= ceiling),
         };
         if request.method != "cash" && !non_cash_limit_ok {
             return Err(StoreError::conflict_with(
@@ -1402,8 +1605,8 @@ impl Backend {
         let inserted = sqlx::query(
             "INSERT INTO payments (tenant_id, id, order_id, method, currency, amount_cents, amount_bs_cents, applied_bs_cents, \
              change_currency, change_cents, rounding_bs_cents, bank_code, reference, payer_phone, payer_document, \
-             pago_movil_reference, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+             pago_movil_reference, created_by, created_at, rate_scaled, igtf_base_cents, igtf_cents, igtf_bs_cents) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
         )
         .bind(tenant_id)
         .bind(payment_id)
@@ -1423,6 +1626,10 @@ impl Backend {
         .bind(&pago_movil_reference)
         .bind(principal_id)
         .bind(now)
+        .bind(rate_scaled)
+        .bind(igtf_base)
+        .bind(igtf_cents)
+        .bind(igtf_bs)
         .execute(tx.conn())
         .await;
         if let Err(error) = inserted {
@@ -1437,13 +1644,16 @@ impl Backend {
             return Err(error.into());
         }
         sqlx::query(
-            "UPDATE orders SET paid_bs_cents = $3, rounding_bs_cents = rounding_bs_cents + $4 \
+            "UPDATE orders SET paid_bs_cents = $3, rounding_bs_cents = rounding_bs_cents + $4, \
+             igtf_usd_cents = igtf_usd_cents + $5, igtf_bs_cents = igtf_bs_cents + $6 \
              WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant_id)
         .bind(order_id)
         .bind(paid_after)
         .bind(rounding)
+        .bind(igtf_cents)
+        .bind(igtf_bs)
         .execute(tx.conn())
         .await?;
 
@@ -1631,7 +1841,7 @@ impl Backend {
             .lines
             .iter()
             .map(|line| {
-                let exempt = line.tax_basis_points.is_none();
+                let exempt = line.exempt;
                 let description = if exempt {
                     format!("{} (E)", line.description)
                 } else {
@@ -1644,14 +1854,41 @@ impl Backend {
                     "total_usd_cents": line.total_usd_cents,
                     "total_bs_cents": line.total_bs_cents,
                     "exempt": exempt,
+                    "price": line.price,
                 })
             })
             .collect();
         let payments: Vec<serde_json::Value> = order
             .payments
             .iter()
-            .map(|payment| json!({ "method": payment.method, "currency": payment.currency, "amount_cents": payment.amount_cents }))
+            .map(|payment| {
+                json!({
+                    "method": payment.method,
+                    "currency": payment.currency,
+                    "amount_cents": payment.amount_cents,
+                    "igtf_cents": payment.igtf_cents,
+                })
+            })
             .collect();
+        let igtf_base_usd_cents: i64 = order
+            .payments
+            .iter()
+            .map(|payment| payment.igtf_base_cents)
+            .sum();
+        let igtf_basis_points: i64 =
+            sqlx::query_scalar("SELECT igtf_basis_points FROM tenants WHERE id = $1")
+                .bind(tenant_id)
+                .fetch_one(tx.conn())
+                .await?;
+        // IGTF is shown apart from IVA, on the foreign-currency part paid.
+        let igtf = (order.igtf_usd_cents > 0).then(|| {
+            json!({
+                "rate_basis_points": igtf_basis_points,
+                "base_usd_cents": igtf_base_usd_cents,
+                "igtf_usd_cents": order.igtf_usd_cents,
+                "igtf_bs_cents": order.igtf_bs_cents,
+            })
+        });
         Ok(json!({
             "issuer": { "name": issuer_name, "rif": issuer_rif, "fiscal_address": issuer_address },
             "buyer": { "name": format!("{first_name} {last_name}"), "document": document },
@@ -1663,6 +1900,11 @@ impl Backend {
             "subtotal_bs_cents": order.subtotal_bs_cents,
             "tax_bs_cents": order.tax_bs_cents,
             "total_bs_cents": order.total_bs_cents,
+            "exempt_usd_cents": order.exempt_usd_cents,
+            "exempt_bs_cents": order.exempt_bs_cents,
+            "igtf": igtf,
+            "total_with_igtf_usd_cents": order.total_usd_cents + order.igtf_usd_cents,
+            "total_with_igtf_bs_cents": order.total_bs_cents + order.igtf_bs_cents,
             "exchange_rate": order.exchange_rate,
             "payments": payments,
             "copy_legend": "Copia: sin derecho a crédito fiscal",
@@ -2130,6 +2372,23 @@ impl Store for Backend {
             }
             return Err(error.into());
         }
+        // IVA at the general rate is every tenant's default tax rule.
+        self.insert_tax_rule(
+            tx.conn(),
+            id,
+            &NewTaxRule {
+                scope: TaxScope::Tenant,
+                name: "IVA".to_string(),
+                category: TaxCategory::Iva,
+                kind: TaxKind::Percentage {
+                    basis_points: taquilla_domain::tax::IVA_GENERAL_BASIS_POINTS,
+                },
+                compound: false,
+            },
+            None,
+            None,
+        )
+        .await?;
         for (code, kind) in [("A", "invoice"), ("NC", "credit_note")] {
             sqlx::query(
                 "INSERT INTO fiscal_series (tenant_id, id, code, kind) VALUES ($1, $2, $3, $4)",
@@ -2393,7 +2652,7 @@ impl Store for Backend {
     async fn get_event(&self, tenant_id: Uuid, event_id: Uuid) -> StoreResult<Event> {
         sqlx::query_as(
             "SELECT id, venue_id, name, description, starts_at, sale_starts_at, sale_ends_at, hold_minutes, payment_minutes, \
-             status, created_at FROM events WHERE tenant_id = $1 AND id = $2",
+             status, pinned_rate_id, created_at FROM events WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant_id)
         .bind(event_id)
@@ -2405,7 +2664,7 @@ impl Store for Backend {
     async fn list_events(&self, tenant_id: Uuid, page: PageRequest) -> StoreResult<Page<Event>> {
         let items: Vec<Event> = sqlx::query_as(
             "SELECT id, venue_id, name, description, starts_at, sale_starts_at, sale_ends_at, hold_minutes, payment_minutes, \
-             status, created_at FROM events WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+             status, pinned_rate_id, created_at FROM events WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
         )
         .bind(tenant_id)
         .bind(after(page))
@@ -2514,7 +2773,8 @@ impl Store for Backend {
         self.get_event(tenant_id, event_id).await?;
         let mut conn = self.read_pool().acquire().await?;
         let records: Vec<ZoneRecord> = sqlx::query_as(
-            "SELECT id, event_id, name, kind, capacity, price_usd_cents, entries_per_ticket, sold, held, created_at \
+            "SELECT id, event_id, name, kind, capacity, price_usd_cents, entries_per_ticket, sold, held, \
+             row_markup_basis_points, table_mode, tax_exempt, created_at \
              FROM zones WHERE tenant_id = $1 AND event_id = $2 ORDER BY id",
         )
         .bind(tenant_id)
@@ -2532,6 +2792,22 @@ impl Store for Backend {
         let mut conn = self.read_pool().acquire().await?;
         let now = self.clock.now();
         let zone = self.zone_record(&mut conn, tenant_id, zone_id).await?;
+        // Quotes use the same formula as orders, with the stage pricing the zone now.
+        let stages = event_stages(&mut conn, tenant_id, zone.event_id).await?;
+        let stage = quoted_modifier(&stages, zone_id, now);
+        let quote = |row_markup: i64, seat_modifier: i64| {
+            unit_price(&PriceInputs {
+                base_usd_cents: zone.price_usd_cents,
+                stage: stage.map(|stage| stage.modifier()),
+                row_markup_basis_points: row_markup,
+                seat_modifier_usd_cents: seat_modifier,
+                discount: None,
+            })
+            .map(|price| price.unit_price_usd_cents)
+            .map_err(|error| StoreError::Internal(error.to_string()))
+        };
+        let zone_price = quote(0, 0)?;
+        let stage_view = stage.map(|stage| stage.view("current"));
         if zone.kind == "general_admission" {
             // Holds past their time still sit in the counter until swept; they are available.
             let expired: i64 = sqlx::query_scalar(
@@ -2552,21 +2828,40 @@ impl Store for Backend {
                 sold: zone.sold,
                 held,
                 available: (zone.capacity - zone.sold - held).max(0),
-                price_usd_cents: zone.price_usd_cents,
+                price_usd_cents: zone_price,
+                stage: stage_view,
+                table_mode: zone.table_mode,
                 seats: Vec::new(),
+                tables: Vec::new(),
             });
         }
 
-        let seats: Vec<SeatStatus> = sqlx::query_as(
-            "SELECT id, row_label AS row, number, \
-             CASE WHEN status = 'held' AND hold_expires_at <= $3 THEN 'available' ELSE status END AS status \
-             FROM seats WHERE tenant_id = $1 AND zone_id = $2 ORDER BY row_index, number",
+        let rows: Vec<SeatRow> = sqlx::query_as(
+            "SELECT s.id, s.row_label, s.number, \
+             CASE WHEN s.status = 'held' AND s.hold_expires_at <= $3 THEN 'available' ELSE s.status END AS status, \
+             s.table_id, s.price_modifier_usd_cents, COALESCE(m.basis_points, $4) AS row_markup \
+             FROM seats s LEFT JOIN zone_row_markups m \
+             ON m.tenant_id = s.tenant_id AND m.zone_id = s.zone_id AND m.row_index = s.row_index \
+             WHERE s.tenant_id = $1 AND s.zone_id = $2 ORDER BY s.row_index, s.number",
         )
         .bind(tenant_id)
         .bind(zone_id)
         .bind(now)
+        .bind(zone.row_markup_basis_points)
         .fetch_all(&mut *conn)
         .await?;
+        let mut seats = Vec::with_capacity(rows.len());
+        for row in rows {
+            seats.push(SeatStatus {
+                price_usd_cents: quote(row.row_markup, row.price_modifier_usd_cents)?,
+                id: row.id,
+                row: row.row_label,
+                number: row.number,
+                status: row.status,
+                table_id: row.table_id,
+            });
+        }
+        let tables = zone_tables(&mut conn, tenant_id, zone_id, &seats).await?;
         let sold = seats.iter().filter(|seat| seat.status == "sold").count() as i64;
         let held = seats.iter().filter(|seat| seat.status == "held").count() as i64;
         Ok(Availability {
@@ -2577,8 +2872,11 @@ impl Store for Backend {
             sold,
             held,
             available: zone.capacity - sold - held,
-            price_usd_cents: zone.price_usd_cents,
+            price_usd_cents: zone_price,
+            stage: stage_view,
+            table_mode: zone.table_mode,
             seats,
+            tables,
         })
     }
 
@@ -2743,14 +3041,8 @@ impl Store for Backend {
         tenant_id: Uuid,
         order_id: Uuid,
     ) -> StoreResult<Vec<OrderLine>> {
-        let lines: Vec<OrderLine> = sqlx::query_as(
-            "SELECT line_number, zone_id, seat_id, description, quantity, unit_price_usd_cents, total_usd_cents, \
-             total_bs_cents, tax_basis_points FROM order_lines WHERE tenant_id = $1 AND order_id = $2 ORDER BY line_number",
-        )
-        .bind(tenant_id)
-        .bind(order_id)
-        .fetch_all(self.read_pool())
-        .await?;
+        let mut conn = self.read_pool().acquire().await?;
+        let lines = order_lines(&mut conn, tenant_id, order_id, false).await?;
         // Every order has at least one line, so none means no such order here.
         if lines.is_empty() {
             return Err(StoreError::NotFound("order"));
@@ -2938,5 +3230,143 @@ impl Store for Backend {
             .rows_affected();
         tx.commit().await?;
         Ok(deleted)
+    }
+
+    async fn create_price_stage(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+        stage: NewPriceStage,
+    ) -> StoreResult<PriceStage> {
+        self.pricing_create_stage(tenant_id, event_id, stage).await
+    }
+
+    async fn list_price_stages(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+    ) -> StoreResult<Vec<PriceStage>> {
+        self.pricing_list_stages(tenant_id, event_id).await
+    }
+
+    async fn zone_stages(&self, tenant_id: Uuid, event_id: Uuid) -> StoreResult<Vec<ZoneStage>> {
+        self.pricing_zone_stages(tenant_id, event_id).await
+    }
+
+    async fn list_stage_transitions(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+    ) -> StoreResult<Vec<StageTransition>> {
+        self.pricing_list_transitions(tenant_id, event_id).await
+    }
+
+    async fn apply_stage_transitions(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+    ) -> StoreResult<Vec<StageTransition>> {
+        self.pricing_apply_event_transitions(tenant_id, event_id)
+            .await
+    }
+
+    async fn apply_due_stage_transitions(
+        &self,
+        limit: i64,
+    ) -> StoreResult<Vec<(Uuid, StageTransition)>> {
+        self.pricing_apply_due_transitions(limit).await
+    }
+
+    async fn create_tax_rule(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        rule: NewTaxRule,
+    ) -> StoreResult<TaxRuleRecord> {
+        self.pricing_create_tax_rule(tenant_id, principal_id, rule)
+            .await
+    }
+
+    async fn end_tax_rule(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        rule_id: Uuid,
+        successor: Option<NewTaxRule>,
+    ) -> StoreResult<Option<TaxRuleRecord>> {
+        self.pricing_end_tax_rule(tenant_id, principal_id, rule_id, successor)
+            .await
+    }
+
+    async fn list_tax_rules(
+        &self,
+        tenant_id: Uuid,
+        include_ended: bool,
+        page: PageRequest,
+    ) -> StoreResult<Page<TaxRuleRecord>> {
+        self.pricing_list_tax_rules(tenant_id, include_ended, page)
+            .await
+    }
+
+    async fn update_zone_pricing(
+        &self,
+        tenant_id: Uuid,
+        zone_id: Uuid,
+        pricing: ZonePricing,
+    ) -> StoreResult<Zone> {
+        self.pricing_update_zone(tenant_id, zone_id, pricing)
+            .await?;
+        self.get_zone(tenant_id, zone_id).await
+    }
+
+    async fn create_table_group(
+        &self,
+        tenant_id: Uuid,
+        zone_id: Uuid,
+        table: NewTableGroup,
+    ) -> StoreResult<TableGroup> {
+        self.pricing_create_table(tenant_id, zone_id, table).await
+    }
+
+    async fn igtf_settings(&self, tenant_id: Uuid) -> StoreResult<IgtfSettings> {
+        self.pricing_igtf_settings(tenant_id).await
+    }
+
+    async fn set_igtf_settings(
+        &self,
+        tenant_id: Uuid,
+        settings: IgtfSettings,
+    ) -> StoreResult<IgtfSettings> {
+        self.pricing_set_igtf(tenant_id, settings).await
+    }
+
+    async fn create_discount_code(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+        code: NewDiscountCode,
+    ) -> StoreResult<DiscountCode> {
+        self.pricing_create_discount_code(tenant_id, event_id, code)
+            .await
+    }
+
+    async fn list_discount_codes(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<DiscountCode>> {
+        self.pricing_list_discount_codes(tenant_id, event_id, page)
+            .await
+    }
+
+    async fn pin_event_rate(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+        rate_id: Option<Uuid>,
+    ) -> StoreResult<Event> {
+        self.pricing_pin_rate(tenant_id, event_id, rate_id).await?;
+        self.get_event(tenant_id, event_id).await
     }
 }

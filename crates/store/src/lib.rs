@@ -250,4 +250,98 @@ pub trait Store: Send + Sync {
     async fn check_integrity(&self) -> StoreResult<IntegrityReport>;
     /// Deletes idempotency keys older than `before`.
     async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+
+    /// Adds a stage at the end of its scope's sequence; rejects overlapping windows
+    /// and limits above the scope's capacity.
+    async fn create_price_stage(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+        stage: NewPriceStage,
+    ) -> StoreResult<PriceStage>;
+    /// An event's stages in position order, with their status now.
+    async fn list_price_stages(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+    ) -> StoreResult<Vec<PriceStage>>;
+    /// For each zone of an event: the stage pricing it now and the next one.
+    async fn zone_stages(&self, tenant_id: Uuid, event_id: Uuid) -> StoreResult<Vec<ZoneStage>>;
+    /// An event's stage transitions, oldest first.
+    async fn list_stage_transitions(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+    ) -> StoreResult<Vec<StageTransition>>;
+    /// Records the date transitions due for one event; returns those recorded now.
+    async fn apply_stage_transitions(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+    ) -> StoreResult<Vec<StageTransition>>;
+    /// Records due date transitions of every tenant, up to `limit` events;
+    /// returns each with its tenant.
+    async fn apply_due_stage_transitions(
+        &self,
+        limit: i64,
+    ) -> StoreResult<Vec<(Uuid, StageTransition)>>;
+    async fn create_tax_rule(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        rule: NewTaxRule,
+    ) -> StoreResult<TaxRuleRecord>;
+    /// Ends a tax rule (kept in the history) and adds its successor, if given.
+    async fn end_tax_rule(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        rule_id: Uuid,
+        successor: Option<NewTaxRule>,
+    ) -> StoreResult<Option<TaxRuleRecord>>;
+    async fn list_tax_rules(
+        &self,
+        tenant_id: Uuid,
+        include_ended: bool,
+        page: PageRequest,
+    ) -> StoreResult<Page<TaxRuleRecord>>;
+    /// Changes a zone's row markups, seat modifiers, table mode or IVA exemption;
+    /// orders already created keep their frozen prices.
+    async fn update_zone_pricing(
+        &self,
+        tenant_id: Uuid,
+        zone_id: Uuid,
+        pricing: ZonePricing,
+    ) -> StoreResult<Zone>;
+    async fn create_table_group(
+        &self,
+        tenant_id: Uuid,
+        zone_id: Uuid,
+        table: NewTableGroup,
+    ) -> StoreResult<TableGroup>;
+    async fn igtf_settings(&self, tenant_id: Uuid) -> StoreResult<IgtfSettings>;
+    async fn set_igtf_settings(
+        &self,
+        tenant_id: Uuid,
+        settings: IgtfSettings,
+    ) -> StoreResult<IgtfSettings>;
+    async fn create_discount_code(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+        code: NewDiscountCode,
+    ) -> StoreResult<DiscountCode>;
+    async fn list_discount_codes(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<DiscountCode>>;
+    /// Pins an exchange rate on an event (or unpins it with `None`).
+    async fn pin_event_rate(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+        rate_id: Option<Uuid>,
+    ) -> StoreResult<Event>;
 }

@@ -130,6 +130,8 @@ pub struct Event {
     pub payment_minutes: i64,
     /// `draft`, `active`, `closed` or `cancelled`.
     pub status: String,
+    /// An exchange rate the event's orders use instead of the rate of the day.
+    pub pinned_rate_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -163,6 +165,12 @@ pub struct Zone {
     pub price_usd_cents: i64,
     /// Admissions each ticket allows; above 1 for multi-entry tickets.
     pub entries_per_ticket: i64,
+    /// Markup of every row of a numbered zone, in basis points, unless the row overrides it.
+    pub row_markup_basis_points: i64,
+    /// `by_seat` or `complete_only` (tables sell whole).
+    pub table_mode: String,
+    /// Lines of the zone carry no IVA and show "(E)".
+    pub tax_exempt: bool,
     /// Rows of a numbered zone, in order; empty for general admission.
     pub rows: Vec<ZoneRow>,
     pub created_at: DateTime<Utc>,
@@ -188,13 +196,17 @@ pub enum ZoneKind {
     },
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SeatStatus {
     pub id: Uuid,
     pub row: String,
     pub number: i64,
     /// `available`, `held` or `sold`.
     pub status: String,
+    /// The seat's price now: zone base, current stage, row markup, seat modifier.
+    pub price_usd_cents: i64,
+    /// The table the seat belongs to, if any.
+    pub table_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -206,9 +218,25 @@ pub struct Availability {
     pub sold: i64,
     pub held: i64,
     pub available: i64,
+    /// The zone's price now (base and current stage), before row and seat modifiers.
     pub price_usd_cents: i64,
-    /// Every seat with its status, for numbered zones; empty for general admission.
+    /// The stage pricing the zone now, if any.
+    pub stage: Option<PriceStage>,
+    /// `by_seat` or `complete_only`.
+    pub table_mode: String,
+    /// Every seat with its status and price, for numbered zones; empty for general admission.
     pub seats: Vec<SeatStatus>,
+    /// The zone's tables with the seats still available at each.
+    pub tables: Vec<TableAvailability>,
+}
+
+/// A table of a numbered zone and what is left of it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TableAvailability {
+    pub id: Uuid,
+    pub name: String,
+    pub seat_count: i64,
+    pub available: i64,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
@@ -333,7 +361,7 @@ pub enum Idempotent<T> {
     Replay { status_code: u16, body: String },
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OrderLine {
     pub line_number: i64,
     pub zone_id: Uuid,
@@ -345,16 +373,55 @@ pub struct OrderLine {
     pub total_bs_cents: i64,
     /// IVA rate applied, in basis points; absent on exempt lines.
     pub tax_basis_points: Option<i64>,
+    /// The price stage that priced the line, if one applied.
+    #[serde(default)]
+    pub stage_id: Option<Uuid>,
+    /// How the unit price was reached, frozen when the order was created.
+    #[serde(default)]
+    pub price: Option<taquilla_domain::pricing::PriceBreakdown>,
+    /// Exempt of IVA; shown with "(E)".
+    #[serde(default)]
+    pub exempt: bool,
+    /// A courtesy: price 0, still a fiscal line.
+    #[serde(default)]
+    pub courtesy: bool,
+    /// Ids of the tax rules applied to the line, frozen when the order was created.
+    #[serde(default)]
+    pub tax_rules: Vec<String>,
 }
 
+/// Base and tax of one tax rule on a document.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TaxTotal {
+    /// Id of the tax rule applied.
+    #[serde(default)]
+    pub key: String,
     pub name: String,
+    /// `iva` or `other`.
+    #[serde(default = "default_tax_category")]
+    pub category: String,
+    /// `percentage`, `fixed_per_ticket` or `fixed_per_order`.
+    #[serde(default = "default_tax_kind")]
+    pub kind: String,
+    #[serde(default)]
+    pub compound: bool,
+    /// Rate of a percentage rule, in basis points; 0 for fixed amounts.
     pub rate_basis_points: i64,
+    /// Amount of a fixed rule, in USD cents; 0 for percentages.
+    #[serde(default)]
+    pub fixed_usd_cents: i64,
     pub base_usd_cents: i64,
     pub tax_usd_cents: i64,
     pub base_bs_cents: i64,
     pub tax_bs_cents: i64,
+}
+
+fn default_tax_category() -> String {
+    "iva".to_string()
+}
+
+fn default_tax_kind() -> String {
+    "percentage".to_string()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
@@ -380,6 +447,17 @@ pub struct Payment {
     pub reference: Option<String>,
     pub payer_phone: Option<String>,
     pub payer_document: Option<String>,
+    /// The order's rate, frozen on the payment.
+    #[serde(default)]
+    pub rate_scaled: i64,
+    /// Part of the tendered amount that IGTF was charged on, in `currency`.
+    #[serde(default)]
+    pub igtf_base_cents: i64,
+    /// IGTF charged on top, in `currency` and in Bs.
+    #[serde(default)]
+    pub igtf_cents: i64,
+    #[serde(default)]
+    pub igtf_bs_cents: i64,
     pub created_at: DateTime<Utc>,
 }
 
@@ -424,6 +502,9 @@ pub struct RateUsed {
     pub rate: String,
     pub rate_scaled: i64,
     pub effective_date: NaiveDate,
+    /// Where the rate came from, as recorded with it (for example `BCV`).
+    #[serde(default)]
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -443,6 +524,23 @@ pub struct Order {
     pub subtotal_bs_cents: i64,
     pub tax_bs_cents: i64,
     pub total_bs_cents: i64,
+    /// Sum of the exempt lines, in both currencies.
+    #[serde(default)]
+    pub exempt_usd_cents: i64,
+    #[serde(default)]
+    pub exempt_bs_cents: i64,
+    /// IGTF collected on the order's foreign-currency payments, charged on top
+    /// of the total and never counted toward the balance.
+    #[serde(default)]
+    pub igtf_usd_cents: i64,
+    #[serde(default)]
+    pub igtf_bs_cents: i64,
+    /// A courtesy order: every line at price 0.
+    #[serde(default)]
+    pub courtesy: bool,
+    /// The discount code applied, if any.
+    #[serde(default)]
+    pub discount_code: Option<String>,
     pub paid_bs_cents: i64,
     /// Remaining balance in Bs.
     pub balance_bs_cents: i64,
@@ -458,12 +556,21 @@ pub struct Order {
     pub credit_note: Option<DocumentSummary>,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// Stage transitions this request caused; reported to metrics, not serialised.
+    #[serde(skip)]
+    pub stage_transitions: Vec<StageTransition>,
 }
 
 #[derive(Debug, Clone)]
 pub struct NewOrder {
     pub hold_id: Uuid,
     pub customer_id: Uuid,
+    /// Price every line at 0 (a cortesía); the caller checks the permission.
+    pub courtesy: bool,
+    /// A discount code of the event, validated and counted atomically.
+    pub discount_code: Option<String>,
+    /// Tickets to issue if the order's total is zero and it completes at once.
+    pub tickets: Vec<NewTicket>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -568,4 +675,169 @@ impl IntegrityReport {
             && self.sold_seats_without_one_ticket == 0
             && self.oversold_zones == 0
     }
+}
+
+/// A price stage of an event, event-wide or for one zone.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PriceStage {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    /// The zone of a zone-scoped stage; absent for an event-wide stage.
+    pub zone_id: Option<Uuid>,
+    pub position: i64,
+    pub name: String,
+    pub modifier: taquilla_domain::pricing::Modifier,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub quantity_limit: Option<i64>,
+    /// Units priced at this stage on pending and paid orders (stages with a limit).
+    pub units_sold: i64,
+    /// Units left before the quantity limit.
+    pub units_left: Option<i64>,
+    /// `upcoming`, `current` or `ended`.
+    pub status: String,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPriceStage {
+    pub zone_id: Option<Uuid>,
+    pub name: String,
+    pub modifier: taquilla_domain::pricing::Modifier,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub quantity_limit: Option<i64>,
+}
+
+/// The stage that prices a zone now, and the one after it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ZoneStage {
+    pub zone_id: Uuid,
+    pub zone_name: String,
+    pub base_price_usd_cents: i64,
+    /// The stage that prices the zone now; absent before the first stage starts.
+    pub current: Option<PriceStage>,
+    /// True when every stage is over and the last one keeps its price.
+    pub finished: bool,
+    /// Seconds until the current stage's window ends, if it has one.
+    pub seconds_left: Option<i64>,
+    pub next: Option<PriceStage>,
+}
+
+/// The end of a stage, recorded once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
+pub struct StageTransition {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub zone_id: Option<Uuid>,
+    pub stage_id: Uuid,
+    /// `date_expired` or `quantity_reached`.
+    pub trigger: String,
+    pub units_sold: i64,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// Where a tax rule applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaxScope {
+    Tenant,
+    Venue { venue_id: Uuid },
+    Event { event_id: Uuid },
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTaxRule {
+    pub scope: TaxScope,
+    pub name: String,
+    pub category: taquilla_domain::tax::TaxCategory,
+    pub kind: taquilla_domain::tax::TaxKind,
+    pub compound: bool,
+}
+
+/// A tax rule and its place in the history: rules are never edited; a change
+/// ends a rule and adds its successor.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TaxRuleRecord {
+    pub id: Uuid,
+    /// `tenant`, `venue` or `event`.
+    pub scope: String,
+    pub venue_id: Option<Uuid>,
+    pub event_id: Option<Uuid>,
+    pub name: String,
+    pub category: taquilla_domain::tax::TaxCategory,
+    pub kind: taquilla_domain::tax::TaxKind,
+    pub compound: bool,
+    /// The rule this one replaced.
+    pub supersedes_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    /// When the rule stopped applying; absent while in force.
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+/// Changes to a zone's pricing and sale settings; absent fields stay as they are.
+#[derive(Debug, Clone, Default)]
+pub struct ZonePricing {
+    pub row_markup_basis_points: Option<i64>,
+    /// Per-row markups by row label; `None` removes the row's override.
+    pub row_overrides: Vec<(String, Option<i64>)>,
+    /// Fixed per-seat modifiers in USD cents (0 removes one).
+    pub seat_modifiers: Vec<(Uuid, i64)>,
+    pub table_mode: Option<String>,
+    pub tax_exempt: Option<bool>,
+}
+
+/// Seats `from..=to` of one row.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct SeatRange {
+    pub row: String,
+    pub from: i64,
+    pub to: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTableGroup {
+    pub name: String,
+    pub seat_count: i64,
+    pub ranges: Vec<SeatRange>,
+}
+
+/// Seats of a numbered zone sold together.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TableGroup {
+    pub id: Uuid,
+    pub zone_id: Uuid,
+    pub name: String,
+    pub seat_count: i64,
+    pub seat_ids: Vec<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Whether and how a tenant collects IGTF.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IgtfSettings {
+    pub enabled: bool,
+    pub basis_points: i64,
+    /// Payment methods whose foreign-currency payments pay IGTF.
+    pub methods: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDiscountCode {
+    pub code: String,
+    pub modifier: taquilla_domain::pricing::Modifier,
+    pub max_uses: i64,
+}
+
+/// A discount code of an event with its uses so far.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DiscountCode {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub code: String,
+    pub modifier: taquilla_domain::pricing::Modifier,
+    pub max_uses: i64,
+    pub uses: i64,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
 }

@@ -259,6 +259,9 @@ async fn order_for(harness: &Harness, fixture: &Fixture, hold_id: Uuid) -> Order
                 NewOrder {
                     hold_id,
                     customer_id: fixture.customer_id,
+                    courtesy: false,
+                    discount_code: None,
+                    tickets: Vec::new(),
                 },
             )
             .await
@@ -1226,6 +1229,9 @@ async fn one_order_per_hold_under_races(harness: &Harness) {
                     NewOrder {
                         hold_id,
                         customer_id,
+                        courtesy: false,
+                        discount_code: None,
+                        tickets: Vec::new(),
                     },
                 )
                 .await

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod fiscal;
 pub mod gate;
 pub mod health;
+pub mod pricing;
 pub mod sales;
 pub mod validate;
 
@@ -17,7 +18,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post, put};
 use sentry::integrations::tower::{NewSentryLayer, SentryHttpLayer};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
@@ -56,7 +57,32 @@ pub fn router(state: AppState) -> Router {
             "/events/{id}/zones",
             get(catalogue::list_zones).post(catalogue::create_zone),
         )
+        .route(
+            "/events/{id}/stages",
+            get(pricing::list_stages).post(pricing::create_stage),
+        )
+        .route("/events/{id}/stages/current", get(pricing::current_stages))
+        .route(
+            "/events/{id}/stages/transitions",
+            get(pricing::list_transitions),
+        )
+        .route(
+            "/events/{id}/discount-codes",
+            get(pricing::list_discount_codes).post(pricing::create_discount_code),
+        )
+        .route("/events/{id}/pinned-rate", put(pricing::pin_rate))
         .route("/zones/{id}", get(catalogue::get_zone))
+        .route("/zones/{id}/pricing", patch(pricing::update_zone_pricing))
+        .route("/zones/{id}/tables", post(pricing::create_table))
+        .route(
+            "/tax-rules",
+            get(pricing::list_tax_rules).post(pricing::create_tax_rule),
+        )
+        .route("/tax-rules/{id}/end", post(pricing::end_tax_rule))
+        .route(
+            "/settings/igtf",
+            get(pricing::igtf_settings).put(pricing::set_igtf_settings),
+        )
         .route("/zones/{id}/availability", get(catalogue::availability))
         .route(
             "/customers",

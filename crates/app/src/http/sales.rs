@@ -49,6 +49,11 @@ pub struct CreateHold {
 pub struct CreateOrder {
     pub hold_id: Uuid,
     pub customer_id: Uuid,
+    /// A cortesía: every line at price 0, still on the invoice. Tenant admins only.
+    #[serde(default)]
+    pub courtesy: bool,
+    /// A discount code of the event.
+    pub discount_code: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -212,7 +217,21 @@ pub async fn create_order(
 ) -> ApiResult<Response> {
     principal.require(SELLERS)?;
     let tenant_id = principal.tenant()?;
+    if body.value.courtesy {
+        principal.require(&[Role::TenantAdmin])?;
+    }
     let idempotency = key.request(&principal, uri.path(), &body.body_sha256);
+    let discount_code = body
+        .value
+        .discount_code
+        .as_deref()
+        .map(crate::http::pricing::normalise_code)
+        .filter(|code| !code.is_empty());
+    // An order with nothing to pay completes at once, so its tickets are
+    // prepared here; they are dropped if the order has a balance.
+    let hold = state.store.get_hold(tenant_id, body.value.hold_id).await?;
+    let secret = state.signing_key(tenant_id).await?;
+    let tickets = prepare_hold_tickets(&secret, tenant_id, &hold).map_err(ApiError::internal)?;
     let result = state
         .store
         .create_order(
@@ -222,11 +241,18 @@ pub async fn create_order(
             NewOrder {
                 hold_id: body.value.hold_id,
                 customer_id: body.value.customer_id,
+                courtesy: body.value.courtesy,
+                discount_code,
+                tickets,
             },
         )
         .await?;
     if let Idempotent::Fresh(order) = &result {
         tracing::info!(event = "order_created", tenant.id = %tenant_id, order.id = %order.id, total_bs_cents = order.total_bs_cents, "order created");
+        crate::http::pricing::record_transitions(&state, tenant_id, &order.stage_transitions);
+        if order.status == "paid" {
+            record_sale(&state, tenant_id, order, 0.0);
+        }
     }
     Ok(respond(StatusCode::CREATED, result))
 }
@@ -356,6 +382,33 @@ fn validate_payment(request: CreatePayment) -> ApiResult<ValidPayment> {
             tickets: Vec::new(),
         },
     })
+}
+
+/// Prepares one signed ticket per seat or general-admission unit of a hold.
+fn prepare_hold_tickets(
+    secret: &[u8],
+    tenant_id: Uuid,
+    hold: &Hold,
+) -> anyhow::Result<Vec<NewTicket>> {
+    let seats: Vec<Option<Uuid>> = if hold.seats.is_empty() {
+        vec![None; hold.quantity.max(0) as usize]
+    } else {
+        hold.seats.iter().map(|seat| Some(seat.id)).collect()
+    };
+    seats
+        .into_iter()
+        .map(|seat_id| {
+            let code = tickets::new_code();
+            let qr_payload = tickets::sign(secret, tenant_id, &code)?;
+            Ok(NewTicket {
+                id: Uuid::now_v7(),
+                code,
+                zone_id: hold.zone_id,
+                seat_id,
+                qr_payload,
+            })
+        })
+        .collect()
 }
 
 /// Prepares one signed ticket per seat or general-admission unit of the order;
