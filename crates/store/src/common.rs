@@ -1968,6 +1968,7 @@ impl Backend {
                 .execute(tx.conn())
                 .await?;
         }
+        return_voided_stage_units(tx.conn(), tenant_id, order_id).await?;
         sqlx::query(
             "UPDATE tickets SET status = 'cancelled' WHERE tenant_id = $1 AND order_id = $2",
         )
@@ -2794,7 +2795,8 @@ impl Store for Backend {
         let zone = self.zone_record(&mut conn, tenant_id, zone_id).await?;
         // Quotes use the same formula as orders, with the stage pricing the zone now.
         let stages = event_stages(&mut conn, tenant_id, zone.event_id).await?;
-        let stage = quoted_modifier(&stages, zone_id, now);
+        let quoted = quoted_stage(&stages, zone_id, now);
+        let stage = quoted.map(|(stage, _)| stage);
         let quote = |row_markup: i64, seat_modifier: i64| {
             unit_price(&PriceInputs {
                 base_usd_cents: zone.price_usd_cents,
@@ -2807,7 +2809,7 @@ impl Store for Backend {
             .map_err(|error| StoreError::Internal(error.to_string()))
         };
         let zone_price = quote(0, 0)?;
-        let stage_view = stage.map(|stage| stage.view("current"));
+        let stage_view = quoted.map(|(stage, status)| stage.view(status));
         if zone.kind == "general_admission" {
             // Holds past their time still sit in the counter until swept; they are available.
             let expired: i64 = sqlx::query_scalar(
@@ -3042,7 +3044,16 @@ impl Store for Backend {
         order_id: Uuid,
     ) -> StoreResult<Vec<OrderLine>> {
         let mut conn = self.read_pool().acquire().await?;
-        let lines = order_lines(&mut conn, tenant_id, order_id, false).await?;
+        let courtesy: Option<bool> =
+            sqlx::query_scalar("SELECT courtesy FROM orders WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id)
+                .bind(order_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        let Some(courtesy) = courtesy else {
+            return Err(StoreError::NotFound("order"));
+        };
+        let lines = order_lines(&mut conn, tenant_id, order_id, courtesy).await?;
         // Every order has at least one line, so none means no such order here.
         if lines.is_empty() {
             return Err(StoreError::NotFound("order"));

@@ -130,13 +130,19 @@ pub(super) fn zone_selection(
 
 /// The modifier that prices `zone_id` now, for quotes (availability); no
 /// units are taken.
-pub(super) fn quoted_modifier(
+pub(super) fn quoted_stage(
     stages: &[StageRecord],
     zone_id: Uuid,
     now: DateTime<Utc>,
-) -> Option<&StageRecord> {
+) -> Option<(&StageRecord, &'static str)> {
     let (scope, selection) = zone_selection(stages, zone_id, now);
-    selection.index().map(|index| &stages[scope[index]])
+    let status = match selection {
+        Selection::Finished(_) => "ended",
+        _ => "current",
+    };
+    selection
+        .index()
+        .map(|index| (&stages[scope[index]], status))
 }
 
 /// Records the end of every stage whose window has passed without a
@@ -155,22 +161,23 @@ pub(super) async fn end_passed_stages(
         let Some(ends_at) = stage.ends_at else {
             continue;
         };
-        let ended = sqlx::query(
-            "UPDATE price_stages SET ended_at = $3 WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL",
+        let ended: Option<i64> = sqlx::query_scalar(
+            "UPDATE price_stages SET ended_at = $3 WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL \
+             RETURNING units_sold",
         )
         .bind(tenant_id)
         .bind(stage.id)
         .bind(ends_at)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+        .fetch_optional(&mut *conn)
+        .await?;
         stage.ended_at = Some(ends_at);
-        if ended == 0 {
+        let Some(counted) = ended else {
             // Another transaction recorded it first.
             continue;
-        }
+        };
+        stage.units_sold = counted;
         let units_sold = if stage.quantity_limit.is_some() {
-            stage.units_sold
+            counted
         } else {
             sqlx::query_scalar(
                 "SELECT CAST(COALESCE(SUM(l.quantity), 0) AS BIGINT) FROM order_lines l \
@@ -245,6 +252,7 @@ pub(super) async fn take_stage_units(
     let mut transitions = end_passed_stages(conn, tenant_id, &mut stages, now).await?;
     let mut chunks = Vec::new();
     let mut remaining = units;
+    let mut swept = false;
     while remaining > 0 {
         let (scope, selection) = zone_selection(&stages, zone_id, now);
         let index = match selection {
@@ -286,6 +294,14 @@ pub(super) async fn take_stage_units(
         .await?;
         stage.units_sold = units_sold;
         stage.ended_at = ended_at;
+        if ended_at.is_none() && units_sold + remaining > limit && !swept {
+            // Orders past their payment deadline still count until the sweeper
+            // ends them; end them now, so they do not end the stage early.
+            swept = true;
+            if end_expired_holds_of_event(conn, tenant_id, event_id, now).await? > 0 {
+                continue;
+            }
+        }
         if ended_at.is_some() || units_sold >= limit {
             // Another sale ended it; select again.
             continue;
@@ -429,6 +445,71 @@ pub(super) async fn return_order_allowances(
     .bind(false)
     .fetch_all(&mut *conn)
     .await?;
+    give_back_units(conn, tenant_id, &units).await?;
+    sqlx::query(
+        "UPDATE discount_codes SET uses = uses - 1 WHERE tenant_id = $1 AND uses > 0 AND id = \
+         (SELECT discount_code_id FROM orders WHERE tenant_id = $1 AND hold_id = $2 AND status = 'pending')",
+    )
+    .bind(tenant_id)
+    .bind(hold_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Ends the event's holds whose time has passed (their pending orders expire
+/// and give their stage units back). Returns how many were ended.
+async fn end_expired_holds_of_event(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    event_id: Uuid,
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
+    let expired: Vec<HoldRecord> = sqlx::query_as(
+        "SELECT id, event_id, zone_id, kind, quantity, status, expires_at, created_at FROM holds \
+         WHERE tenant_id = $1 AND event_id = $2 AND status = 'active' AND expires_at <= $3 ORDER BY id",
+    )
+    .bind(tenant_id)
+    .bind(event_id)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut ended = 0;
+    for hold in &expired {
+        if end_hold(conn, tenant_id, hold, "expired", now).await? {
+            ended += 1;
+        }
+    }
+    Ok(ended)
+}
+
+/// Gives the stage units of a paid order that is being voided back to its
+/// stages that are still running: voided tickets are no longer sold. The
+/// discount code use stays counted.
+pub(super) async fn return_voided_stage_units(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    order_id: Uuid,
+) -> StoreResult<()> {
+    let units: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT l.stage_id, CAST(SUM(l.quantity) AS BIGINT) FROM order_lines l \
+         JOIN orders o ON o.tenant_id = l.tenant_id AND o.id = l.order_id \
+         WHERE o.tenant_id = $1 AND o.id = $2 AND o.courtesy = $3 \
+         AND l.stage_id IS NOT NULL GROUP BY l.stage_id ORDER BY l.stage_id",
+    )
+    .bind(tenant_id)
+    .bind(order_id)
+    .bind(false)
+    .fetch_all(&mut *conn)
+    .await?;
+    give_back_units(conn, tenant_id, &units).await
+}
+
+async fn give_back_units(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    units: &[(Uuid, i64)],
+) -> StoreResult<()> {
     for (stage_id, quantity) in units {
         sqlx::query(
             "UPDATE price_stages SET units_sold = units_sold - $3 \
@@ -440,14 +521,6 @@ pub(super) async fn return_order_allowances(
         .execute(&mut *conn)
         .await?;
     }
-    sqlx::query(
-        "UPDATE discount_codes SET uses = uses - 1 WHERE tenant_id = $1 AND uses > 0 AND id = \
-         (SELECT discount_code_id FROM orders WHERE tenant_id = $1 AND hold_id = $2 AND status = 'pending')",
-    )
-    .bind(tenant_id)
-    .bind(hold_id)
-    .execute(&mut *conn)
-    .await?;
     Ok(())
 }
 
