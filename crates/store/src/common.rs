@@ -523,8 +523,8 @@ async fn order_view(
     let lines = order_lines(conn, tenant_id, order_id, record.courtesy).await?;
     let payments: Vec<Payment> = sqlx::query_as(
         "SELECT id, method, currency, amount_cents, amount_bs_cents, applied_bs_cents, change_currency, change_cents, \
-         rounding_bs_cents, bank_code, reference, payer_phone, payer_document, rate_scaled, igtf_base_cents, \
-         igtf_cents, igtf_bs_cents, created_at \
+         rounding_bs_cents, bank_code, reference, payer_phone, payer_document, rate_scaled, igtf_basis_points, \
+         igtf_base_cents, igtf_cents, igtf_bs_cents, created_at \
          FROM payments WHERE tenant_id = $1 AND order_id = $2 ORDER BY id",
     )
     .bind(tenant_id)
@@ -1605,8 +1605,9 @@ impl Backend {
         let inserted = sqlx::query(
             "INSERT INTO payments (tenant_id, id, order_id, method, currency, amount_cents, amount_bs_cents, applied_bs_cents, \
              change_currency, change_cents, rounding_bs_cents, bank_code, reference, payer_phone, payer_document, \
-             pago_movil_reference, created_by, created_at, rate_scaled, igtf_base_cents, igtf_cents, igtf_bs_cents) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+             pago_movil_reference, created_by, created_at, rate_scaled, igtf_basis_points, igtf_base_cents, igtf_cents, \
+             igtf_bs_cents) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
         )
         .bind(tenant_id)
         .bind(payment_id)
@@ -1627,6 +1628,7 @@ impl Backend {
         .bind(principal_id)
         .bind(now)
         .bind(rate_scaled)
+        .bind(if igtf_applies { igtf_basis_points } else { 0 })
         .bind(igtf_base)
         .bind(igtf_cents)
         .bind(igtf_bs)
@@ -1875,15 +1877,20 @@ impl Backend {
             .iter()
             .map(|payment| payment.igtf_base_cents)
             .sum();
-        let igtf_basis_points: i64 =
-            sqlx::query_scalar("SELECT igtf_basis_points FROM tenants WHERE id = $1")
-                .bind(tenant_id)
-                .fetch_one(tx.conn())
-                .await?;
-        // IGTF is shown apart from IVA, on the foreign-currency part paid.
+        // IGTF is shown apart from IVA, on the foreign-currency part paid, at
+        // the rate each payment was charged (one rate unless it changed mid-order).
+        let mut igtf_rates: Vec<i64> = order
+            .payments
+            .iter()
+            .filter(|payment| payment.igtf_cents > 0)
+            .map(|payment| payment.igtf_basis_points)
+            .collect();
+        igtf_rates.sort_unstable();
+        igtf_rates.dedup();
         let igtf = (order.igtf_usd_cents > 0).then(|| {
             json!({
-                "rate_basis_points": igtf_basis_points,
+                "rate_basis_points": (igtf_rates.len() == 1).then(|| igtf_rates[0]),
+                "rates_basis_points": igtf_rates,
                 "base_usd_cents": igtf_base_usd_cents,
                 "igtf_usd_cents": order.igtf_usd_cents,
                 "igtf_bs_cents": order.igtf_bs_cents,

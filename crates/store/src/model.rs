@@ -450,6 +450,9 @@ pub struct Payment {
     /// The order's rate, frozen on the payment.
     #[serde(default)]
     pub rate_scaled: i64,
+    /// IGTF rate charged on this payment, in basis points; 0 when none was.
+    #[serde(default)]
+    pub igtf_basis_points: i64,
     /// Part of the tendered amount that IGTF was charged on, in `currency`.
     #[serde(default)]
     pub igtf_base_cents: i64,

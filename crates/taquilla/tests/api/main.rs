@@ -38,6 +38,7 @@ mod holds;
 mod idempotency;
 mod isolation;
 mod money;
+mod pricing;
 mod sale_flow;
 mod sentry;
 mod validation;
