@@ -124,16 +124,18 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Innermost, so that a caught panic's 500 is localised and counted by
+        // `observe` like any other response.
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
+        }))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(middleware::from_fn(localize_errors))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(CatchPanicLayer::custom(|_| {
-            ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
-        }))
-        // Outermost, so that a caught panic is reported from the request's own
-        // Sentry hub, with its tenant tag; sampled requests become transactions.
+        // Outermost, so that a panic is reported from the request's own Sentry
+        // hub, with its tenant tag; sampled requests become transactions.
         .layer(SentryHttpLayer::new().enable_transaction())
         .layer(NewSentryLayer::<Request>::new_from_top())
         .with_state(state)
