@@ -476,7 +476,7 @@ async fn hold_view(
     if status == "active" && record.expires_at <= now {
         status = "expired".to_string();
     }
-    Ok(Hold {
+    let mut hold = Hold {
         id: record.id,
         event_id: record.event_id,
         zone_id: record.zone_id,
@@ -484,12 +484,21 @@ async fn hold_view(
         quantity: record.quantity,
         seats: seats
             .into_iter()
-            .map(|(id, row, number)| HoldSeat { id, row, number })
+            .map(|(id, row, number)| HoldSeat {
+                id,
+                row,
+                number,
+                price_usd_cents: 0,
+            })
             .collect(),
+        unit_price_usd_cents: None,
+        quoted_subtotal_usd_cents: 0,
         status,
         expires_at: record.expires_at,
         created_at: record.created_at,
-    })
+    };
+    quote_hold(conn, tenant_id, &mut hold, now).await?;
+    Ok(hold)
 }
 
 async fn fetch_document(
@@ -844,17 +853,20 @@ impl Backend {
         }
 
         // Built from what this transaction wrote, without reading it back.
-        let hold = Hold {
+        let mut hold = Hold {
             id: hold_id,
             event_id: zone.event_id,
             zone_id: zone.id,
             kind: zone.kind.clone(),
             quantity,
             seats: held_seats,
+            unit_price_usd_cents: None,
+            quoted_subtotal_usd_cents: 0,
             status: "active".to_string(),
             expires_at,
             created_at: now,
         };
+        quote_hold(tx.conn(), tenant_id, &mut hold, now).await?;
         if let Some(key) = idempotency {
             save_key_response(tx.conn(), tenant_id, key, 201, &hold).await?;
         }
@@ -958,6 +970,7 @@ impl Backend {
                         id: *seat_id,
                         row,
                         number,
+                        price_usd_cents: 0,
                     },
                 )),
                 None => unavailable.push(*seat_id),

@@ -323,6 +323,12 @@ pub struct Hold {
     pub kind: String,
     pub quantity: i64,
     pub seats: Vec<HoldSeat>,
+    /// A general-admission unit's price now (zone base and current stage).
+    pub unit_price_usd_cents: Option<i64>,
+    /// The hold's price now, before taxes, by the formula orders use. A quote:
+    /// the order takes stage units and may price units past a stage's limit
+    /// at the next stage.
+    pub quoted_subtotal_usd_cents: i64,
     /// `active`, `released`, `expired` or `converted` (sold).
     pub status: String,
     pub expires_at: DateTime<Utc>,
@@ -334,6 +340,9 @@ pub struct HoldSeat {
     pub id: Uuid,
     pub row: String,
     pub number: i64,
+    /// The seat's price now: zone base, current stage, row markup, seat modifier.
+    #[serde(default)]
+    pub price_usd_cents: i64,
 }
 
 #[derive(Debug, Clone)]

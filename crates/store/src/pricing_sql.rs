@@ -145,6 +145,64 @@ pub(super) fn quoted_stage(
         .map(|index| (&stages[scope[index]], status))
 }
 
+/// Prices a hold now with the formula orders use (zone base, current stage,
+/// row markup, seat modifier); takes no stage units.
+pub(super) async fn quote_hold(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    hold: &mut Hold,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let (base, default_markup): (i64, i64) = sqlx::query_as(
+        "SELECT price_usd_cents, row_markup_basis_points FROM zones WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant_id)
+    .bind(hold.zone_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let stages = event_stages(conn, tenant_id, hold.event_id).await?;
+    let stage = quoted_stage(&stages, hold.zone_id, now).map(|(stage, _)| stage.modifier());
+    let price = |row_markup: i64, seat_modifier: i64| {
+        unit_price(&PriceInputs {
+            base_usd_cents: base,
+            stage,
+            row_markup_basis_points: row_markup,
+            seat_modifier_usd_cents: seat_modifier,
+            discount: None,
+        })
+        .map(|price| price.unit_price_usd_cents)
+        .map_err(|error| StoreError::Internal(error.to_string()))
+    };
+    if hold.seats.is_empty() {
+        let unit = price(0, 0)?;
+        hold.unit_price_usd_cents = Some(unit);
+        hold.quoted_subtotal_usd_cents = unit.saturating_mul(hold.quantity);
+        return Ok(());
+    }
+    let modifiers: Vec<(Uuid, i64, i64)> = sqlx::query_as(
+        "SELECT s.id, s.price_modifier_usd_cents, COALESCE(m.basis_points, $3) FROM hold_seats h \
+         JOIN seats s ON s.tenant_id = h.tenant_id AND s.id = h.seat_id \
+         LEFT JOIN zone_row_markups m ON m.tenant_id = s.tenant_id AND m.zone_id = s.zone_id AND m.row_index = s.row_index \
+         WHERE h.tenant_id = $1 AND h.hold_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(hold.id)
+    .bind(default_markup)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut subtotal = 0_i64;
+    for seat in &mut hold.seats {
+        if let Some((_, seat_modifier, row_markup)) =
+            modifiers.iter().find(|(id, _, _)| *id == seat.id)
+        {
+            seat.price_usd_cents = price(*row_markup, *seat_modifier)?;
+            subtotal = subtotal.saturating_add(seat.price_usd_cents);
+        }
+    }
+    hold.quoted_subtotal_usd_cents = subtotal;
+    Ok(())
+}
+
 /// Records the end of every stage whose window has passed without a
 /// transition: one `date_expired` transition each, dated at the window's end.
 pub(super) async fn end_passed_stages(

@@ -596,6 +596,14 @@ async fn row_markup_on_top_of_stage(backend: Backend) {
     let chosen = [seat_ids[0], seat_ids[4], seat_c3];
     let hold = app.hold_seats(cashier, shop.zone_id, &chosen).await;
     assert_status(&hold, 201);
+    // The hold quotes the same prices: 22.50 + 19.80 + 21.30 = 63.60.
+    for seat in hold.body["seats"].as_array().unwrap() {
+        assert_eq!(
+            seat["price_usd_cents"], quoted[&uuid_of(&seat["id"])],
+            "hold seat {seat}"
+        );
+    }
+    assert_eq!(hold.body["quoted_subtotal_usd_cents"], 6_360);
     let order = app
         .create_order(cashier, hold.id("id"), shop.customer_id)
         .await;
