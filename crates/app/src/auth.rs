@@ -242,6 +242,7 @@ where
             sentry::configure_scope(|scope| scope.set_tag("tenant_id", tenant_id));
         }
         tracing::Span::current().record("user.id", tracing::field::display(principal.user_id));
+        crate::profiling::record_caller(principal.tenant_id, principal.user_id);
         parts.extensions.insert(principal.clone());
         Ok(principal)
     }

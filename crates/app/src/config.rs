@@ -129,6 +129,16 @@ pub struct Config {
     )]
     pub slow_query_threshold_seconds: f64,
 
+    /// Record each request's database calls and list the slowest recent requests
+    /// at the admin profiling endpoints.
+    #[arg(
+        long = "enable-request-profiling",
+        env = "PERFORMANCE_MONITORING_ENABLE_REQUEST_PROFILING",
+        default_value_t = false,
+        action = clap::ArgAction::Set
+    )]
+    pub enable_request_profiling: bool,
+
     /// Requests slower than this many milliseconds log `slow_request_detected`.
     #[arg(
         long = "slow-request-ms",
@@ -231,6 +241,7 @@ impl Default for Config {
             argon2_iterations: 2,
             sweep_interval_seconds: 15,
             slow_query_threshold_seconds: 0.5,
+            enable_request_profiling: false,
             slow_request_ms: 1_000,
             max_body_bytes: 262_144,
             metrics_port: None,

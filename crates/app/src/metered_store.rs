@@ -25,12 +25,21 @@ impl MeteredStore {
         Self { inner, durations }
     }
 
-    async fn observe<T>(&self, operation: &str, table: &str, call: impl Future<Output = T>) -> T {
+    /// Times `call` into the histogram and, when the request is profiled, into
+    /// its profile (see [`crate::profiling::collect`]).
+    async fn observe<T>(
+        &self,
+        operation: &'static str,
+        table: &'static str,
+        call: impl Future<Output = T>,
+    ) -> T {
         let started = Instant::now();
         let result = call.await;
+        let elapsed = started.elapsed();
         self.durations
             .with_label_values(&[operation, table])
-            .observe(started.elapsed().as_secs_f64());
+            .observe(elapsed.as_secs_f64());
+        crate::profiling::record_query(operation, table, elapsed);
         result
     }
 }
@@ -520,6 +529,19 @@ impl Store for MeteredStore {
             "purge_idempotency_keys",
             "idempotency_keys",
             self.inner.purge_idempotency_keys(before),
+        )
+        .await
+    }
+
+    async fn export_gauges(
+        &self,
+        closed_since: DateTime<Utc>,
+        max_events: i64,
+    ) -> StoreResult<ExportGauges> {
+        self.observe(
+            "export_gauges",
+            "orders",
+            self.inner.export_gauges(closed_since, max_events),
         )
         .await
     }

@@ -4,7 +4,9 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::http::{admin, auth, catalogue, customers, fiscal, gate, health, pricing, sales};
+use crate::http::{
+    admin, auth, catalogue, customers, fiscal, gate, health, pricing, profiling, sales,
+};
 
 struct BearerAuth;
 
@@ -34,6 +36,7 @@ impl Modify for BearerAuth {
     paths(
         auth::login, auth::refresh, auth::me,
         admin::create_tenant, admin::list_tenants, admin::create_user, admin::list_users,
+        profiling::list_requests, profiling::page,
         catalogue::create_venue, catalogue::list_venues, catalogue::get_venue,
         catalogue::create_event, catalogue::list_events, catalogue::get_event,
         catalogue::activate_event, catalogue::close_event, catalogue::cancel_event,

@@ -19,6 +19,8 @@ pub struct Application {
     listener: TcpListener,
     metrics_listener: Option<TcpListener>,
     state: AppState,
+    /// Routes that [`Application::with_extra_routes`] merges into `/api/v1`. The server adds none.
+    extra_routes: axum::Router<AppState>,
 }
 
 /// Connects to the database (running migrations) and builds the shared state.
@@ -64,6 +66,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Resul
         jobs: Default::default(),
         signing_keys: Default::default(),
         integrity: Default::default(),
+        profiles: Default::default(),
         config: Arc::new(config),
     })
 }
@@ -89,7 +92,16 @@ impl Application {
             listener,
             metrics_listener,
             state,
+            extra_routes: axum::Router::new(),
         })
+    }
+
+    /// Adds routes to `/api/v1`, inside every middleware layer, for tests that
+    /// need a path no production route has (see [`crate::http::router_with`]).
+    #[doc(hidden)]
+    pub fn with_extra_routes(mut self, routes: axum::Router<AppState>) -> Self {
+        self.extra_routes = self.extra_routes.merge(routes);
+        self
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -120,6 +132,13 @@ impl Application {
 
         let address = self.local_addr();
         tracing::info!(event = "server_started", address = %address, backend = self.state.store.backend(), "taquilla is listening");
+        if self.state.config.enable_request_profiling {
+            tracing::info!(
+                event = "request_profiling_enabled",
+                window = crate::profiling::RequestProfiles::WINDOW,
+                "request profiling is enabled: recent requests and their database calls are kept in memory"
+            );
+        }
         let metrics_server = self.metrics_listener.map(|listener| {
             let router = crate::http::metrics_router().with_state(self.state.clone());
             let mut stopped = stop_receiver_for_metrics.clone();
@@ -135,7 +154,7 @@ impl Application {
                 }
             })
         });
-        let router = crate::http::router(self.state.clone());
+        let router = crate::http::router_with(self.state.clone(), self.extra_routes);
         axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),

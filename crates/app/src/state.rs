@@ -34,6 +34,8 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub passwords: PasswordHashing,
     pub jobs: crate::jobs::SharedJobStatus,
+    /// Recent requests with their store calls, filled only when request profiling is enabled.
+    pub profiles: Arc<crate::profiling::RequestProfiles>,
 }
 
 impl AppState {

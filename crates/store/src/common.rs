@@ -2333,6 +2333,44 @@ impl Backend {
     }
 }
 
+/// Events in the export gauges: active ones, and closed ones that started at
+/// or after `$1`, earliest start first, at most `$2` of them.
+const EXPORTED_EVENTS: &str = "SELECT tenant_id, id, starts_at FROM events \
+     WHERE status = 'active' OR (status = 'closed' AND starts_at >= $1) \
+     ORDER BY starts_at, tenant_id, id LIMIT $2";
+
+/// One zone of an exported event with the counts its available places come from.
+#[derive(FromRow)]
+struct ZoneGaugeRow {
+    tenant_id: Uuid,
+    event_id: Uuid,
+    id: Uuid,
+    kind: String,
+    capacity: i64,
+    /// General admission: the zone's sold and held counters.
+    sold: i64,
+    held: i64,
+    /// General admission: places of active holds past their expiry, which
+    /// stay in `held` until the sweeper runs.
+    lapsed_held: i64,
+    /// Numbered: seats sold, and seats held by a hold not past its expiry.
+    seats_sold: i64,
+    seats_held: i64,
+}
+
+impl ZoneGaugeRow {
+    /// Returns (sold, available) by the rule of `zone_availability`: a hold
+    /// past its expiry no longer takes places.
+    fn sold_and_available(&self) -> (i64, i64) {
+        let (sold, held) = if self.kind == "general_admission" {
+            (self.sold, (self.held - self.lapsed_held).max(0))
+        } else {
+            (self.seats_sold, self.seats_held)
+        };
+        (sold, (self.capacity - sold - held).max(0))
+    }
+}
+
 #[async_trait]
 impl Store for Backend {
     fn backend(&self) -> &'static str {
@@ -3261,6 +3299,120 @@ impl Store for Backend {
             .rows_affected();
         tx.commit().await?;
         Ok(deleted)
+    }
+
+    async fn export_gauges(
+        &self,
+        closed_since: DateTime<Utc>,
+        max_events: i64,
+    ) -> StoreResult<ExportGauges> {
+        let mut conn = self.read_pool().acquire().await?;
+        let now = self.clock.now();
+
+        // Fetching one row more than the limit shows whether events were left out.
+        // Each event's revenue sum reads `orders_event_idx`.
+        let events_sql = format!(
+            "SELECT e.tenant_id, e.id, CAST((SELECT COALESCE(SUM(o.total_usd_cents), 0) FROM orders o \
+             WHERE o.tenant_id = e.tenant_id AND o.event_id = e.id AND o.status = 'paid') AS BIGINT) \
+             FROM ({EXPORTED_EVENTS}) e ORDER BY e.starts_at, e.tenant_id, e.id"
+        );
+        let mut event_rows: Vec<(Uuid, Uuid, i64)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(events_sql))
+                .bind(closed_since)
+                .bind(max_events.saturating_add(1))
+                .fetch_all(&mut *conn)
+                .await?;
+        let events_omitted = event_rows.len() as i64 > max_events;
+        event_rows.truncate(max_events.max(0) as usize);
+
+        let zones_sql = format!(
+            "SELECT z.tenant_id, z.event_id, z.id, z.kind, z.capacity, z.sold, z.held, \
+             CASE WHEN z.kind = 'general_admission' THEN CAST((SELECT COALESCE(SUM(h.quantity), 0) FROM holds h \
+               WHERE h.tenant_id = z.tenant_id AND h.zone_id = z.id AND h.status = 'active' AND h.expires_at <= $3) AS BIGINT) \
+               ELSE 0 END AS lapsed_held, \
+             CASE WHEN z.kind = 'numbered' THEN (SELECT COUNT(*) FROM seats s \
+               WHERE s.tenant_id = z.tenant_id AND s.zone_id = z.id AND s.status = 'sold') \
+               ELSE 0 END AS seats_sold, \
+             CASE WHEN z.kind = 'numbered' THEN (SELECT COUNT(*) FROM seats s \
+               WHERE s.tenant_id = z.tenant_id AND s.zone_id = z.id AND s.status = 'held' AND s.hold_expires_at > $3) \
+               ELSE 0 END AS seats_held \
+             FROM zones z JOIN ({EXPORTED_EVENTS}) e ON e.tenant_id = z.tenant_id AND e.id = z.event_id \
+             ORDER BY z.tenant_id, z.event_id, z.id"
+        );
+        let zone_rows: Vec<ZoneGaugeRow> = sqlx::query_as(sqlx::AssertSqlSafe(zones_sql))
+            .bind(closed_since)
+            .bind(max_events)
+            .bind(now)
+            .fetch_all(&mut *conn)
+            .await?;
+
+        // Tickets sold are the places sold in the event's zones.
+        let mut sold_per_event: std::collections::HashMap<(Uuid, Uuid), i64> =
+            std::collections::HashMap::new();
+        let mut zones = Vec::with_capacity(zone_rows.len());
+        for row in &zone_rows {
+            let (sold, available) = row.sold_and_available();
+            *sold_per_event
+                .entry((row.tenant_id, row.event_id))
+                .or_default() += sold;
+            zones.push(ZoneGauges {
+                tenant_id: row.tenant_id,
+                event_id: row.event_id,
+                zone_id: row.id,
+                available,
+            });
+        }
+        let events = event_rows
+            .into_iter()
+            .map(|(tenant_id, event_id, revenue_usd_cents)| EventGauges {
+                tenant_id,
+                event_id,
+                tickets_sold: sold_per_event
+                    .get(&(tenant_id, event_id))
+                    .copied()
+                    .unwrap_or(0),
+                revenue_usd_cents,
+            })
+            .collect();
+
+        let holds: Vec<(Uuid, i64)> = sqlx::query_as(
+            "SELECT t.id, COUNT(h.id) FROM tenants t LEFT JOIN holds h \
+             ON h.tenant_id = t.id AND h.status = 'active' AND h.expires_at > $1 \
+             GROUP BY t.id ORDER BY t.id",
+        )
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await?;
+        let holds = holds
+            .into_iter()
+            .map(|(tenant_id, active_holds)| TenantHolds {
+                tenant_id,
+                active_holds,
+            })
+            .collect();
+
+        let series: Vec<(Uuid, String, String, i64)> = sqlx::query_as(
+            "SELECT tenant_id, code, kind, next_number - 1 FROM fiscal_series ORDER BY tenant_id, code",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let series = series
+            .into_iter()
+            .map(|(tenant_id, series, kind, documents_issued)| SeriesGauges {
+                tenant_id,
+                series,
+                kind,
+                documents_issued,
+            })
+            .collect();
+
+        Ok(ExportGauges {
+            events,
+            zones,
+            holds,
+            series,
+            events_omitted,
+        })
     }
 
     async fn create_price_stage(

@@ -73,6 +73,28 @@ pub async fn connect(
     }
 }
 
+/// Connects to the database named by `options.url` for reading only. It runs
+/// no migrations and creates no SQLite file. PostgreSQL sessions start every
+/// transaction read-only, and SQLite opens the file read-only, so a write
+/// through this store fails in the database.
+pub async fn connect_read_only(
+    options: &ConnectOptions,
+    clock: Arc<dyn Clock>,
+) -> StoreResult<Arc<dyn Store>> {
+    if options.url.starts_with("postgres://") || options.url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect_read_only(options, clock).await?))
+    } else if options.url.starts_with("sqlite:") {
+        Ok(Arc::new(
+            SqliteStore::connect_read_only(options, clock).await?,
+        ))
+    } else {
+        Err(StoreError::Internal(format!(
+            "unsupported database URL scheme in `{}`: use postgres:// or sqlite://",
+            redact_url(&options.url)
+        )))
+    }
+}
+
 /// Removes a password from a database URL so it can be logged.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -250,6 +272,14 @@ pub trait Store: Send + Sync {
     async fn check_integrity(&self) -> StoreResult<IntegrityReport>;
     /// Deletes idempotency keys older than `before`.
     async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// Reads the gauges of `taquilla metrics-export` across all tenants, without
+    /// writing. Covers active events and closed events that started at or after
+    /// `closed_since`, at most `max_events` of them, earliest start first.
+    async fn export_gauges(
+        &self,
+        closed_since: DateTime<Utc>,
+        max_events: i64,
+    ) -> StoreResult<ExportGauges>;
 
     /// Adds a stage at the end of its scope's sequence; rejects overlapping windows
     /// and limits above the scope's capacity.

@@ -853,3 +853,58 @@ pub struct DiscountCode {
     pub active: bool,
     pub created_at: DateTime<Utc>,
 }
+
+/// Gauges of live sales read from the database by `taquilla metrics-export`.
+/// Events and zones cover active events, and closed events that started at or
+/// after the `closed_since` passed to [`crate::Store::export_gauges`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportGauges {
+    pub events: Vec<EventGauges>,
+    pub zones: Vec<ZoneGauges>,
+    /// One entry per tenant, with 0 for tenants without active holds.
+    pub holds: Vec<TenantHolds>,
+    pub series: Vec<SeriesGauges>,
+    /// True when more events matched than the `max_events` limit, so the
+    /// events that start latest are missing.
+    pub events_omitted: bool,
+}
+
+/// Sales of one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventGauges {
+    pub tenant_id: Uuid,
+    pub event_id: Uuid,
+    /// Places sold in the event's zones; each sold place has one valid ticket.
+    pub tickets_sold: i64,
+    /// Sum of the totals of paid orders: taxes included, IGTF excluded.
+    pub revenue_usd_cents: i64,
+}
+
+/// Places of one zone that are neither sold nor held by an unexpired hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneGauges {
+    pub tenant_id: Uuid,
+    pub event_id: Uuid,
+    pub zone_id: Uuid,
+    pub available: i64,
+}
+
+/// Holds of one tenant that are active and not yet past their expiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantHolds {
+    pub tenant_id: Uuid,
+    pub active_holds: i64,
+}
+
+/// Numbers handed out by one fiscal series.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesGauges {
+    pub tenant_id: Uuid,
+    /// Series code, for example `A`.
+    pub series: String,
+    /// `invoice` or `credit_note`.
+    pub kind: String,
+    /// The series counter minus one: numbers are gapless, so this is the
+    /// number of documents issued in the series.
+    pub documents_issued: i64,
+}

@@ -37,12 +37,32 @@ impl WriteTx {
 
 impl PgStore {
     pub async fn connect(options: &ConnectOptions, clock: Arc<dyn Clock>) -> StoreResult<Self> {
-        let connect_options = PgConnectOptions::from_str(&options.url)
+        Self::open(options, clock, false).await
+    }
+
+    /// Connects with `default_transaction_read_only` on, so PostgreSQL rejects
+    /// any write of this pool's sessions.
+    pub async fn connect_read_only(
+        options: &ConnectOptions,
+        clock: Arc<dyn Clock>,
+    ) -> StoreResult<Self> {
+        Self::open(options, clock, true).await
+    }
+
+    async fn open(
+        options: &ConnectOptions,
+        clock: Arc<dyn Clock>,
+        read_only: bool,
+    ) -> StoreResult<Self> {
+        let mut connect_options = PgConnectOptions::from_str(&options.url)
             .map_err(StoreError::from)?
             .log_slow_statements(
                 tracing::log::LevelFilter::Warn,
                 options.slow_statement_threshold,
             );
+        if read_only {
+            connect_options = connect_options.options([("default_transaction_read_only", "on")]);
+        }
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(std::time::Duration::from_secs(10))

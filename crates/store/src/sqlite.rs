@@ -61,6 +61,32 @@ impl SqliteStore {
                 tracing::log::LevelFilter::Warn,
                 options.slow_statement_threshold,
             );
+        Self::open(options, connect_options, clock).await
+    }
+
+    /// Opens an existing file read-only and leaves its journal mode as it is,
+    /// because changing it would write. A missing file is an error.
+    pub async fn connect_read_only(
+        options: &ConnectOptions,
+        clock: Arc<dyn Clock>,
+    ) -> StoreResult<Self> {
+        let connect_options = SqliteConnectOptions::from_str(&options.url)
+            .map_err(StoreError::from)?
+            .read_only(true)
+            .create_if_missing(false)
+            .busy_timeout(Duration::from_secs(5))
+            .log_slow_statements(
+                tracing::log::LevelFilter::Warn,
+                options.slow_statement_threshold,
+            );
+        Self::open(options, connect_options, clock).await
+    }
+
+    async fn open(
+        options: &ConnectOptions,
+        connect_options: SqliteConnectOptions,
+        clock: Arc<dyn Clock>,
+    ) -> StoreResult<Self> {
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(Duration::from_secs(10))

@@ -362,6 +362,7 @@ contract_tests!(
     one_order_per_hold_under_races,
     pages_do_not_repeat_or_skip,
     other_tenant_sees_nothing,
+    export_gauges_cover_live_events,
 );
 
 async fn timestamps_round_trip_exactly(harness: &Harness) {
@@ -1246,4 +1247,152 @@ async fn one_order_per_hold_under_races(harness: &Harness) {
         }
     }
     assert_eq!(created, 1);
+}
+
+/// Creates an event at `starts_at` in a new venue and moves it through `statuses`.
+async fn event_with_status(
+    store: &Arc<dyn Store>,
+    tenant_id: Uuid,
+    starts_at: chrono::DateTime<Utc>,
+    statuses: &[(&str, &str)],
+) -> Uuid {
+    let venue = store
+        .create_venue(
+            tenant_id,
+            NewVenue {
+                name: "Teatro".to_string(),
+                address: "Av. 2".to_string(),
+                city: "Valencia".to_string(),
+            },
+        )
+        .await
+        .unwrap();
+    let event = store
+        .create_event(
+            tenant_id,
+            NewEvent {
+                venue_id: venue.id,
+                name: "Obra".to_string(),
+                description: String::new(),
+                starts_at,
+                sale_starts_at: None,
+                sale_ends_at: None,
+                hold_minutes: 15,
+                payment_minutes: 15,
+            },
+        )
+        .await
+        .unwrap();
+    for (from, to) in statuses {
+        store
+            .set_event_status(tenant_id, event.id, &[from], to)
+            .await
+            .unwrap();
+    }
+    event.id
+}
+
+async fn export_gauges_cover_live_events(harness: &Harness) {
+    // Arrange: one unit sold and two held in a general-admission zone of 5.
+    let store = &harness.store;
+    let fixture = fixture(store, &harness.clock, "gauges").await;
+    let order = sell_one_unit(harness, &fixture, 1).await;
+    let zone_id = order.lines[0].zone_id;
+    fresh(
+        store
+            .create_hold(
+                fixture.tenant_id,
+                fixture.user_id,
+                None,
+                NewHold {
+                    zone_id,
+                    seat_ids: Vec::new(),
+                    quantity: 2,
+                },
+            )
+            .await
+            .unwrap(),
+    );
+    let now = harness.clock.now_for_tests();
+
+    // Act
+    let gauges = store.export_gauges(now, 10).await.unwrap();
+
+    // Assert
+    assert_eq!(
+        gauges.events,
+        vec![EventGauges {
+            tenant_id: fixture.tenant_id,
+            event_id: fixture.event_id,
+            tickets_sold: 1,
+            revenue_usd_cents: order.total_usd_cents,
+        }]
+    );
+    assert_eq!(
+        gauges.zones,
+        vec![ZoneGauges {
+            tenant_id: fixture.tenant_id,
+            event_id: fixture.event_id,
+            zone_id,
+            available: 2,
+        }]
+    );
+    assert_eq!(
+        gauges.holds,
+        vec![TenantHolds {
+            tenant_id: fixture.tenant_id,
+            active_holds: 1,
+        }]
+    );
+    let issued: Vec<(&str, &str, i64)> = gauges
+        .series
+        .iter()
+        .map(|series| {
+            (
+                series.series.as_str(),
+                series.kind.as_str(),
+                series.documents_issued,
+            )
+        })
+        .collect();
+    assert!(issued.contains(&("A", "invoice", 1)), "{issued:?}");
+    assert!(issued.contains(&("NC", "credit_note", 0)), "{issued:?}");
+    assert!(!gauges.events_omitted);
+
+    // A hold past its expiry frees its places before the sweeper runs.
+    harness.clock.advance(Duration::minutes(16));
+    let gauges = store.export_gauges(now, 10).await.unwrap();
+    assert_eq!(gauges.zones[0].available, 4);
+    assert_eq!(gauges.holds[0].active_holds, 0);
+
+    // Closed events count until `closed_since` passes their start; drafts never do.
+    let closed = event_with_status(
+        store,
+        fixture.tenant_id,
+        now + Duration::days(20),
+        &[("draft", "active"), ("active", "closed")],
+    )
+    .await;
+    event_with_status(store, fixture.tenant_id, now + Duration::days(5), &[]).await;
+    let event_ids = |gauges: &ExportGauges| -> Vec<Uuid> {
+        gauges.events.iter().map(|event| event.event_id).collect()
+    };
+    let gauges = store.export_gauges(now, 10).await.unwrap();
+    assert_eq!(event_ids(&gauges), vec![fixture.event_id, closed]);
+    let gauges = store
+        .export_gauges(now + Duration::days(21), 10)
+        .await
+        .unwrap();
+    assert_eq!(event_ids(&gauges), vec![fixture.event_id]);
+
+    // The limit keeps the events that start first and reports the rest as omitted.
+    let gauges = store.export_gauges(now, 1).await.unwrap();
+    assert_eq!(event_ids(&gauges), vec![fixture.event_id]);
+    assert!(
+        gauges
+            .zones
+            .iter()
+            .all(|zone| zone.event_id == fixture.event_id)
+    );
+    assert!(gauges.events_omitted);
 }

@@ -9,6 +9,7 @@ pub mod fiscal;
 pub mod gate;
 pub mod health;
 pub mod pricing;
+pub mod profiling;
 pub mod sales;
 pub mod validate;
 
@@ -31,6 +32,14 @@ use crate::state::AppState;
 
 /// Builds the full router with its middleware.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// Builds the full router with `extra` merged into the `/api/v1` routes, inside
+/// every middleware layer. The server passes no extra routes. Tests pass routes
+/// that reach paths no production route has, such as a handler that panics.
+#[doc(hidden)]
+pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let api = Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/refresh", post(auth::refresh))
@@ -108,12 +117,14 @@ pub fn router(state: AppState) -> Router {
         .route("/tickets/public-key", get(gate::public_key))
         .route("/fiscal/documents", get(fiscal::list_documents))
         .route("/fiscal/documents/{id}", get(fiscal::get_document))
-        .route("/banks", get(fiscal::list_banks));
+        .route("/banks", get(fiscal::list_banks))
+        .route("/admin/profiling/requests", get(profiling::list_requests));
 
     let max_body_bytes = state.config.max_body_bytes;
     Router::new()
-        .nest("/api/v1", api)
+        .nest("/api/v1", api.merge(extra))
         .route("/api/openapi.json", get(crate::openapi::document))
+        .route("/admin/profiling", get(profiling::page))
         .route("/health/", get(health::health))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
@@ -154,9 +165,11 @@ async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
 
-/// Measures each request, feeds the HTTP metrics and writes one access event.
+/// Measures each request, feeds the HTTP metrics, writes one access event and,
+/// when request profiling is enabled, keeps the request's profile.
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
+    let started_at = state.clock.now();
     let method = request.method().clone();
     let route = request
         .extensions()
@@ -177,7 +190,14 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     );
 
     state.metrics.http_requests_in_flight.inc();
-    let response = next.run(request).instrument(span.clone()).await;
+    let handled = next.run(request).instrument(span.clone());
+    let (response, collected) =
+        if state.config.enable_request_profiling && crate::profiling::is_profiled_route(&route) {
+            let (response, collected) = crate::profiling::collect(handled).await;
+            (response, Some(collected))
+        } else {
+            (handled.await, None)
+        };
     state.metrics.http_requests_in_flight.dec();
 
     let duration = started.elapsed();
@@ -200,5 +220,18 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
             tracing::warn!(event = "slow_request_detected", http.method = %method, http.route = %route, duration_ms, "slow request");
         }
     });
+    if let Some(collected) = collected {
+        let served = crate::profiling::ServedRequest {
+            request_id: &request_id,
+            started_at,
+            method: method.as_str(),
+            route: &route,
+            status,
+            duration,
+        };
+        state
+            .profiles
+            .push(crate::profiling::RequestProfile::new(served, collected));
+    }
     response
 }

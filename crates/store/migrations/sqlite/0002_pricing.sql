@@ -152,3 +152,6 @@ ALTER TABLE payments ADD COLUMN igtf_basis_points BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE payments ADD COLUMN igtf_base_cents BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE payments ADD COLUMN igtf_cents BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE payments ADD COLUMN igtf_bs_cents BIGINT NOT NULL DEFAULT 0;
+
+-- Per-event sums (exporter, dashboards) read the orders of one event.
+CREATE INDEX orders_event_idx ON orders (tenant_id, event_id, status);

@@ -4,6 +4,7 @@
 mod admin;
 mod health_check;
 mod load_test;
+mod metrics_export;
 mod serve;
 
 use std::process::ExitCode;
@@ -40,6 +41,9 @@ enum Command {
     HealthCheck(health_check::HealthCheckArgs),
     /// Run complete sales against a server on loopback and report throughput and latency.
     LoadTest(load_test::LoadTestArgs),
+    /// Serve gauges read from the database (tickets sold and revenue per event, places
+    /// available per zone, active holds, fiscal documents per series) on /metrics.
+    MetricsExport(metrics_export::MetricsExportArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -75,5 +79,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::CreateAdmin(args) => admin::run(args).await,
         Command::HealthCheck(args) => health_check::run(args).await,
         Command::LoadTest(args) => load_test::run(args).await,
+        Command::MetricsExport(args) => metrics_export::run(args).await,
     }
 }

@@ -27,8 +27,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if args.demo {
         let demo = taquilla_app::demo::seed(application.state()).await?;
         let address = application.local_addr();
-        eprintln!();
-        eprintln!(
+        // The banner goes to stdout, so the JSON log stream on stderr gets
+        // neither its plain-text lines nor the demo passwords.
+        println!();
+        println!(
             "  taquilla demo ({}) — tenant `{DEMO_TENANT_SLUG}`, event {}",
             if demo.created {
                 "created"
@@ -37,12 +39,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             },
             demo.event_id
         );
-        eprintln!("  API: http://{address}/api/v1   OpenAPI: http://{address}/api/openapi.json");
+        println!("  API: http://{address}/api/v1   OpenAPI: http://{address}/api/openapi.json");
         for (username, password, role) in DEMO_USERS {
-            eprintln!("  {:<14} {username} / {password}", role.as_str());
+            println!("  {:<14} {username} / {password}", role.as_str());
         }
-        eprintln!("  These credentials are for the demo only.");
-        eprintln!();
+        println!("  These credentials are for the demo only.");
+        println!();
     }
 
     application

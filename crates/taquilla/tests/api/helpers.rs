@@ -273,6 +273,16 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Like [`spawn_app`], with `adjust` applied to the configuration first.
 pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_with_routes(backend, adjust, axum::Router::new()).await
+}
+
+/// Like [`spawn_app_with`], with `routes` added to `/api/v1` inside every
+/// middleware layer, for paths that no production route has.
+pub async fn spawn_app_with_routes(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Config),
+    routes: axum::Router<AppState>,
+) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         taquilla_app::telemetry::init(LogFormat::Text);
     }
@@ -310,7 +320,8 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     let clock = Arc::new(OffsetClock::default());
     let application = Application::build(config, clock.clone())
         .await
-        .expect("building the application");
+        .expect("building the application")
+        .with_extra_routes(routes);
     let port = application.local_addr().port();
     let metrics_address = application
         .metrics_addr()

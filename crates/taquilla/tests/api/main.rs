@@ -39,6 +39,7 @@ mod idempotency;
 mod isolation;
 mod money;
 mod pricing;
+mod profiling;
 mod sale_flow;
 mod sentry;
 mod validation;

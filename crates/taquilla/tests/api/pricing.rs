@@ -599,7 +599,8 @@ async fn row_markup_on_top_of_stage(backend: Backend) {
     // The hold quotes the same prices: 22.50 + 19.80 + 21.30 = 63.60.
     for seat in hold.body["seats"].as_array().unwrap() {
         assert_eq!(
-            seat["price_usd_cents"], quoted[&uuid_of(&seat["id"])],
+            seat["price_usd_cents"],
+            quoted[&uuid_of(&seat["id"])],
             "hold seat {seat}"
         );
     }
