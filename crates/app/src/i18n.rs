@@ -383,6 +383,23 @@ pub fn rule_message(rule: &str, locale: Locale) -> &'static str {
             "contains an unknown payment method",
         ),
         "too_many" => ("tiene demasiados elementos", "has too many items"),
+        "exchange_rate_superseded" => (
+            "es una tasa corregida; fije la tasa vigente",
+            "is a corrected rate; pin the current one",
+        ),
+        "exchange_rate_not_effective" => (
+            "es una tasa con fecha valor futura",
+            "is a rate whose effective date is in the future",
+        ),
+        "must_lower_price" => (
+            "debe rebajar el precio (porcentaje o monto negativo)",
+            "must lower the price (a negative percentage or amount)",
+        ),
+        "compound_percentage_only" => (
+            "solo aplica a impuestos porcentuales",
+            "applies to percentage taxes only",
+        ),
+        "not_allowed_for_scope" => ("no aplica a este alcance", "does not apply to this scope"),
         _ => ("no es válido", "is invalid"),
     };
     match locale {

@@ -1101,11 +1101,17 @@ impl Backend {
         // non-superseded rate effective on or before today in Caracas.
         let today = caracas_date(now);
         let rate: Option<(Uuid, i64, chrono::NaiveDate, String)> = match pinned_rate_id {
+            // A pinned rate corrected later is followed to its correction: the
+            // current rate of the same currency and effective date.
             Some(pinned) => sqlx::query_as(
-                "SELECT id, rate_scaled, effective_date, source FROM exchange_rates WHERE tenant_id = $1 AND id = $2",
+                "SELECT r.id, r.rate_scaled, r.effective_date, r.source FROM exchange_rates r \
+                 JOIN exchange_rates p ON p.tenant_id = r.tenant_id AND p.currency = r.currency \
+                 AND p.effective_date = r.effective_date \
+                 WHERE p.tenant_id = $1 AND p.id = $2 AND r.superseded = $3",
             )
             .bind(tenant_id)
             .bind(pinned)
+            .bind(false)
             .fetch_optional(tx.conn())
             .await?,
             None => sqlx::query_as(
@@ -1136,6 +1142,29 @@ impl Backend {
                 "not_allowed_with_courtesy",
             )));
         }
+        // Units are priced through the stages; a courtesy takes no stage units.
+        let (chunks, stage_transitions) = if request.courtesy {
+            (
+                vec![StageChunk {
+                    stage: None,
+                    units: hold.quantity,
+                }],
+                Vec::new(),
+            )
+        } else {
+            take_stage_units(
+                tx.conn(),
+                tenant_id,
+                hold.event_id,
+                zone.id,
+                hold.quantity,
+                now,
+            )
+            .await?
+        };
+        // The code is counted after the stage units: every path locks stages
+        // before discount codes (cancel and expiry give them back in that
+        // order), so the two cannot deadlock.
         let mut discount_code_id = None;
         let discount = if request.courtesy {
             Some(Modifier::Percent {
@@ -1165,26 +1194,6 @@ impl Backend {
             None
         };
 
-        // Units are priced through the stages; a courtesy takes no stage units.
-        let (chunks, stage_transitions) = if request.courtesy {
-            (
-                vec![StageChunk {
-                    stage: None,
-                    units: hold.quantity,
-                }],
-                Vec::new(),
-            )
-        } else {
-            take_stage_units(
-                tx.conn(),
-                tenant_id,
-                hold.event_id,
-                zone.id,
-                hold.quantity,
-                now,
-            )
-            .await?
-        };
         let mut unit_stages = chunks
             .iter()
             .flat_map(|chunk| std::iter::repeat_n(chunk.stage, chunk.units as usize));
@@ -1857,11 +1866,13 @@ impl Backend {
             .iter()
             .map(|line| {
                 let exempt = line.exempt;
-                let description = if exempt {
-                    format!("{} (E)", line.description)
-                } else {
-                    line.description.clone()
-                };
+                let mut description = line.description.clone();
+                if line.courtesy {
+                    description.push_str(" (cortesía)");
+                }
+                if exempt {
+                    description.push_str(" (E)");
+                }
                 json!({
                     "description": description,
                     "quantity": line.quantity,
@@ -1869,6 +1880,7 @@ impl Backend {
                     "total_usd_cents": line.total_usd_cents,
                     "total_bs_cents": line.total_bs_cents,
                     "exempt": exempt,
+                    "courtesy": line.courtesy,
                     "price": line.price,
                 })
             })

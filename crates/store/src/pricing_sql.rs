@@ -1558,6 +1558,15 @@ impl Backend {
         event_id: Uuid,
         page: PageRequest,
     ) -> StoreResult<Page<DiscountCode>> {
+        let known: Option<(Uuid,)> =
+            sqlx::query_as("SELECT id FROM events WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id)
+                .bind(event_id)
+                .fetch_optional(self.read_pool())
+                .await?;
+        if known.is_none() {
+            return Err(StoreError::NotFound("event"));
+        }
         let rows: Vec<DiscountRow> = sqlx::query_as(
             "SELECT id, event_id, code, modifier_kind, modifier_value, max_uses, uses, active, created_at \
              FROM discount_codes WHERE tenant_id = $1 AND event_id = $2 AND id > $3 ORDER BY id LIMIT $4",
@@ -1580,14 +1589,28 @@ impl Backend {
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         if let Some(rate_id) = rate_id {
-            let known: Option<(Uuid,)> =
-                sqlx::query_as("SELECT id FROM exchange_rates WHERE tenant_id = $1 AND id = $2")
-                    .bind(tenant_id)
-                    .bind(rate_id)
-                    .fetch_optional(tx.conn())
-                    .await?;
-            if known.is_none() {
+            let known: Option<(bool, chrono::NaiveDate)> = sqlx::query_as(
+                "SELECT superseded, effective_date FROM exchange_rates WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(tenant_id)
+            .bind(rate_id)
+            .fetch_optional(tx.conn())
+            .await?;
+            let Some((superseded, effective_date)) = known else {
                 return Err(StoreError::NotFound("exchange rate"));
+            };
+            // A corrected rate or one not yet in effect cannot be pinned.
+            if superseded {
+                return Err(StoreError::Invalid(taquilla_domain::FieldError::new(
+                    "rate_id",
+                    "exchange_rate_superseded",
+                )));
+            }
+            if effective_date > caracas_date(self.clock.now()) {
+                return Err(StoreError::Invalid(taquilla_domain::FieldError::new(
+                    "rate_id",
+                    "exchange_rate_not_effective",
+                )));
             }
         }
         let updated =

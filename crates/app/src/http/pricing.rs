@@ -91,9 +91,10 @@ fn parse_instant(
     }
 }
 
-fn parse_optional_id(value: Option<&str>, entity: &'static str) -> ApiResult<Option<Uuid>> {
+/// Parses an id sent in a request body; a malformed one is a 422 on `field`.
+fn parse_optional_id(value: Option<&str>, field: &str) -> ApiResult<Option<Uuid>> {
     value
-        .map(|text| Uuid::parse_str(text.trim()).map_err(|_| ApiError::NotFound(entity)))
+        .map(|text| Uuid::parse_str(text.trim()).map_err(|_| ApiError::field(field, "uuid")))
         .transpose()
 }
 
@@ -125,7 +126,7 @@ pub async fn create_stage(
     principal.require(ADMINS)?;
     let tenant_id = principal.tenant()?;
     let request = body.value;
-    let zone_id = parse_optional_id(request.zone_id.as_deref(), "zone")?;
+    let zone_id = parse_optional_id(request.zone_id.as_deref(), "zone_id")?;
     let mut errors = Vec::new();
     let name = validate::text(&mut errors, "name", &request.name, 80);
     if let Err(error) = request.modifier.validate() {
@@ -292,8 +293,8 @@ pub async fn update_zone_pricing(
     }
     let mut seat_modifiers = Vec::new();
     for (index, seat) in request.seats.iter().enumerate() {
-        let seat_id =
-            Uuid::parse_str(seat.seat_id.trim()).map_err(|_| ApiError::NotFound("seat"))?;
+        let seat_id = Uuid::parse_str(seat.seat_id.trim())
+            .map_err(|_| ApiError::field(&format!("seats[{index}].seat_id"), "uuid"))?;
         validate::range(
             &mut errors,
             &format!("seats[{index}].usd_cents"),
@@ -417,15 +418,23 @@ fn validate_tax_rule(request: CreateTaxRule) -> ApiResult<NewTaxRule> {
     let scope = match request.scope.as_str() {
         "tenant" => TaxScope::Tenant,
         "venue" => TaxScope::Venue {
-            venue_id: parse_optional_id(request.venue_id.as_deref(), "venue")?
+            venue_id: parse_optional_id(request.venue_id.as_deref(), "venue_id")?
                 .ok_or_else(|| ApiError::field("venue_id", "required"))?,
         },
         "event" => TaxScope::Event {
-            event_id: parse_optional_id(request.event_id.as_deref(), "event")?
+            event_id: parse_optional_id(request.event_id.as_deref(), "event_id")?
                 .ok_or_else(|| ApiError::field("event_id", "required"))?,
         },
         _ => return Err(ApiError::field("scope", "one_of_tenant_venue_event")),
     };
+    let scoped_to_venue = matches!(scope, TaxScope::Venue { .. });
+    let scoped_to_event = matches!(scope, TaxScope::Event { .. });
+    if request.venue_id.is_some() && !scoped_to_venue {
+        errors.push(FieldError::new("venue_id", "not_allowed_for_scope"));
+    }
+    if request.event_id.is_some() && !scoped_to_event {
+        errors.push(FieldError::new("event_id", "not_allowed_for_scope"));
+    }
     let rule = TaxRule {
         key: String::new(),
         name: name.clone(),
@@ -433,8 +442,22 @@ fn validate_tax_rule(request: CreateTaxRule) -> ApiResult<NewTaxRule> {
         kind: request.kind,
         compound: request.compound,
     };
-    if let Err(error) = rule.validate() {
+    // The name was checked above; the rule's own check covers the amounts.
+    if let Err(error) = rule.validate()
+        && error.field != "name"
+    {
         errors.push(error);
+    }
+    match request.kind {
+        TaxKind::Percentage { .. } => {}
+        TaxKind::FixedPerTicket { usd_cents } | TaxKind::FixedPerOrder { usd_cents } => {
+            if request.compound {
+                errors.push(FieldError::new("compound", "compound_percentage_only"));
+            }
+            if usd_cents == 0 {
+                errors.push(FieldError::new("kind.usd_cents", "positive"));
+            }
+        }
     }
     validate::finish(errors)?;
     Ok(NewTaxRule {
@@ -601,6 +624,14 @@ pub async fn create_discount_code(
     if let Err(error) = request.modifier.validate() {
         errors.push(error);
     }
+    // A discount code lowers the price; raising it is a stage's job.
+    let lowers = match request.modifier {
+        Modifier::Percent { basis_points } => basis_points < 0,
+        Modifier::Fixed { usd_cents } => usd_cents < 0,
+    };
+    if !lowers {
+        errors.push(FieldError::new("modifier", "must_lower_price"));
+    }
     validate::range(&mut errors, "max_uses", request.max_uses, 1, 1_000_000);
     validate::finish(errors)?;
     let created = state
@@ -657,7 +688,7 @@ pub async fn pin_rate(
     body: ApiJson<PinRate>,
 ) -> ApiResult<Json<Event>> {
     principal.require(ADMINS)?;
-    let rate_id = parse_optional_id(body.value.rate_id.as_deref(), "exchange rate")?;
+    let rate_id = parse_optional_id(body.value.rate_id.as_deref(), "rate_id")?;
     Ok(Json(
         state
             .store

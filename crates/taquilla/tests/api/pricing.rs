@@ -1466,6 +1466,64 @@ async fn stage_validation_errors(backend: Backend) {
         .await;
     assert_error(&foreign_code, 404, "not_found");
 
+    // A discount code must lower the price.
+    let raising = app
+        .post(&format!("/api/v1/events/{}/discount-codes", shop.event_id))
+        .token(admin)
+        .json(json!({ "code": "SUBE", "modifier": percent(1_000), "max_uses": 5 }))
+        .send()
+        .await;
+    assert_error(&raising, 422, "validation_failed");
+    assert_eq!(
+        raising.body["error"]["details"]["errors"][0]["rule"],
+        "must_lower_price"
+    );
+    // Another tenant's event has no discount codes to list: 404.
+    let foreign_list = app
+        .get(&format!("/api/v1/events/{}/discount-codes", shop.event_id))
+        .token(&other.admin_token)
+        .send()
+        .await;
+    assert_error(&foreign_list, 404, "not_found");
+
+    // A corrected (superseded) rate cannot be pinned; its correction can.
+    let first_rate = app.create_exchange_rate(admin, "40").await.id("id");
+    let corrected = app.create_exchange_rate(admin, "41").await.id("id");
+    let pin_old = app
+        .request(
+            Method::PUT,
+            &format!("/api/v1/events/{}/pinned-rate", shop.event_id),
+        )
+        .token(admin)
+        .json(json!({ "rate_id": first_rate }))
+        .send()
+        .await;
+    assert_error(&pin_old, 422, "validation_failed");
+    assert_eq!(
+        pin_old.body["error"]["details"]["errors"][0]["rule"],
+        "exchange_rate_superseded"
+    );
+    let pin_new = app
+        .request(
+            Method::PUT,
+            &format!("/api/v1/events/{}/pinned-rate", shop.event_id),
+        )
+        .token(admin)
+        .json(json!({ "rate_id": corrected }))
+        .send()
+        .await;
+    assert_status(&pin_new, 200);
+    let malformed = app
+        .request(
+            Method::PUT,
+            &format!("/api/v1/events/{}/pinned-rate", shop.event_id),
+        )
+        .token(admin)
+        .json(json!({ "rate_id": "no-es-un-uuid" }))
+        .send()
+        .await;
+    assert_error(&malformed, 422, "validation_failed");
+
     // Only the first stage was created.
     let stages = app
         .get(&format!("/api/v1/events/{}/stages", shop.event_id))
