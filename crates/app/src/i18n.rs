@@ -211,6 +211,10 @@ pub fn error_message(code: &str, locale: Locale) -> &'static str {
             "La fila indicada no existe en la zona.",
             "The row does not exist in the zone.",
         ),
+        "stage_ended" => (
+            "La etapa de precio ya terminó.",
+            "The price stage has already ended.",
+        ),
         "tax_rule_ended" => (
             "La regla de impuesto ya no está vigente.",
             "The tax rule is no longer in force.",

@@ -582,6 +582,19 @@ impl Store for MeteredStore {
         .await
     }
 
+    async fn end_price_stage(
+        &self,
+        tenant_id: Uuid,
+        stage_id: Uuid,
+    ) -> StoreResult<StageTransition> {
+        self.observe(
+            "end_price_stage",
+            "price_stages",
+            self.inner.end_price_stage(tenant_id, stage_id),
+        )
+        .await
+    }
+
     async fn list_stage_transitions(
         &self,
         tenant_id: Uuid,

@@ -43,7 +43,7 @@ impl Modify for BearerAuth {
         catalogue::create_zone, catalogue::list_zones, catalogue::get_zone, catalogue::availability,
         customers::create_customer, customers::search_customers, customers::get_customer,
         customers::create_exchange_rate, customers::list_exchange_rates,
-        pricing::create_stage, pricing::list_stages, pricing::current_stages, pricing::list_transitions,
+        pricing::create_stage, pricing::list_stages, pricing::current_stages, pricing::list_transitions, pricing::end_stage,
         pricing::update_zone_pricing, pricing::create_table,
         pricing::create_tax_rule, pricing::list_tax_rules, pricing::end_tax_rule,
         pricing::igtf_settings, pricing::set_igtf_settings,

@@ -3448,6 +3448,14 @@ impl Store for Backend {
         self.pricing_zone_stages(tenant_id, event_id).await
     }
 
+    async fn end_price_stage(
+        &self,
+        tenant_id: Uuid,
+        stage_id: Uuid,
+    ) -> StoreResult<StageTransition> {
+        with_retry!(self.pricing_end_stage(tenant_id, stage_id).await)
+    }
+
     async fn list_stage_transitions(
         &self,
         tenant_id: Uuid,

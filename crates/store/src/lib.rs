@@ -298,6 +298,12 @@ pub trait Store: Send + Sync {
     /// For each zone of an event: the stage pricing it now and the next one.
     async fn zone_stages(&self, tenant_id: Uuid, event_id: Uuid) -> StoreResult<Vec<ZoneStage>>;
     /// An event's stage transitions, oldest first.
+    /// Ends a stage by hand (an `ended_manually` transition); 409 `stage_ended` if it already ended.
+    async fn end_price_stage(
+        &self,
+        tenant_id: Uuid,
+        stage_id: Uuid,
+    ) -> StoreResult<StageTransition>;
     async fn list_stage_transitions(
         &self,
         tenant_id: Uuid,

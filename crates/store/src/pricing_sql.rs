@@ -977,6 +977,68 @@ impl Backend {
         Ok(record.view(&stage_status(&all, all.len() - 1, now)))
     }
 
+    /// Ends a running or upcoming stage by hand, for a stage created by
+    /// mistake or a sale stopped early: records an `ended_manually` transition.
+    pub(super) async fn pricing_end_stage(
+        &self,
+        tenant_id: Uuid,
+        stage_id: Uuid,
+    ) -> StoreResult<StageTransition> {
+        let mut tx = self.begin_write().await?;
+        let now = self.clock.now();
+        let sql =
+            format!("SELECT {STAGE_COLUMNS} FROM price_stages WHERE tenant_id = $1 AND id = $2");
+        let stage: Option<StageRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(stage_id)
+            .fetch_optional(tx.conn())
+            .await?;
+        let Some(mut stage) = stage else {
+            return Err(StoreError::NotFound("price stage"));
+        };
+        // Lock the stage: a sale taking its units waits, then sees it ended.
+        let ended: Option<i64> = sqlx::query_scalar(
+            "UPDATE price_stages SET ended_at = $3 WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL \
+             RETURNING units_sold",
+        )
+        .bind(tenant_id)
+        .bind(stage_id)
+        .bind(now)
+        .fetch_optional(tx.conn())
+        .await?;
+        let Some(counted) = ended else {
+            return Err(StoreError::conflict_with(
+                "stage_ended",
+                json!({ "ended_at": stage.ended_at }),
+            ));
+        };
+        stage.units_sold = counted;
+        let units_sold = if stage.quantity_limit.is_some() {
+            counted
+        } else {
+            sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(l.quantity), 0) AS BIGINT) FROM order_lines l \
+                 JOIN orders o ON o.tenant_id = l.tenant_id AND o.id = l.order_id \
+                 WHERE l.tenant_id = $1 AND l.stage_id = $2 AND o.status IN ('pending', 'paid')",
+            )
+            .bind(tenant_id)
+            .bind(stage_id)
+            .fetch_one(tx.conn())
+            .await?
+        };
+        let transition = insert_transition(
+            tx.conn(),
+            tenant_id,
+            &stage,
+            "ended_manually",
+            units_sold,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(transition)
+    }
+
     /// Records the date transitions that are due for one event (lazily, on
     /// reads); opens a write transaction only when one is due.
     pub(super) async fn pricing_apply_event_transitions(

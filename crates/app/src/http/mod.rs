@@ -71,6 +71,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             get(pricing::list_stages).post(pricing::create_stage),
         )
         .route("/events/{id}/stages/current", get(pricing::current_stages))
+        .route("/stages/{id}/end", post(pricing::end_stage))
         .route(
             "/events/{id}/stages/transitions",
             get(pricing::list_transitions),

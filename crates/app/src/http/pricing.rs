@@ -200,6 +200,23 @@ pub async fn current_stages(
     Ok(Json(state.store.zone_stages(tenant_id, event_id).await?))
 }
 
+/// Ends a stage by hand, for a stage created by mistake or a price stopped
+/// early; the next stage of its scope starts at once.
+#[utoipa::path(post, path = "/api/v1/stages/{id}/end", tag = "pricing", params(("id" = Uuid, Path)),
+    responses((status = 200, body = StageTransition), (status = 404), (status = 409, description = "stage_ended")),
+    security(("bearer" = [])))]
+pub async fn end_stage(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(stage_id): IdPath,
+) -> ApiResult<Json<StageTransition>> {
+    principal.require(ADMINS)?;
+    let tenant_id = principal.tenant()?;
+    let transition = state.store.end_price_stage(tenant_id, stage_id).await?;
+    record_transitions(&state, tenant_id, std::slice::from_ref(&transition));
+    Ok(Json(transition))
+}
+
 /// The event's stage transitions, oldest first.
 #[utoipa::path(get, path = "/api/v1/events/{id}/stages/transitions", tag = "pricing", params(("id" = Uuid, Path)),
     responses((status = 200, body = [StageTransition]), (status = 404)), security(("bearer" = [])))]

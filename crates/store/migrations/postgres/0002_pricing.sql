@@ -74,7 +74,7 @@ CREATE TABLE stage_transitions (
     PRIMARY KEY (tenant_id, id),
     -- A stage ends once.
     CONSTRAINT stage_transitions_stage_key UNIQUE (tenant_id, stage_id),
-    CONSTRAINT stage_transitions_trigger_check CHECK (trigger IN ('date_expired', 'quantity_reached'))
+    CONSTRAINT stage_transitions_trigger_check CHECK (trigger IN ('date_expired', 'quantity_reached', 'ended_manually'))
 );
 CREATE INDEX stage_transitions_event_idx ON stage_transitions (tenant_id, event_id, occurred_at);
 

@@ -26,7 +26,8 @@ backend_tests!(
     courtesy_and_discount_code,
     tax_rules_history_and_municipal_tax,
     stage_validation_errors,
-    invoice_keeps_igtf_rate_charged
+    invoice_keeps_igtf_rate_charged,
+    stage_ended_by_hand
 );
 
 /// Maximum attempts of one request that keeps getting 503 `service_busy`.
@@ -1541,6 +1542,79 @@ async fn stage_validation_errors(backend: Backend) {
         )
         .await;
     assert_eq!(stored, 1);
+
+    app.teardown().await;
+}
+
+/// A stage with no window and no limit never ends by itself; ending it by
+/// hand starts the next stage at once and is recorded once.
+async fn stage_ended_by_hand(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let shop = app
+        .setup_shop(
+            "a-mano",
+            "J-12345678-4",
+            general_admission(10, 2_500),
+            EventTimes::default(),
+        )
+        .await;
+    let admin = &shop.tenant.admin_token;
+    let cashier = &shop.tenant.cashier_token;
+
+    let mistaken = create_stage(
+        &app,
+        admin,
+        shop.event_id,
+        json!({ "name": "Error", "modifier": percent(-10_000) }),
+    )
+    .await;
+    assert_status(&mistaken, 201);
+    let next = create_stage(
+        &app,
+        admin,
+        shop.event_id,
+        json!({ "name": "General", "modifier": percent(0) }),
+    )
+    .await;
+    assert_status(&next, 201);
+    // The mistaken -100 % stage prices the zone at 0.
+    let availability = app.availability(cashier, shop.zone_id).await;
+    assert_eq!(availability.body["price_usd_cents"], 0);
+
+    let path = format!("/api/v1/stages/{}/end", mistaken.id("id"));
+    let by_cashier = app.post(&path).token(cashier).send().await;
+    assert_error(&by_cashier, 403, "forbidden");
+    let ended = app.post(&path).token(admin).send().await;
+    assert_status(&ended, 200);
+    assert_eq!(ended.body["trigger"], "ended_manually");
+    assert_eq!(ended.body["units_sold"], 0);
+
+    // General prices the zone now: 25.00.
+    let availability = app.availability(cashier, shop.zone_id).await;
+    assert_eq!(availability.body["price_usd_cents"], 2_500);
+    assert_eq!(availability.body["stage"]["name"], "General");
+
+    let again = app.post(&path).token(admin).send().await;
+    assert_error(&again, 409, "stage_ended");
+    let other = app.setup_tenant("ajena", "J-00124134-5").await;
+    let foreign = app.post(&path).token(&other.admin_token).send().await;
+    assert_error(&foreign, 404, "not_found");
+
+    let transitions = app
+        .get(&format!(
+            "/api/v1/events/{}/stages/transitions",
+            shop.event_id
+        ))
+        .token(admin)
+        .send()
+        .await;
+    assert_status(&transitions, 200);
+    assert_eq!(transitions.body.as_array().unwrap().len(), 1);
+    let metrics = app.get("/metrics").send().await;
+    assert!(
+        metrics.text.contains("trigger=\"ended_manually\""),
+        "the manual end is counted in venezuelan_pos_stage_transitions_total"
+    );
 
     app.teardown().await;
 }
