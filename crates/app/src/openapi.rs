@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::http::{
-    admin, auth, catalogue, customers, fiscal, gate, health, pricing, profiling, sales,
+    admin, auth, catalogue, customers, fiscal, gate, health, operations, pricing, profiling, sales,
 };
 
 struct BearerAuth;
@@ -37,6 +37,7 @@ impl Modify for BearerAuth {
         auth::login, auth::refresh, auth::me,
         admin::create_tenant, admin::list_tenants, admin::create_user, admin::list_users,
         profiling::list_requests, profiling::page,
+        operations::snapshot, operations::page, operations::script,
         catalogue::create_venue, catalogue::list_venues, catalogue::get_venue,
         catalogue::create_event, catalogue::list_events, catalogue::get_event,
         catalogue::activate_event, catalogue::close_event, catalogue::cancel_event,

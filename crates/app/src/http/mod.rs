@@ -8,6 +8,7 @@ pub mod extract;
 pub mod fiscal;
 pub mod gate;
 pub mod health;
+pub mod operations;
 pub mod pricing;
 pub mod profiling;
 pub mod sales;
@@ -119,13 +120,16 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route("/fiscal/documents", get(fiscal::list_documents))
         .route("/fiscal/documents/{id}", get(fiscal::get_document))
         .route("/banks", get(fiscal::list_banks))
-        .route("/admin/profiling/requests", get(profiling::list_requests));
+        .route("/admin/profiling/requests", get(profiling::list_requests))
+        .route("/admin/operations/snapshot", get(operations::snapshot));
 
     let max_body_bytes = state.config.max_body_bytes;
     Router::new()
         .nest("/api/v1", api.merge(extra))
         .route("/api/openapi.json", get(crate::openapi::document))
         .route("/admin/profiling", get(profiling::page))
+        .route("/admin/operations", get(operations::page))
+        .route("/admin/operations.js", get(operations::script))
         .route("/health/", get(health::health))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))

@@ -305,7 +305,7 @@ fn render_operations(html: &mut String, text: PageText, profile: &RequestProfile
 }
 
 /// Escapes text for an HTML element body or a quoted attribute value.
-fn escape_html(text: &str) -> String {
+pub(super) fn escape_html(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
         match character {

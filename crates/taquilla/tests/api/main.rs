@@ -38,6 +38,7 @@ mod holds;
 mod idempotency;
 mod isolation;
 mod money;
+mod operations;
 mod pricing;
 mod profiling;
 mod sale_flow;
