@@ -57,7 +57,7 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<u64> {
             "expired holds returned their capacity"
         );
     }
-    // Date transitions of price stages, for events nobody is reading.
+    // Date transitions of price stages, for events whose stages no request reads.
     for (tenant_id, transition) in state.store.apply_due_stage_transitions(SWEEP_BATCH).await? {
         crate::http::pricing::record_transitions(state, tenant_id, &[transition]);
     }

@@ -7,8 +7,8 @@
 //!   (`ends_at <= now`), or its quantity limit is sold;
 //! - the **current** stage is the first stage not over, provided it has started:
 //!   its `starts_at` has passed or is unset, or an earlier stage of the scope is
-//!   over (the next stage starts at once when its predecessor ends, so a stage
-//!   sold out mid-window never drops the price back to the base);
+//!   over. The next stage starts at once when its predecessor ends, so a stage
+//!   sold out mid-window never drops the price back to the base;
 //! - before the first stage starts there is no stage, and the zone's base price
 //!   applies;
 //! - when every stage is over, the last stage's price stays.
@@ -18,7 +18,7 @@
 
 use chrono::{DateTime, Utc};
 
-/// What the selection needs to know about one stage.
+/// State of one stage, as far as the selection needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StageState {
     pub starts_at: Option<DateTime<Utc>>,
@@ -63,7 +63,7 @@ pub enum Selection {
 }
 
 impl Selection {
-    /// The index of the stage whose modifier applies, if any.
+    /// Returns the index of the stage whose modifier applies, if any.
     pub fn index(self) -> Option<usize> {
         match self {
             Selection::NotStarted => None,

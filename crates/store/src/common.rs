@@ -1530,9 +1530,9 @@ impl Backend {
 
         let balance = total_bs - paid_bs;
 
-        // IGTF: when the tenant collects it, a foreign-currency payment by a
-        // listed method pays IGTF on the part applied to the order, on top of
-        // it; the tax never counts toward the balance.
+        // IGTF applies when the tenant collects it: a foreign-currency payment
+        // by a listed method pays it on top of the part applied to the order.
+        // The tax never counts toward the balance.
         let (igtf_enabled, igtf_basis_points, igtf_methods): (bool, i64, String) = sqlx::query_as(
             "SELECT igtf_enabled, igtf_basis_points, igtf_methods FROM tenants WHERE id = $1",
         )

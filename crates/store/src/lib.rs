@@ -289,7 +289,7 @@ pub trait Store: Send + Sync {
         event_id: Uuid,
         stage: NewPriceStage,
     ) -> StoreResult<PriceStage>;
-    /// An event's stages in position order, with their status now.
+    /// Lists an event's stages in position order, with their status now.
     async fn list_price_stages(
         &self,
         tenant_id: Uuid,
@@ -297,7 +297,7 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Vec<PriceStage>>;
     /// For each zone of an event: the stage pricing it now and the next one.
     async fn zone_stages(&self, tenant_id: Uuid, event_id: Uuid) -> StoreResult<Vec<ZoneStage>>;
-    /// An event's stage transitions, oldest first.
+    /// Lists an event's stage transitions, oldest first.
     /// Ends a stage by hand (an `ended_manually` transition); 409 `stage_ended` if it already ended.
     async fn end_price_stage(
         &self,

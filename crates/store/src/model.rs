@@ -385,7 +385,7 @@ pub struct OrderLine {
     /// The price stage that priced the line, if one applied.
     #[serde(default)]
     pub stage_id: Option<Uuid>,
-    /// How the unit price was reached, frozen when the order was created.
+    /// Breakdown of the unit price, frozen when the order was created.
     #[serde(default)]
     pub price: Option<taquilla_domain::pricing::PriceBreakdown>,
     /// Exempt of IVA; shown with "(E)".
@@ -514,7 +514,7 @@ pub struct RateUsed {
     pub rate: String,
     pub rate_scaled: i64,
     pub effective_date: NaiveDate,
-    /// Where the rate came from, as recorded with it (for example `BCV`).
+    /// Source of the rate, as recorded with it (for example `BCV`).
     #[serde(default)]
     pub source: String,
 }
@@ -750,7 +750,7 @@ pub struct StageTransition {
     pub occurred_at: DateTime<Utc>,
 }
 
-/// Where a tax rule applies.
+/// Scope of a tax rule: the tenant, one venue or one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaxScope {
     Tenant,

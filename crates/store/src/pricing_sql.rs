@@ -4,8 +4,8 @@
 //! A stage with a quantity limit counts the units priced at it on pending and
 //! paid orders. The order transaction takes those units under the stage's row
 //! lock, so a limit is never exceeded and the sale that reaches it records the
-//! `quantity_reached` transition. Stages are always locked in position order,
-//! so two orders cannot deadlock on them. A pending order that is cancelled or
+//! `quantity_reached` transition. `take_stage_units` locks stages in position
+//! order and before any discount code, so two orders cannot deadlock on them. A pending order that is cancelled or
 //! expires gives its units back to a stage that is still running.
 
 use taquilla_domain::pricing::Modifier;
@@ -85,7 +85,7 @@ pub(super) fn modifier_columns(modifier: Modifier) -> (&'static str, i64) {
     }
 }
 
-/// An event's stages, every scope, in position order.
+/// Reads an event's stages, every scope, in position order.
 pub(super) async fn event_stages(
     conn: &mut Conn,
     tenant_id: Uuid,
@@ -101,7 +101,7 @@ pub(super) async fn event_stages(
         .await?)
 }
 
-/// The stages that price `zone_id`, as indexes into `stages`, with the
+/// Returns the stages that price `zone_id`, as indexes into `stages`, with the
 /// selection among them: the zone's own stages when they select one, else the
 /// event-wide stages.
 pub(super) fn zone_selection(
@@ -128,7 +128,7 @@ pub(super) fn zone_selection(
     (event_wide, selection)
 }
 
-/// The modifier that prices `zone_id` now, for quotes (availability); no
+/// Returns the stage that prices `zone_id` now, for quotes (availability); no
 /// units are taken.
 pub(super) fn quoted_stage(
     stages: &[StageRecord],
@@ -417,7 +417,7 @@ struct OrderLineRow {
     exempt: bool,
 }
 
-/// The lines of an order, in order, with their frozen price breakdown and tax rules.
+/// Reads the lines of an order, in order, with their frozen price breakdown and tax rules.
 pub(super) async fn order_lines(
     conn: &mut Conn,
     tenant_id: Uuid,
@@ -455,6 +455,20 @@ pub(super) async fn order_lines(
         .collect())
 }
 
+/// Returns NotFound unless the event exists in the tenant.
+async fn require_event(conn: &mut Conn, tenant_id: Uuid, event_id: Uuid) -> StoreResult<()> {
+    let known: Option<(Uuid,)> =
+        sqlx::query_as("SELECT id FROM events WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(event_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    match known {
+        Some(_) => Ok(()),
+        None => Err(StoreError::NotFound("event")),
+    }
+}
+
 /// A line of a new order before its taxes.
 pub(super) struct PlannedLine {
     pub(super) seat_id: Option<Uuid>,
@@ -464,7 +478,7 @@ pub(super) struct PlannedLine {
     pub(super) price: taquilla_domain::pricing::PriceBreakdown,
 }
 
-/// A rule's figures as the order and its documents show them.
+/// Converts a rule's figures to the form orders and documents show.
 pub(super) fn tax_total(rule: &taquilla_domain::tax::RuleTotals) -> TaxTotal {
     let (kind, rate_basis_points, fixed_usd_cents) = tax_kind_columns(rule.kind);
     TaxTotal {
@@ -515,7 +529,7 @@ pub(super) async fn return_order_allowances(
     Ok(())
 }
 
-/// Ends the event's holds whose time has passed (their pending orders expire
+/// Ends the event's reservations whose time has passed (their pending orders expire
 /// and give their stage units back). Returns how many were ended.
 async fn end_expired_holds_of_event(
     conn: &mut Conn,
@@ -645,7 +659,7 @@ impl TaxRuleRow {
     }
 }
 
-/// The tax rules in force for an event: the tenant's, its venue's and its own,
+/// Reads the tax rules in force for an event: the tenant's, its venue's and its own,
 /// in that order, oldest first within each.
 pub(super) async fn rules_in_force(
     conn: &mut Conn,
@@ -701,15 +715,7 @@ impl Backend {
             }
         }
         if let Some(event_id) = event_id {
-            let known: Option<(Uuid,)> =
-                sqlx::query_as("SELECT id FROM events WHERE tenant_id = $1 AND id = $2")
-                    .bind(tenant_id)
-                    .bind(event_id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-            if known.is_none() {
-                return Err(StoreError::NotFound("event"));
-            }
+            require_event(&mut *conn, tenant_id, event_id).await?;
         }
         let (kind, basis_points, usd_cents) = tax_kind_columns(rule.kind);
         let id = Uuid::now_v7();
@@ -996,7 +1002,7 @@ impl Backend {
         let Some(mut stage) = stage else {
             return Err(StoreError::NotFound("price stage"));
         };
-        // Lock the stage: a sale taking its units waits, then sees it ended.
+        // Lock the stage: a sale taking its units waits, then reads it as ended.
         let ended: Option<i64> = sqlx::query_scalar(
             "UPDATE price_stages SET ended_at = $3 WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL \
              RETURNING units_sold",
@@ -1101,15 +1107,7 @@ impl Backend {
         event_id: Uuid,
     ) -> StoreResult<Vec<PriceStage>> {
         let mut conn = self.read_pool().acquire().await?;
-        let known: Option<(Uuid,)> =
-            sqlx::query_as("SELECT id FROM events WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant_id)
-                .bind(event_id)
-                .fetch_optional(&mut *conn)
-                .await?;
-        if known.is_none() {
-            return Err(StoreError::NotFound("event"));
-        }
+        require_event(&mut conn, tenant_id, event_id).await?;
         let now = self.clock.now();
         let stages = event_stages(&mut conn, tenant_id, event_id).await?;
         Ok((0..stages.len())
@@ -1132,15 +1130,7 @@ impl Backend {
         .fetch_all(&mut *conn)
         .await?;
         if zones.is_empty() {
-            let known: Option<(Uuid,)> =
-                sqlx::query_as("SELECT id FROM events WHERE tenant_id = $1 AND id = $2")
-                    .bind(tenant_id)
-                    .bind(event_id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-            if known.is_none() {
-                return Err(StoreError::NotFound("event"));
-            }
+            require_event(&mut conn, tenant_id, event_id).await?;
         }
         let stages = event_stages(&mut conn, tenant_id, event_id).await?;
         Ok(zones
@@ -1176,15 +1166,7 @@ impl Backend {
         event_id: Uuid,
     ) -> StoreResult<Vec<StageTransition>> {
         let mut conn = self.read_pool().acquire().await?;
-        let known: Option<(Uuid,)> =
-            sqlx::query_as("SELECT id FROM events WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant_id)
-                .bind(event_id)
-                .fetch_optional(&mut *conn)
-                .await?;
-        if known.is_none() {
-            return Err(StoreError::NotFound("event"));
-        }
+        require_event(&mut conn, tenant_id, event_id).await?;
         Ok(sqlx::query_as(
             "SELECT id, event_id, zone_id, stage_id, trigger, units_sold, occurred_at FROM stage_transitions \
              WHERE tenant_id = $1 AND event_id = $2 ORDER BY occurred_at, id",
@@ -1566,15 +1548,7 @@ impl Backend {
         code: NewDiscountCode,
     ) -> StoreResult<DiscountCode> {
         let mut tx = self.begin_write().await?;
-        let known: Option<(Uuid,)> =
-            sqlx::query_as("SELECT id FROM events WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant_id)
-                .bind(event_id)
-                .fetch_optional(tx.conn())
-                .await?;
-        if known.is_none() {
-            return Err(StoreError::NotFound("event"));
-        }
+        require_event(tx.conn(), tenant_id, event_id).await?;
         let (kind, value) = modifier_columns(code.modifier);
         let row = DiscountRow {
             id: Uuid::now_v7(),
@@ -1620,15 +1594,8 @@ impl Backend {
         event_id: Uuid,
         page: PageRequest,
     ) -> StoreResult<Page<DiscountCode>> {
-        let known: Option<(Uuid,)> =
-            sqlx::query_as("SELECT id FROM events WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant_id)
-                .bind(event_id)
-                .fetch_optional(self.read_pool())
-                .await?;
-        if known.is_none() {
-            return Err(StoreError::NotFound("event"));
-        }
+        let mut conn = self.read_pool().acquire().await?;
+        require_event(&mut conn, tenant_id, event_id).await?;
         let rows: Vec<DiscountRow> = sqlx::query_as(
             "SELECT id, event_id, code, modifier_kind, modifier_value, max_uses, uses, active, created_at \
              FROM discount_codes WHERE tenant_id = $1 AND event_id = $2 AND id > $3 ORDER BY id LIMIT $4",
@@ -1637,7 +1604,7 @@ impl Backend {
         .bind(event_id)
         .bind(after(page))
         .bind(page.limit + 1)
-        .fetch_all(self.read_pool())
+        .fetch_all(&mut *conn)
         .await?;
         let items = rows.into_iter().map(DiscountRow::view).collect();
         Ok(page_of(items, page, |code: &DiscountCode| code.id))

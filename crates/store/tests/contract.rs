@@ -7,95 +7,15 @@
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use sqlx::Connection;
 use taquilla_domain::fiscal::caracas_date;
 use taquilla_domain::money::Currency;
 use taquilla_store::model::*;
-use taquilla_store::{ConnectOptions, OffsetClock, Store, StoreError};
+use taquilla_store::{OffsetClock, Store, StoreError};
 use uuid::Uuid;
 
-enum Backend {
-    Sqlite,
-    Postgres,
-}
+mod common;
 
-struct Harness {
-    store: Arc<dyn Store>,
-    clock: Arc<OffsetClock>,
-    pg_database: Option<String>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-fn pg_admin_url() -> String {
-    std::env::var("TAQUILLA_TEST_PG_ADMIN_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
-}
-
-fn pg_url(database: &str) -> String {
-    let admin = pg_admin_url();
-    let base = admin
-        .rsplit_once('/')
-        .map(|(base, _)| base.to_string())
-        .unwrap_or(admin);
-    format!("{base}/{database}")
-}
-
-impl Harness {
-    async fn new(backend: Backend) -> Self {
-        let clock = Arc::new(OffsetClock::default());
-        let (url, pg_database, dir) = match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("temporary directory");
-                let url = format!("sqlite://{}", dir.path().join("contract.db").display());
-                (url, None, Some(dir))
-            }
-            Backend::Postgres => {
-                let name = format!("taquilla_contract_{}", Uuid::new_v4().simple());
-                let mut admin = sqlx::PgConnection::connect(&pg_admin_url())
-                    .await
-                    .expect("PostgreSQL admin connection");
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut admin)
-                    .await
-                    .expect("create test database");
-                (pg_url(&name), Some(name), None)
-            }
-        };
-        let options = ConnectOptions {
-            url,
-            max_connections: 8,
-            slow_statement_threshold: std::time::Duration::from_secs(1),
-            sqlite_synchronous_full: true,
-        };
-        let store = taquilla_store::connect(&options, clock.clone())
-            .await
-            .expect("store connects and migrates");
-        Self {
-            store,
-            clock,
-            pg_database,
-            _dir: dir,
-        }
-    }
-
-    async fn teardown(self) {
-        let Harness {
-            store, pg_database, ..
-        } = self;
-        drop(store);
-        if let Some(name) = pg_database {
-            let mut admin = sqlx::PgConnection::connect(&pg_admin_url())
-                .await
-                .expect("PostgreSQL admin connection");
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut admin)
-            .await
-            .expect("drop test database");
-        }
-    }
-}
+use common::{Backend, Harness};
 
 struct Fixture {
     tenant_id: Uuid,

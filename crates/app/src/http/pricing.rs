@@ -76,6 +76,17 @@ pub fn record_transitions(state: &AppState, tenant_id: Uuid, transitions: &[Stag
     }
 }
 
+/// Records the date transitions due for an event before its stages are read,
+/// and counts them.
+async fn apply_due_transitions(state: &AppState, tenant_id: Uuid, event_id: Uuid) -> ApiResult<()> {
+    let transitions = state
+        .store
+        .apply_stage_transitions(tenant_id, event_id)
+        .await?;
+    record_transitions(state, tenant_id, &transitions);
+    Ok(())
+}
+
 fn parse_instant(
     errors: &mut Vec<FieldError>,
     field: &str,
@@ -171,11 +182,7 @@ pub async fn list_stages(
 ) -> ApiResult<Json<Vec<PriceStage>>> {
     principal.require(READERS)?;
     let tenant_id = principal.tenant()?;
-    let transitions = state
-        .store
-        .apply_stage_transitions(tenant_id, event_id)
-        .await?;
-    record_transitions(&state, tenant_id, &transitions);
+    apply_due_transitions(&state, tenant_id, event_id).await?;
     Ok(Json(
         state.store.list_price_stages(tenant_id, event_id).await?,
     ))
@@ -192,11 +199,7 @@ pub async fn current_stages(
 ) -> ApiResult<Json<Vec<ZoneStage>>> {
     principal.require(READERS)?;
     let tenant_id = principal.tenant()?;
-    let transitions = state
-        .store
-        .apply_stage_transitions(tenant_id, event_id)
-        .await?;
-    record_transitions(&state, tenant_id, &transitions);
+    apply_due_transitions(&state, tenant_id, event_id).await?;
     Ok(Json(state.store.zone_stages(tenant_id, event_id).await?))
 }
 
@@ -227,11 +230,7 @@ pub async fn list_transitions(
 ) -> ApiResult<Json<Vec<StageTransition>>> {
     principal.require(READERS)?;
     let tenant_id = principal.tenant()?;
-    let transitions = state
-        .store
-        .apply_stage_transitions(tenant_id, event_id)
-        .await?;
-    record_transitions(&state, tenant_id, &transitions);
+    apply_due_transitions(&state, tenant_id, event_id).await?;
     Ok(Json(
         state
             .store

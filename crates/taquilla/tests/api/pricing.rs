@@ -1546,7 +1546,7 @@ async fn stage_validation_errors(backend: Backend) {
     app.teardown().await;
 }
 
-/// A stage with no window and no limit never ends by itself; ending it by
+/// A stage with no window and no limit never ends by itself. Ending it by
 /// hand starts the next stage at once and is recorded once.
 async fn stage_ended_by_hand(backend: Backend) {
     let app = spawn_app(backend).await;
