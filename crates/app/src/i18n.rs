@@ -187,6 +187,30 @@ pub fn error_message(code: &str, locale: Locale) -> &'static str {
             "El evento está cerrado o cancelado y ya no se puede modificar.",
             "The event is closed or cancelled and can no longer be changed.",
         ),
+        "fiscal_day_closed" => (
+            "Su jornada fiscal de hoy ya se cerró con el reporte Z; podrá vender de nuevo el próximo día.",
+            "Your fiscal day is closed by a Z report; you can sell again on the next fiscal day.",
+        ),
+        "z_report_exists" => (
+            "Esa jornada fiscal ya tiene su reporte Z.",
+            "That fiscal day already has its Z report.",
+        ),
+        "documents_pending_issue" => (
+            "Hay documentos fiscales de esta jornada pendientes de emisión; espere a que se emitan o resuelva los rechazados antes del reporte Z.",
+            "Fiscal documents of this day are still waiting to be issued; wait for them or resolve the rejected ones before the Z report.",
+        ),
+        "invoice_pending" => (
+            "La factura de esta orden aún no se ha emitido; no se puede anular todavía.",
+            "This order's invoice has not been issued yet, so it cannot be voided yet.",
+        ),
+        "series_exists" => (
+            "Ya existe una serie con ese código.",
+            "A series with that code already exists.",
+        ),
+        "document_number_taken" => (
+            "El proveedor devolvió un número de documento que ya está registrado.",
+            "The provider returned a document number that is already recorded.",
+        ),
         "table_must_be_complete" => (
             "Esta zona vende mesas completas: seleccione todos los asientos de la mesa.",
             "This zone sells whole tables: select every seat of the table.",
@@ -242,6 +266,41 @@ pub fn error_message(code: &str, locale: Locale) -> &'static str {
 pub fn rule_message(rule: &str, locale: Locale) -> &'static str {
     let (es, en) = match rule {
         "required" => ("es obligatorio", "is required"),
+        "unknown_series" => (
+            "no es una serie de esta organización",
+            "is not a series of this tenant",
+        ),
+        "series_wrong_kind" => (
+            "es una serie de otro tipo de documento",
+            "is a series of another document kind",
+        ),
+        "series_code_format" => (
+            "debe tener de 1 a 10 letras o dígitos",
+            "must have 1 to 10 letters or digits",
+        ),
+        "unknown_document_kind" => (
+            "debe ser invoice o credit_note",
+            "must be invoice or credit_note",
+        ),
+        "unknown_adapter" => (
+            "debe ser internal, digital_printer o fiscal_printer",
+            "must be internal, digital_printer or fiscal_printer",
+        ),
+        "unknown_printer_driver" => (
+            "no es un controlador de impresora fiscal disponible (use simulated)",
+            "is not an available fiscal printer driver (use simulated)",
+        ),
+        "must_be_object" => ("debe ser un objeto JSON", "must be a JSON object"),
+        "url_format" => (
+            "debe ser una URL http:// o https://",
+            "must be an http:// or https:// URL",
+        ),
+        "only_for_invoice_series" => (
+            "solo aplica a series de facturas",
+            "applies only to invoice series",
+        ),
+        "fiscal_day_in_future" => ("no puede ser un día futuro", "cannot be a future day"),
+
         "too_long" => ("es demasiado largo", "is too long"),
         "out_of_range" => (
             "está fuera del rango permitido",

@@ -67,8 +67,11 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<u64> {
     Ok(expired)
 }
 
-/// Runs the sweeper every `sweep_interval_seconds` until `stop` changes.
+/// Runs the sweeper every `sweep_interval_seconds`, and the fiscal issuer
+/// beside it, until `stop` changes.
 pub async fn run_sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
+    // The fiscal issuer runs beside the sweeper, wherever background jobs run.
+    let issuer = tokio::spawn(crate::issuing::job::run(state.clone(), stop.clone()));
     let interval = Duration::from_secs(state.config.sweep_interval_seconds);
     loop {
         if let Err(error) = sweep_once(&state).await {
@@ -80,6 +83,7 @@ pub async fn run_sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
             _ = stop.changed() => break,
         }
     }
+    let _ = issuer.await;
     tracing::info!(
         event = "job_stopped",
         job = "sweeper",

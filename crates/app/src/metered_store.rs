@@ -768,4 +768,163 @@ impl Store for MeteredStore {
         )
         .await
     }
+
+    async fn create_fiscal_series(
+        &self,
+        tenant_id: Uuid,
+        series: NewFiscalSeries,
+    ) -> StoreResult<FiscalSeries> {
+        self.observe(
+            "create_fiscal_series",
+            "fiscal_series",
+            self.inner.create_fiscal_series(tenant_id, series),
+        )
+        .await
+    }
+
+    async fn list_fiscal_series(&self, tenant_id: Uuid) -> StoreResult<Vec<FiscalSeries>> {
+        self.observe(
+            "list_fiscal_series",
+            "fiscal_series",
+            self.inner.list_fiscal_series(tenant_id),
+        )
+        .await
+    }
+
+    async fn claim_fiscal_issues(
+        &self,
+        limit: i64,
+        lease: std::time::Duration,
+    ) -> StoreResult<Vec<PendingIssue>> {
+        self.observe(
+            "claim_fiscal_issues",
+            "fiscal_issue_queue",
+            self.inner.claim_fiscal_issues(limit, lease),
+        )
+        .await
+    }
+
+    async fn record_external_document(
+        &self,
+        tenant_id: Uuid,
+        queue_id: Uuid,
+        issued: &ExternalIssued,
+    ) -> StoreResult<Option<DocumentSummary>> {
+        self.observe(
+            "record_external_document",
+            "fiscal_documents",
+            self.inner
+                .record_external_document(tenant_id, queue_id, issued),
+        )
+        .await
+    }
+
+    async fn defer_fiscal_issue(
+        &self,
+        tenant_id: Uuid,
+        queue_id: Uuid,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        self.observe(
+            "defer_fiscal_issue",
+            "fiscal_issue_queue",
+            self.inner
+                .defer_fiscal_issue(tenant_id, queue_id, error, retry_at),
+        )
+        .await
+    }
+
+    async fn retry_fiscal_issue(&self, tenant_id: Uuid, queue_id: Uuid) -> StoreResult<()> {
+        self.observe(
+            "retry_fiscal_issue",
+            "fiscal_issue_queue",
+            self.inner.retry_fiscal_issue(tenant_id, queue_id),
+        )
+        .await
+    }
+
+    async fn list_fiscal_issues(
+        &self,
+        tenant_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<FiscalIssueItem>> {
+        self.observe(
+            "list_fiscal_issues",
+            "fiscal_issue_queue",
+            self.inner.list_fiscal_issues(tenant_id, page),
+        )
+        .await
+    }
+
+    async fn fiscal_queue_stats(&self) -> StoreResult<FiscalQueueStats> {
+        self.observe(
+            "fiscal_queue_stats",
+            "fiscal_issue_queue",
+            self.inner.fiscal_queue_stats(),
+        )
+        .await
+    }
+
+    async fn fiscal_day_totals(
+        &self,
+        tenant_id: Uuid,
+        cashier_id: Option<Uuid>,
+        day: Option<chrono::NaiveDate>,
+    ) -> StoreResult<FiscalDayTotals> {
+        self.observe(
+            "fiscal_day_totals",
+            "fiscal_documents",
+            self.inner.fiscal_day_totals(tenant_id, cashier_id, day),
+        )
+        .await
+    }
+
+    async fn close_fiscal_day(
+        &self,
+        tenant_id: Uuid,
+        cashier_id: Uuid,
+        closed_by: Uuid,
+        day: Option<chrono::NaiveDate>,
+    ) -> StoreResult<ZReport> {
+        self.observe(
+            "close_fiscal_day",
+            "z_reports",
+            self.inner
+                .close_fiscal_day(tenant_id, cashier_id, closed_by, day),
+        )
+        .await
+    }
+
+    async fn list_z_reports(
+        &self,
+        tenant_id: Uuid,
+        cashier_id: Option<Uuid>,
+        page: PageRequest,
+    ) -> StoreResult<Page<ZReport>> {
+        self.observe(
+            "list_z_reports",
+            "z_reports",
+            self.inner.list_z_reports(tenant_id, cashier_id, page),
+        )
+        .await
+    }
+
+    async fn get_z_report(&self, tenant_id: Uuid, report_id: Uuid) -> StoreResult<ZReport> {
+        self.observe(
+            "get_z_report",
+            "z_reports",
+            self.inner.get_z_report(tenant_id, report_id),
+        )
+        .await
+    }
+
+    async fn verify_fiscal(&self, tenant_id: Uuid) -> StoreResult<FiscalVerification> {
+        self.observe(
+            "verify_fiscal",
+            "fiscal_audit_log",
+            self.inner.verify_fiscal(tenant_id),
+        )
+        .await
+    }
 }

@@ -18,6 +18,11 @@ pub struct Metrics {
     pub http_request_duration_seconds: HistogramVec,
     pub http_requests_in_flight: IntGauge,
     pub holds_expired_total: prometheus::IntCounter,
+    /// Failed attempts to issue a document through an external adapter.
+    pub fiscal_issue_failures_total: IntCounterVec,
+    /// Documents waiting for an external adapter, by status (`pending`, `rejected`).
+    pub fiscal_documents_waiting: prometheus::IntGaugeVec,
+    pub fiscal_oldest_pending_seconds: IntGauge,
     pub database_query_duration_seconds: HistogramVec,
     /// Connections in the database pool, by state (`open`, `idle`, `max`).
     pub database_pool_connections: prometheus::IntGaugeVec,
@@ -100,6 +105,31 @@ impl Metrics {
             "Holds expired by the background sweeper.",
         )
         .expect("valid metric");
+        let fiscal_issue_failures_total = IntCounterVec::new(
+            Opts::new(
+                "venezuelan_pos_fiscal_issue_failures_total",
+                "Failed attempts to issue a fiscal document through an external adapter.",
+            ),
+            &["adapter", "outcome"],
+        )
+        .expect("valid metric");
+        let fiscal_documents_waiting = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "venezuelan_pos_fiscal_documents_waiting",
+                "Paid orders' fiscal documents not yet issued, by status (pending, rejected).",
+            ),
+            &["status"],
+        )
+        .expect("valid metric");
+        // Both series exist from the start, so alerts see 0 rather than no data.
+        for status in ["pending", "rejected"] {
+            fiscal_documents_waiting.with_label_values(&[status]).set(0);
+        }
+        let fiscal_oldest_pending_seconds = IntGauge::new(
+            "venezuelan_pos_fiscal_oldest_pending_seconds",
+            "Age of the oldest fiscal document waiting for its adapter, in seconds.",
+        )
+        .expect("valid metric");
 
         let database_query_duration_seconds = HistogramVec::new(
             HistogramOpts::new(
@@ -141,6 +171,9 @@ impl Metrics {
             Box::new(http_request_duration_seconds.clone()),
             Box::new(http_requests_in_flight.clone()),
             Box::new(holds_expired_total.clone()),
+            Box::new(fiscal_issue_failures_total.clone()),
+            Box::new(fiscal_documents_waiting.clone()),
+            Box::new(fiscal_oldest_pending_seconds.clone()),
             Box::new(database_query_duration_seconds.clone()),
             Box::new(database_pool_connections.clone()),
             Box::new(active_users.clone()),
@@ -170,6 +203,9 @@ impl Metrics {
             http_request_duration_seconds,
             http_requests_in_flight,
             holds_expired_total,
+            fiscal_issue_failures_total,
+            fiscal_documents_waiting,
+            fiscal_oldest_pending_seconds,
             database_query_duration_seconds,
             database_pool_connections,
             active_users,

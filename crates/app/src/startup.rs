@@ -67,6 +67,8 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Resul
         signing_keys: Default::default(),
         integrity: Default::default(),
         profiles: Default::default(),
+        issuing: Default::default(),
+        issuing_adapters: Default::default(),
         config: Arc::new(config),
     })
 }

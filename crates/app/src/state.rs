@@ -34,6 +34,10 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub passwords: PasswordHashing,
     pub jobs: crate::jobs::SharedJobStatus,
+    /// Wakes the issuing job when a document is queued for an external adapter.
+    pub issuing: Arc<tokio::sync::Notify>,
+    /// Adapters of series with external issuing, built on first use.
+    pub issuing_adapters: Arc<crate::issuing::job::Adapters>,
     /// Recent requests with their store calls, filled only when request profiling is enabled.
     pub profiles: Arc<crate::profiling::RequestProfiles>,
 }

@@ -3,12 +3,27 @@
 //! The fiscal day is the calendar day in America/Caracas, computed with the tz
 //! database: Venezuela used −4:30 from 2007-12-09 to 2016-05-01 and −4:00 since.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::America::Caracas;
 
 /// Returns the Caracas calendar day of an instant.
 pub fn caracas_date(instant: DateTime<Utc>) -> NaiveDate {
     instant.with_timezone(&Caracas).date_naive()
+}
+
+/// Returns the instants a Caracas calendar day starts and ends, as a half-open
+/// range `[start, end)` in UTC.
+pub fn caracas_day_bounds(day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start_of = |date: NaiveDate| {
+        // Caracas has no daylight saving time, so midnight always exists once.
+        Caracas
+            .from_local_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight is a valid time"))
+            .earliest()
+            .expect("midnight exists in Caracas")
+            .with_timezone(&Utc)
+    };
+    let next = day.succ_opt().unwrap_or(day);
+    (start_of(day), start_of(next))
 }
 
 /// Formats a control number as `00-00000001`: a 2-digit prefix and 8 digits.
@@ -56,6 +71,25 @@ mod tests {
         assert_eq!(
             caracas_date(instant),
             NaiveDate::from_ymd_opt(2010, 6, 1).unwrap()
+        );
+    }
+
+    #[test]
+    fn day_bounds_follow_the_caracas_offset() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        let (start, end) = caracas_day_bounds(day);
+        assert_eq!(start, Utc.with_ymd_and_hms(2026, 12, 4, 4, 0, 0).unwrap());
+        assert_eq!(end, Utc.with_ymd_and_hms(2026, 12, 5, 4, 0, 0).unwrap());
+        // 23:59 and 00:01 Caracas time fall on either side of the bound.
+        assert_eq!(caracas_date(end - chrono::Duration::minutes(1)), day);
+        assert_eq!(
+            caracas_date(end + chrono::Duration::minutes(1)),
+            day.succ_opt().unwrap()
+        );
+        let (start_2010, _) = caracas_day_bounds(NaiveDate::from_ymd_opt(2010, 6, 1).unwrap());
+        assert_eq!(
+            start_2010,
+            Utc.with_ymd_and_hms(2010, 6, 1, 4, 30, 0).unwrap()
         );
     }
 

@@ -24,7 +24,7 @@ use taquilla_domain::seatmap::row_label;
 use taquilla_domain::tax::{TaxCategory, TaxKind, TaxedLine, TotalsError, compute_document_totals};
 use uuid::Uuid;
 
-use super::{BACKEND_NAME, Backend, Db, WriteTx};
+use super::{BACKEND_NAME, Backend, Db, SHARE_LOCK, WriteTx};
 use crate::error::unique_violation;
 use crate::model::*;
 use crate::{Store, StoreError, StoreResult};
@@ -60,6 +60,10 @@ macro_rules! with_retry {
 #[path = "pricing_sql.rs"]
 mod pricing_sql;
 use pricing_sql::*;
+
+#[path = "fiscal_sql.rs"]
+mod fiscal_sql;
+use fiscal_sql::*;
 
 fn page_of<T>(mut items: Vec<T>, page: PageRequest, id_of: impl Fn(&T) -> Uuid) -> Page<T> {
     let limit = page.limit.max(1) as usize;
@@ -549,6 +553,8 @@ async fn order_view(
         Some(id) => Some(fetch_document(conn, tenant_id, id).await?.summary()),
         None => None,
     };
+    let fiscal_status =
+        fiscal_status(conn, tenant_id, order_id, &record.status, invoice.is_some()).await?;
     let discount_code: Option<String> = match record.discount_code_id {
         Some(id) => {
             sqlx::query_scalar("SELECT code FROM discount_codes WHERE tenant_id = $1 AND id = $2")
@@ -616,80 +622,19 @@ async fn order_view(
         payments,
         invoice,
         credit_note,
+        fiscal_status,
         created_at: record.created_at,
         completed_at: record.completed_at,
         stage_transitions: Vec::new(),
     })
 }
 
-/// Takes the next number of a series and the next control number of the
-/// tenant. Called as late as possible in the transaction: the counter rows stay
-/// locked until commit, and a rollback gives the numbers back, so no gap appears.
-async fn next_document_numbers(
-    conn: &mut Conn,
-    tenant_id: Uuid,
-    series_kind: &str,
-) -> StoreResult<(Uuid, String, i64, String)> {
-    let (series_id, series_code, number): (Uuid, String, i64) = sqlx::query_as(
-        "UPDATE fiscal_series SET next_number = next_number + 1 \
-         WHERE tenant_id = $1 AND id = (SELECT id FROM fiscal_series WHERE tenant_id = $1 AND kind = $2 ORDER BY code LIMIT 1) \
-         RETURNING id, code, next_number - 1",
-    )
-    .bind(tenant_id)
-    .bind(series_kind)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or_else(|| StoreError::Internal(format!("tenant has no {series_kind} series")))?;
-    let (prefix, control_sequence): (i64, i64) = sqlx::query_as(
-        "UPDATE tenants SET next_control_number = next_control_number + 1 WHERE id = $1 \
-         RETURNING control_prefix, next_control_number - 1",
-    )
-    .bind(tenant_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    let control_number = format_control_number(prefix.clamp(0, 99) as u8, control_sequence);
-    Ok((series_id, series_code, number, control_number))
-}
-
-struct DocumentInsert<'a> {
-    id: Uuid,
-    series_id: Uuid,
-    kind: &'a str,
-    number: i64,
-    control_number: &'a str,
+/// The order a fully paid payment completes, and who issues its invoice.
+struct Completion<'a> {
     order_id: Uuid,
-    references_document_id: Option<Uuid>,
-    issued_at: DateTime<Utc>,
-    total_usd_cents: i64,
-    total_bs_cents: i64,
-    content: &'a serde_json::Value,
-}
-
-async fn insert_document(
-    conn: &mut Conn,
-    tenant_id: Uuid,
-    document: DocumentInsert<'_>,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO fiscal_documents (tenant_id, id, series_id, kind, number, control_number, order_id, \
-         references_document_id, issued_at, total_usd_cents, total_bs_cents, content) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(tenant_id)
-    .bind(document.id)
-    .bind(document.series_id)
-    .bind(document.kind)
-    .bind(document.number)
-    .bind(document.control_number)
-    .bind(document.order_id)
-    .bind(document.references_document_id)
-    .bind(document.issued_at)
-    .bind(document.total_usd_cents)
-    .bind(document.total_bs_cents)
-    .bind(document.content.to_string())
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    hold_id: Uuid,
+    tickets: &'a [NewTicket],
+    issued_by: Uuid,
 }
 
 impl Backend {
@@ -764,6 +709,14 @@ impl Backend {
             return Ok(Idempotent::Replay { status_code, body });
         }
 
+        // An early answer for a cashier whose day is closed: the payment
+        // checks again under the day's lock.
+        if day_closed(tx.conn(), tenant_id, principal_id, now).await? {
+            return Err(StoreError::conflict_with(
+                "fiscal_day_closed",
+                json!({ "fiscal_day": caracas_date(now) }),
+            ));
+        }
         let zone = self
             .zone_record(tx.conn(), tenant_id, request.zone_id)
             .await?;
@@ -1034,6 +987,9 @@ impl Backend {
 
         // Lock the hold first: two orders for one hold are serialised, and the
         // second finds the first.
+        // The series is fixed now, so the invoice later needs no lookup by code.
+        let invoice_series =
+            resolve_series(tx.conn(), tenant_id, "invoice", request.series.as_deref()).await?;
         sqlx::query("UPDATE holds SET status = status WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
             .bind(request.hold_id)
@@ -1315,8 +1271,8 @@ impl Backend {
         let inserted = sqlx::query(
             "INSERT INTO orders (tenant_id, id, hold_id, customer_id, event_id, status, rate_id, rate_scaled, rate_effective_date, \
              subtotal_usd_cents, tax_usd_cents, total_usd_cents, subtotal_bs_cents, tax_bs_cents, total_bs_cents, taxes, \
-             payment_deadline, created_by, created_at, courtesy, discount_code_id, rate_source) \
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+             payment_deadline, created_by, created_at, courtesy, discount_code_id, rate_source, invoice_series_id) \
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
         )
         .bind(tenant_id)
         .bind(order_id)
@@ -1339,6 +1295,7 @@ impl Backend {
         .bind(request.courtesy)
         .bind(discount_code_id)
         .bind(&rate_source)
+        .bind(invoice_series.id)
         .execute(tx.conn())
         .await;
         if let Err(error) = inserted {
@@ -1395,8 +1352,19 @@ impl Backend {
 
         // An order with nothing to pay (a courtesy, a full discount) is complete at once.
         if totals.total_bs_cents == 0 {
+            ensure_day_open(tx.conn(), tenant_id, principal_id, now).await?;
             let mut order = self
-                .complete_order(&mut tx, tenant_id, order_id, hold.id, &request.tickets, now)
+                .complete_order(
+                    &mut tx,
+                    tenant_id,
+                    Completion {
+                        order_id,
+                        hold_id: hold.id,
+                        tickets: &request.tickets,
+                        issued_by: principal_id,
+                    },
+                    now,
+                )
                 .await?;
             order.stage_transitions = stage_transitions;
             if let Some(key) = idempotency {
@@ -1442,6 +1410,7 @@ impl Backend {
             payments: Vec::new(),
             invoice: None,
             credit_note: None,
+            fiscal_status: "none".to_string(),
             created_at: now,
             completed_at: None,
             stage_transitions,
@@ -1469,6 +1438,9 @@ impl Backend {
         {
             return Ok(Idempotent::Replay { status_code, body });
         }
+
+        // A cashier whose day is closed by a Z report takes no more money today.
+        ensure_day_open(tx.conn(), tenant_id, principal_id, now).await?;
 
         // Lock the order row: payments of one order are serialised, so it is
         // never completed twice or overpaid.
@@ -1685,8 +1657,18 @@ impl Backend {
         // as it will read after commit, so the counters stay locked only for
         // the final inserts.
         let order = if completes {
-            self.complete_order(&mut tx, tenant_id, order_id, hold_id, &request.tickets, now)
-                .await?
+            self.complete_order(
+                &mut tx,
+                tenant_id,
+                Completion {
+                    order_id,
+                    hold_id,
+                    tickets: &request.tickets,
+                    issued_by: principal_id,
+                },
+                now,
+            )
+            .await?
         } else {
             order_view(tx.conn(), tenant_id, order_id, now).await?
         };
@@ -1711,11 +1693,15 @@ impl Backend {
         &self,
         tx: &mut WriteTx,
         tenant_id: Uuid,
-        order_id: Uuid,
-        hold_id: Uuid,
-        tickets: &[NewTicket],
+        completion: Completion<'_>,
         now: DateTime<Utc>,
     ) -> StoreResult<Order> {
+        let Completion {
+            order_id,
+            hold_id,
+            tickets,
+            issued_by,
+        } = completion;
         let hold = fetch_hold(tx.conn(), tenant_id, hold_id).await?;
         let converted = sqlx::query("UPDATE holds SET status = 'converted' WHERE tenant_id = $1 AND id = $2 AND status = 'active'")
             .bind(tenant_id)
@@ -1792,52 +1778,36 @@ impl Backend {
         .await?;
 
         let mut order = order_view(tx.conn(), tenant_id, order_id, now).await?;
-        let content_base = self.document_content(tx, tenant_id, &order).await?;
+        let content = self.document_content(tx, tenant_id, &order).await?;
+        let series_id: Option<Uuid> = sqlx::query_scalar(
+            "SELECT invoice_series_id FROM orders WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(order_id)
+        .fetch_one(tx.conn())
+        .await?;
+        let series = match series_id {
+            Some(id) => series_by_id(tx.conn(), tenant_id, id).await?,
+            None => resolve_series(tx.conn(), tenant_id, "invoice", None).await?,
+        };
 
         // Numbers last: the counters stay locked only for the final inserts.
-        let (series_id, series_code, number, control_number) =
-            next_document_numbers(tx.conn(), tenant_id, "invoice").await?;
-        let issued_at = self.clock.now();
-        let mut content = content_base;
-        content["title"] = json!("FACTURA");
-        content["series"] = json!(series_code);
-        content["number"] = json!(number);
-        content["control_number"] = json!(control_number);
-        content["issue_date"] = json!(format_issue_date(issued_at));
-        content["issue_time"] = json!(format_issue_time(issued_at));
-        let document_id = Uuid::now_v7();
-        insert_document(
-            tx.conn(),
-            tenant_id,
-            DocumentInsert {
-                id: document_id,
-                series_id,
-                kind: "invoice",
-                number,
-                control_number: &control_number,
-                order_id,
-                references_document_id: None,
-                issued_at,
-                total_usd_cents: order.total_usd_cents,
-                total_bs_cents: order.total_bs_cents,
-                content: &content,
-            },
-        )
-        .await?;
-        sqlx::query("UPDATE orders SET invoice_id = $3 WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id)
-            .bind(order_id)
-            .bind(document_id)
-            .execute(tx.conn())
-            .await?;
-        order.invoice = Some(DocumentSummary {
-            id: document_id,
-            kind: "invoice".to_string(),
-            series: series_code,
-            number,
-            control_number,
-            issued_at,
-        });
+        let draft = DocumentDraft {
+            kind: "invoice",
+            order_id,
+            references_document_id: None,
+            total_usd_cents: order.total_usd_cents,
+            total_bs_cents: order.total_bs_cents,
+            content,
+            issued_by,
+        };
+        match issue_document(tx.conn(), tenant_id, &series, draft, self.clock.now()).await? {
+            Issuance::Issued(summary) => {
+                order.invoice = Some(summary);
+                order.fiscal_status = "invoiced".to_string();
+            }
+            Issuance::Queued => order.fiscal_status = "pending_issue".to_string(),
+        }
         Ok(order)
     }
 
@@ -1946,7 +1916,7 @@ impl Backend {
     async fn void_order_once(
         &self,
         tenant_id: Uuid,
-        _principal_id: Uuid,
+        principal_id: Uuid,
         idempotency: Option<&IdempotencyRequest>,
         order_id: Uuid,
         reason: &str,
@@ -1976,8 +1946,12 @@ impl Backend {
                 json!({ "status": status }),
             ));
         }
-        let invoice_id = invoice_id
-            .ok_or_else(|| StoreError::Internal("paid order without invoice".to_string()))?;
+        // A credit note corrects an issued invoice; one still with its adapter
+        // must be issued (or rejected and fixed) first.
+        let Some(invoice_id) = invoice_id else {
+            return Err(StoreError::conflict("invoice_pending"));
+        };
+        ensure_day_open(tx.conn(), tenant_id, principal_id, now).await?;
         let invoice = fetch_document(tx.conn(), tenant_id, invoice_id).await?;
         let hold = fetch_hold(tx.conn(), tenant_id, hold_id).await?;
 
@@ -2015,19 +1989,24 @@ impl Backend {
             .execute(tx.conn())
             .await?;
 
-        // The credit note copies the invoice's frozen figures; nothing is recomputed.
+        // The credit note copies the invoice's frozen figures; nothing is
+        // recomputed. It goes to the credit note series paired with the
+        // invoice's series, or to the default one.
         let invoice_content: serde_json::Value = serde_json::from_str(&invoice.content)
             .map_err(|error| StoreError::Internal(format!("invoice content: {error}")))?;
-        let (series_id, series_code, number, control_number) =
-            next_document_numbers(tx.conn(), tenant_id, "credit_note").await?;
-        let issued_at = self.clock.now();
+        let paired: Option<Uuid> = sqlx::query_scalar(
+            "SELECT s.credit_note_series_id FROM fiscal_documents d JOIN fiscal_series s \
+             ON s.tenant_id = d.tenant_id AND s.id = d.series_id WHERE d.tenant_id = $1 AND d.id = $2",
+        )
+        .bind(tenant_id)
+        .bind(invoice.id)
+        .fetch_one(tx.conn())
+        .await?;
+        let series = match paired {
+            Some(id) => series_by_id(tx.conn(), tenant_id, id).await?,
+            None => resolve_series(tx.conn(), tenant_id, "credit_note", None).await?,
+        };
         let mut content = invoice_content.clone();
-        content["title"] = json!("NOTA DE CRÉDITO");
-        content["series"] = json!(series_code);
-        content["number"] = json!(number);
-        content["control_number"] = json!(control_number);
-        content["issue_date"] = json!(format_issue_date(issued_at));
-        content["issue_time"] = json!(format_issue_time(issued_at));
         content["reason"] = json!(reason);
         content["references"] = json!({
             "document": "FACTURA",
@@ -2037,36 +2016,26 @@ impl Backend {
             "issue_date": invoice_content["issue_date"],
             "total_bs_cents": invoice.total_bs_cents,
         });
-        let credit_note_id = Uuid::now_v7();
-        insert_document(
-            tx.conn(),
-            tenant_id,
-            DocumentInsert {
-                id: credit_note_id,
-                series_id,
-                kind: "credit_note",
-                number,
-                control_number: &control_number,
-                order_id,
-                references_document_id: Some(invoice.id),
-                issued_at,
-                total_usd_cents: invoice.total_usd_cents,
-                total_bs_cents: invoice.total_bs_cents,
-                content: &content,
-            },
-        )
-        .await?;
-        sqlx::query("UPDATE orders SET credit_note_id = $3 WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id)
-            .bind(order_id)
-            .bind(credit_note_id)
-            .execute(tx.conn())
-            .await?;
-
+        // The invoice's own verification link does not belong to the note.
+        if let Some(object) = content.as_object_mut() {
+            object.remove("verification_url");
+        }
+        let draft = DocumentDraft {
+            kind: "credit_note",
+            order_id,
+            references_document_id: Some(invoice.id),
+            total_usd_cents: invoice.total_usd_cents,
+            total_bs_cents: invoice.total_bs_cents,
+            content,
+            issued_by: principal_id,
+        };
+        let issuance =
+            issue_document(tx.conn(), tenant_id, &series, draft, self.clock.now()).await?;
         let order = order_view(tx.conn(), tenant_id, order_id, now).await?;
-        let credit_note = order.credit_note.clone().ok_or_else(|| {
-            StoreError::Internal("credit note not found after insert".to_string())
-        })?;
+        let credit_note = match issuance {
+            Issuance::Issued(summary) => Some(summary),
+            Issuance::Queued => None,
+        };
         let outcome = VoidOutcome { order, credit_note };
         if let Some(key) = idempotency {
             save_key_response(tx.conn(), tenant_id, key, 200, &outcome).await?;
@@ -2460,14 +2429,23 @@ impl Store for Backend {
             None,
         )
         .await?;
-        for (code, kind) in [("A", "invoice"), ("NC", "credit_note")] {
+        // Every tenant starts with an internal invoice series "A" paired with
+        // the credit note series "NC", both the defaults.
+        let credit_note_series_id = Uuid::now_v7();
+        for (series_id, code, kind, paired) in [
+            (credit_note_series_id, "NC", "credit_note", None),
+            (Uuid::now_v7(), "A", "invoice", Some(credit_note_series_id)),
+        ] {
             sqlx::query(
-                "INSERT INTO fiscal_series (tenant_id, id, code, kind) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO fiscal_series (tenant_id, id, code, kind, is_default, credit_note_series_id, created_at) \
+                 VALUES ($1, $2, $3, $4, TRUE, $5, $6)",
             )
             .bind(id)
-            .bind(Uuid::now_v7())
+            .bind(series_id)
             .bind(code)
             .bind(kind)
+            .bind(paired)
+            .bind(now)
             .execute(tx.conn())
             .await?;
         }
@@ -3271,8 +3249,11 @@ impl Store for Backend {
             )
             .collect();
 
+        // An order whose invoice waits for its adapter is accounted for by the queue.
         let paid_orders_without_invoice: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM orders WHERE status IN ('paid', 'voided') AND invoice_id IS NULL",
+            "SELECT COUNT(*) FROM orders o WHERE o.status IN ('paid', 'voided') AND o.invoice_id IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM fiscal_issue_queue q WHERE q.tenant_id = o.tenant_id \
+             AND q.order_id = o.id AND q.kind = 'invoice')",
         )
         .fetch_one(&mut *conn)
         .await?;
@@ -3293,7 +3274,16 @@ impl Store for Backend {
         )
         .fetch_one(&mut *conn)
         .await?;
+        // The chain's length on the tenant row must match its entries: a
+        // deleted entry shows here at once; `fiscal verify` checks the hashes.
+        let audit_chains_broken: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT t.id FROM tenants t WHERE t.audit_length <> \
+             (SELECT COUNT(*) FROM fiscal_audit_log a WHERE a.tenant_id = t.id)",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
         Ok(IntegrityReport {
+            audit_chains_broken,
             series_with_gaps,
             paid_orders_without_invoice,
             paid_orders_without_tickets,
@@ -3571,5 +3561,106 @@ impl Store for Backend {
     ) -> StoreResult<Event> {
         self.pricing_pin_rate(tenant_id, event_id, rate_id).await?;
         self.get_event(tenant_id, event_id).await
+    }
+
+    async fn create_fiscal_series(
+        &self,
+        tenant_id: Uuid,
+        series: NewFiscalSeries,
+    ) -> StoreResult<FiscalSeries> {
+        self.create_fiscal_series_impl(tenant_id, series).await
+    }
+
+    async fn list_fiscal_series(&self, tenant_id: Uuid) -> StoreResult<Vec<FiscalSeries>> {
+        self.list_fiscal_series_impl(tenant_id).await
+    }
+
+    async fn claim_fiscal_issues(
+        &self,
+        limit: i64,
+        lease: Duration,
+    ) -> StoreResult<Vec<PendingIssue>> {
+        with_retry!(self.claim_fiscal_issues_impl(limit, lease).await)
+    }
+
+    async fn record_external_document(
+        &self,
+        tenant_id: Uuid,
+        queue_id: Uuid,
+        issued: &ExternalIssued,
+    ) -> StoreResult<Option<DocumentSummary>> {
+        with_retry!(
+            self.record_external_document_impl(tenant_id, queue_id, issued)
+                .await
+        )
+    }
+
+    async fn defer_fiscal_issue(
+        &self,
+        tenant_id: Uuid,
+        queue_id: Uuid,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        with_retry!(
+            self.defer_fiscal_issue_impl(tenant_id, queue_id, error, retry_at)
+                .await
+        )
+    }
+
+    async fn retry_fiscal_issue(&self, tenant_id: Uuid, queue_id: Uuid) -> StoreResult<()> {
+        self.retry_fiscal_issue_impl(tenant_id, queue_id).await
+    }
+
+    async fn list_fiscal_issues(
+        &self,
+        tenant_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<FiscalIssueItem>> {
+        self.list_fiscal_issues_impl(tenant_id, page).await
+    }
+
+    async fn fiscal_queue_stats(&self) -> StoreResult<FiscalQueueStats> {
+        self.fiscal_queue_stats_impl().await
+    }
+
+    async fn fiscal_day_totals(
+        &self,
+        tenant_id: Uuid,
+        cashier_id: Option<Uuid>,
+        day: Option<chrono::NaiveDate>,
+    ) -> StoreResult<FiscalDayTotals> {
+        self.fiscal_day_totals_impl(tenant_id, cashier_id, day)
+            .await
+    }
+
+    async fn close_fiscal_day(
+        &self,
+        tenant_id: Uuid,
+        cashier_id: Uuid,
+        closed_by: Uuid,
+        day: Option<chrono::NaiveDate>,
+    ) -> StoreResult<ZReport> {
+        with_retry!(
+            self.close_fiscal_day_impl(tenant_id, cashier_id, closed_by, day)
+                .await
+        )
+    }
+
+    async fn list_z_reports(
+        &self,
+        tenant_id: Uuid,
+        cashier_id: Option<Uuid>,
+        page: PageRequest,
+    ) -> StoreResult<Page<ZReport>> {
+        self.list_z_reports_impl(tenant_id, cashier_id, page).await
+    }
+
+    async fn get_z_report(&self, tenant_id: Uuid, report_id: Uuid) -> StoreResult<ZReport> {
+        self.get_z_report_impl(tenant_id, report_id).await
+    }
+
+    async fn verify_fiscal(&self, tenant_id: Uuid) -> StoreResult<FiscalVerification> {
+        self.verify_fiscal_impl(tenant_id).await
     }
 }

@@ -380,4 +380,68 @@ pub trait Store: Send + Sync {
         event_id: Uuid,
         rate_id: Option<Uuid>,
     ) -> StoreResult<Event>;
+
+    // Fiscal series, issuing queue, fiscal days and verification.
+    async fn create_fiscal_series(
+        &self,
+        tenant_id: Uuid,
+        series: NewFiscalSeries,
+    ) -> StoreResult<FiscalSeries>;
+    async fn list_fiscal_series(&self, tenant_id: Uuid) -> StoreResult<Vec<FiscalSeries>>;
+    /// Claims up to `limit` due documents for their external adapters,
+    /// leasing each for `lease` so no other worker takes it meanwhile.
+    async fn claim_fiscal_issues(
+        &self,
+        limit: i64,
+        lease: std::time::Duration,
+    ) -> StoreResult<Vec<PendingIssue>>;
+    /// Records what an adapter issued; `None` when the document was already recorded.
+    async fn record_external_document(
+        &self,
+        tenant_id: Uuid,
+        queue_id: Uuid,
+        issued: &ExternalIssued,
+    ) -> StoreResult<Option<DocumentSummary>>;
+    /// Puts a queued document back for a retry at `retry_at`, or marks it
+    /// rejected (no automatic retry) when `retry_at` is `None`.
+    async fn defer_fiscal_issue(
+        &self,
+        tenant_id: Uuid,
+        queue_id: Uuid,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()>;
+    /// Puts a rejected document back in the queue, due now.
+    async fn retry_fiscal_issue(&self, tenant_id: Uuid, queue_id: Uuid) -> StoreResult<()>;
+    async fn list_fiscal_issues(
+        &self,
+        tenant_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<FiscalIssueItem>>;
+    async fn fiscal_queue_stats(&self) -> StoreResult<FiscalQueueStats>;
+    /// Totals of a fiscal day (today in Caracas by default) for one cashier,
+    /// or for the tenant when `cashier_id` is empty.
+    async fn fiscal_day_totals(
+        &self,
+        tenant_id: Uuid,
+        cashier_id: Option<Uuid>,
+        day: Option<chrono::NaiveDate>,
+    ) -> StoreResult<FiscalDayTotals>;
+    /// Closes a cashier's fiscal day with a Z report.
+    async fn close_fiscal_day(
+        &self,
+        tenant_id: Uuid,
+        cashier_id: Uuid,
+        closed_by: Uuid,
+        day: Option<chrono::NaiveDate>,
+    ) -> StoreResult<ZReport>;
+    async fn list_z_reports(
+        &self,
+        tenant_id: Uuid,
+        cashier_id: Option<Uuid>,
+        page: PageRequest,
+    ) -> StoreResult<Page<ZReport>>;
+    async fn get_z_report(&self, tenant_id: Uuid, report_id: Uuid) -> StoreResult<ZReport>;
+    /// Checks a tenant's audit chain, series and Z reports.
+    async fn verify_fiscal(&self, tenant_id: Uuid) -> StoreResult<FiscalVerification>;
 }

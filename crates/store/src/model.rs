@@ -566,6 +566,11 @@ pub struct Order {
     pub payments: Vec<Payment>,
     pub invoice: Option<DocumentSummary>,
     pub credit_note: Option<DocumentSummary>,
+    /// `none` (not paid yet), `invoiced`, `pending_issue` (paid; the invoice
+    /// waits for its adapter and is retried) or `issue_rejected` (paid; the
+    /// adapter refused the invoice and an operator must act).
+    #[serde(default)]
+    pub fiscal_status: String,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
     /// Stage transitions this request caused; reported to metrics, not serialised.
@@ -583,6 +588,9 @@ pub struct NewOrder {
     pub discount_code: Option<String>,
     /// Tickets to issue if the order's total is zero and it completes at once.
     pub tickets: Vec<NewTicket>,
+    /// Code of the invoice series (for example the terminal's); the tenant's
+    /// default series when empty.
+    pub series: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -594,7 +602,9 @@ pub struct PaymentOutcome {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct VoidOutcome {
     pub order: Order,
-    pub credit_note: DocumentSummary,
+    /// Empty while a credit note series with an external adapter has not
+    /// issued it yet; `order.fiscal_status` then says so.
+    pub credit_note: Option<DocumentSummary>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
@@ -665,6 +675,8 @@ pub struct SeriesGap {
 /// Result of checking the invariants that no code path should ever break.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct IntegrityReport {
+    /// Tenants whose audit chain length does not match its entries.
+    pub audit_chains_broken: Vec<Uuid>,
     /// Series with a gap, a duplicate or a lost document.
     pub series_with_gaps: Vec<SeriesGap>,
     /// Paid or voided orders without an invoice.
@@ -679,7 +691,9 @@ pub struct IntegrityReport {
 
 impl IntegrityReport {
     pub fn fiscal_series_ok(&self) -> bool {
-        self.series_with_gaps.is_empty() && self.paid_orders_without_invoice == 0
+        self.series_with_gaps.is_empty()
+            && self.paid_orders_without_invoice == 0
+            && self.audit_chains_broken.is_empty()
     }
 
     pub fn tenant_data_ok(&self) -> bool {
@@ -907,4 +921,198 @@ pub struct SeriesGauges {
     /// The series counter minus one: numbers are gapless, so this is the
     /// number of documents issued in the series.
     pub documents_issued: i64,
+}
+
+/// A numbering series of invoices or credit notes, each gapless on its own.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FiscalSeries {
+    pub id: Uuid,
+    pub code: String,
+    /// `invoice` or `credit_note`.
+    pub kind: String,
+    /// `internal`, `digital_printer` or `fiscal_printer`.
+    pub adapter: String,
+    pub description: String,
+    /// The series a sale uses when the request names none.
+    pub is_default: bool,
+    /// For an invoice series, the series of the credit notes that correct it.
+    pub credit_note_series: Option<String>,
+    /// Documents recorded so far in this series.
+    pub documents_issued: i64,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewFiscalSeries {
+    pub code: String,
+    pub kind: String,
+    pub adapter: String,
+    /// Adapter settings (for example a digital printer's URL and token).
+    pub adapter_config: serde_json::Value,
+    pub description: String,
+    pub is_default: bool,
+    pub credit_note_series: Option<String>,
+}
+
+/// A document waiting for an external adapter, as the issuing job sees it.
+#[derive(Debug, Clone)]
+pub struct PendingIssue {
+    pub tenant_id: Uuid,
+    /// Also the idempotency key sent to the adapter and the document's id.
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub series: String,
+    pub kind: String,
+    pub adapter: String,
+    pub adapter_config: serde_json::Value,
+    pub content: serde_json::Value,
+    pub attempts: i64,
+}
+
+/// A queued document, as an operator sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FiscalIssueItem {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub series: String,
+    pub kind: String,
+    pub adapter: String,
+    /// `pending` (retried by the job) or `rejected` (needs an operator).
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What an external adapter returned for a document.
+#[derive(Debug, Clone)]
+pub struct ExternalIssued {
+    pub number: i64,
+    pub control_number: String,
+    pub verification_url: Option<String>,
+    pub issued_at: Option<DateTime<Utc>>,
+}
+
+/// Queue depth per status and the age of the oldest pending document.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct FiscalQueueStats {
+    pub pending: i64,
+    pub rejected: i64,
+    pub oldest_pending_seconds: i64,
+}
+
+/// Base and tax of one tax rate over a set of documents.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct RateTotal {
+    /// `iva` or `other`.
+    pub category: String,
+    pub name: String,
+    pub rate_basis_points: i64,
+    pub base_usd_cents: i64,
+    pub tax_usd_cents: i64,
+    pub base_bs_cents: i64,
+    pub tax_bs_cents: i64,
+}
+
+/// Totals of the invoices or the credit notes of a fiscal day.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct DocumentTotals {
+    pub count: i64,
+    pub rates: Vec<RateTotal>,
+    pub exempt_usd_cents: i64,
+    pub exempt_bs_cents: i64,
+    pub igtf_usd_cents: i64,
+    pub igtf_bs_cents: i64,
+    /// Totals without IGTF.
+    pub total_usd_cents: i64,
+    pub total_bs_cents: i64,
+}
+
+/// Payments taken in a fiscal day, per method and currency.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PaymentMethodTotal {
+    pub method: String,
+    pub currency: String,
+    pub count: i64,
+    /// In the payment's currency, IGTF included.
+    pub amount_cents: i64,
+    pub amount_bs_cents: i64,
+    pub igtf_cents: i64,
+    pub igtf_bs_cents: i64,
+}
+
+/// First and last numbers used in a series during a fiscal day.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SeriesRange {
+    pub series: String,
+    pub kind: String,
+    pub count: i64,
+    pub first_number: i64,
+    pub last_number: i64,
+    pub first_control_number: String,
+    pub last_control_number: String,
+}
+
+/// Totals of a fiscal day (an X report, a Z report's content, or the
+/// tenant-wide daily summary when `cashier_id` is empty).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FiscalDayTotals {
+    pub cashier_id: Option<Uuid>,
+    #[schema(value_type = String, format = Date)]
+    pub fiscal_day: chrono::NaiveDate,
+    /// The day's bounds in UTC, `[from, to)`.
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub invoices: DocumentTotals,
+    pub credit_notes: DocumentTotals,
+    /// Invoices minus credit notes, IGTF excluded.
+    pub net_total_usd_cents: i64,
+    pub net_total_bs_cents: i64,
+    pub payments: Vec<PaymentMethodTotal>,
+    pub series: Vec<SeriesRange>,
+    /// Documents of this cashier still waiting for their adapter.
+    pub pending_documents: i64,
+}
+
+/// A cashier's fiscal day closing.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ZReport {
+    pub id: Uuid,
+    /// Consecutive per cashier, from 1.
+    pub number: i64,
+    pub cashier_id: Uuid,
+    #[schema(value_type = String, format = Date)]
+    pub fiscal_day: chrono::NaiveDate,
+    pub totals: FiscalDayTotals,
+    pub closed_by: Uuid,
+    pub closed_at: DateTime<Utc>,
+}
+
+/// One finding of a fiscal verification, naming the row at fault.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FiscalProblem {
+    /// `chain_break`, `hash_mismatch`, `sequence_gap`, `series_gap`,
+    /// `duplicate_number`, `document_mismatch`, `missing_audit_entry`, …
+    pub kind: String,
+    /// Table and key of the row, for example `fiscal_documents id=…`.
+    pub row: String,
+    pub detail: String,
+}
+
+/// The result of checking a tenant's audit chain, series and Z reports.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FiscalVerification {
+    pub tenant_id: Uuid,
+    pub audit_entries: i64,
+    pub documents: i64,
+    pub series: i64,
+    pub z_reports: i64,
+    pub problems: Vec<FiscalProblem>,
+}
+
+impl FiscalVerification {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
 }

@@ -13,6 +13,8 @@ use crate::{Clock, ConnectOptions, StoreError, StoreResult};
 type Db = sqlx::Postgres;
 type Backend = PgStore;
 const BACKEND_NAME: &str = "postgres";
+/// Appended to a read that must hold its row against a concurrent update.
+const SHARE_LOCK: &str = " FOR SHARE";
 
 /// The store on a PostgreSQL database.
 pub struct PgStore {

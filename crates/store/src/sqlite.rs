@@ -19,6 +19,8 @@ use crate::{Clock, ConnectOptions, StoreError, StoreResult};
 type Db = sqlx::Sqlite;
 type Backend = SqliteStore;
 const BACKEND_NAME: &str = "sqlite";
+/// `BEGIN IMMEDIATE` already holds the database's write lock.
+const SHARE_LOCK: &str = "";
 
 /// The store on an SQLite file.
 pub struct SqliteStore {

@@ -360,6 +360,7 @@ fn new_order(fixture: &Fixture, hold_id: Uuid) -> NewOrder {
         courtesy: false,
         discount_code: None,
         tickets: Vec::new(),
+        series: None,
     }
 }
 
@@ -609,6 +610,7 @@ async fn concurrent_orders_fill_stage_exactly(harness: &Harness) {
                         courtesy: false,
                         discount_code: None,
                         tickets: Vec::new(),
+                        series: None,
                     },
                 )
             })

@@ -406,6 +406,57 @@ async fn killed_server_loses_nothing(database_url: String) {
     );
     server.kill().expect("stop taquilla");
     server.wait().expect("reap taquilla");
+
+    // The audit chain and series survived the kill intact…
+    let (passed, report) = fiscal_verify(&database_url);
+    assert!(passed, "fiscal verify after the crash: {report}");
+    assert!(report.contains(": ok: "), "{report}");
+
+    // …and an invoice edited behind taquilla's back is named by the check.
+    let mut database = if database_url.starts_with("sqlite:") {
+        let mut connection = sqlx::SqliteConnection::connect(&database_url)
+            .await
+            .unwrap();
+        sqlx::query("DROP TRIGGER fiscal_documents_no_update")
+            .execute(&mut connection)
+            .await
+            .unwrap();
+        Database::Sqlite(connection)
+    } else {
+        let mut connection = sqlx::PgConnection::connect(&database_url).await.unwrap();
+        sqlx::query("ALTER TABLE fiscal_documents DISABLE TRIGGER fiscal_documents_immutable")
+            .execute(&mut connection)
+            .await
+            .unwrap();
+        Database::Postgres(connection)
+    };
+    numbers(
+        &mut database,
+        "UPDATE fiscal_documents SET total_bs_cents = total_bs_cents - 1 WHERE kind = 'invoice' AND number = 1",
+    )
+    .await;
+    drop(database);
+    let (passed, report) = fiscal_verify(&database_url);
+    assert!(!passed, "fiscal verify must fail after tampering: {report}");
+    assert!(
+        report.contains("document_mismatch at fiscal_documents id="),
+        "{report}"
+    );
+}
+
+/// Runs `taquilla fiscal verify` on a database; returns whether it passed and what it printed.
+fn fiscal_verify(database_url: &str) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_taquilla"))
+        .args(["fiscal", "verify"])
+        .env("DATABASE_URL", database_url)
+        .env("TAQUILLA_LOG_FORMAT", "text")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run taquilla fiscal verify");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

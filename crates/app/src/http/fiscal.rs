@@ -1,16 +1,53 @@
-//! Fiscal documents (read-only: they are never edited) and the bank list.
+//! Fiscal documents (read-only: they are never edited), series, the issuing
+//! queue, X and Z reports, verification, and the bank list.
 
 use axum::Json;
 use axum::extract::State;
-use serde::Serialize;
+use axum::http::StatusCode;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use taquilla_domain::FieldError;
 use taquilla_domain::bank::BANKS;
-use taquilla_store::model::{FiscalDocument, Page, Role};
-use utoipa::ToSchema;
+use taquilla_store::model::{
+    FiscalDayTotals, FiscalDocument, FiscalIssueItem, FiscalSeries, FiscalVerification,
+    NewFiscalSeries, Page, Role, ZReport,
+};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
 use crate::auth::Principal;
-use crate::error::ApiResult;
-use crate::http::extract::{ApiQuery, IdPath, PageQuery};
+use crate::error::{ApiError, ApiResult};
+use crate::http::extract::{ApiJson, ApiQuery, IdPath, PageQuery};
+use crate::http::validate;
 use crate::state::AppState;
+
+/// Counts and logs one issued document, whichever path issued it.
+pub fn record_document_issued(
+    state: &AppState,
+    tenant_id: Uuid,
+    order_id: Uuid,
+    document: &taquilla_store::model::DocumentSummary,
+) {
+    state
+        .metrics
+        .fiscal_series_generated_total
+        .with_label_values(&[tenant_id.to_string().as_str()])
+        .inc();
+    tracing::info!(
+        event = "fiscal_document_issued",
+        tenant.id = %tenant_id,
+        order.id = %order_id,
+        document.id = %document.id,
+        document.kind = %document.kind,
+        document.series = %document.series,
+        document.number = document.number,
+        document.control_number = %document.control_number,
+        "fiscal document issued"
+    );
+}
+
+/// Adapters a series can issue through.
+pub const ADAPTERS: [&str; 3] = ["internal", "digital_printer", "fiscal_printer"];
 
 #[derive(Serialize, ToSchema)]
 pub struct Bank {
@@ -61,4 +98,362 @@ pub async fn list_banks() -> Json<Vec<Bank>> {
             .map(|(code, name)| Bank { code, name })
             .collect(),
     )
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateSeries {
+    /// Short code printed before the number, e.g. `B` or `T2` (letters and digits, at most 10).
+    pub code: String,
+    /// `invoice` or `credit_note`.
+    pub kind: String,
+    /// `internal` (default), `digital_printer` or `fiscal_printer`.
+    #[serde(default)]
+    pub adapter: Option<String>,
+    /// Adapter settings. `digital_printer`: `{"base_url": "...", "api_token": "...", "timeout_ms": 10000}`.
+    /// `fiscal_printer`: `{"driver": "simulated"}`.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub adapter_config: Option<serde_json::Value>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Makes this the series used when a sale names none.
+    #[serde(default)]
+    pub is_default: bool,
+    /// For an invoice series: the code of the credit note series that corrects it.
+    #[serde(default)]
+    pub credit_note_series: Option<String>,
+}
+
+/// Checks a series code: 1–10 upper-case letters or digits.
+fn series_code(errors: &mut Vec<FieldError>, field: &str, value: &str) -> String {
+    let code = value.trim().to_uppercase();
+    if code.is_empty() {
+        errors.push(FieldError::new(field, "required"));
+    } else if code.chars().count() > 10 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+        errors.push(FieldError::new(field, "series_code_format"));
+    }
+    code
+}
+
+/// Checks the settings an adapter needs.
+fn adapter_config(
+    errors: &mut Vec<FieldError>,
+    adapter: &str,
+    config: Option<serde_json::Value>,
+) -> serde_json::Value {
+    let config = config.unwrap_or_else(|| serde_json::json!({}));
+    if !config.is_object() {
+        errors.push(FieldError::new("adapter_config", "must_be_object"));
+        return config;
+    }
+    match adapter {
+        "digital_printer" => {
+            let url = config["base_url"].as_str().unwrap_or_default();
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                errors.push(FieldError::new("adapter_config.base_url", "url_format"));
+            }
+            if config["api_token"].as_str().is_none_or(str::is_empty) {
+                errors.push(FieldError::new("adapter_config.api_token", "required"));
+            }
+            if let Some(timeout) = config.get("timeout_ms")
+                && !timeout
+                    .as_i64()
+                    .is_some_and(|ms| (100..=120_000).contains(&ms))
+            {
+                errors.push(FieldError::new("adapter_config.timeout_ms", "out_of_range"));
+            }
+        }
+        "fiscal_printer" if config["driver"].as_str() != Some("simulated") => {
+            errors.push(FieldError::new(
+                "adapter_config.driver",
+                "unknown_printer_driver",
+            ));
+        }
+        _ => {}
+    }
+    config
+}
+
+/// Creates a numbering series, for example one per box office or terminal.
+/// Each series is gapless on its own.
+#[utoipa::path(post, path = "/api/v1/fiscal/series", tag = "fiscal", request_body = CreateSeries,
+    responses((status = 201, body = FiscalSeries), (status = 409, description = "series_exists"), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn create_series(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: ApiJson<CreateSeries>,
+) -> ApiResult<(StatusCode, Json<FiscalSeries>)> {
+    principal.require(&[Role::TenantAdmin])?;
+    let body = body.value;
+    let mut errors = Vec::new();
+    let code = series_code(&mut errors, "code", &body.code);
+    if !["invoice", "credit_note"].contains(&body.kind.as_str()) {
+        errors.push(FieldError::new("kind", "unknown_document_kind"));
+    }
+    let adapter = body.adapter.unwrap_or_else(|| "internal".to_string());
+    if !ADAPTERS.contains(&adapter.as_str()) {
+        errors.push(FieldError::new("adapter", "unknown_adapter"));
+    }
+    let config = adapter_config(&mut errors, &adapter, body.adapter_config);
+    let description =
+        validate::optional_text(&mut errors, "description", body.description.as_deref(), 200)
+            .unwrap_or_default();
+    let credit_note_series = match body.credit_note_series.as_deref() {
+        Some(value) if body.kind == "invoice" => {
+            Some(series_code(&mut errors, "credit_note_series", value))
+        }
+        Some(_) => {
+            errors.push(FieldError::new(
+                "credit_note_series",
+                "only_for_invoice_series",
+            ));
+            None
+        }
+        None => None,
+    };
+    validate::finish(errors)?;
+    let series = state
+        .store
+        .create_fiscal_series(
+            principal.tenant()?,
+            NewFiscalSeries {
+                code,
+                kind: body.kind,
+                adapter,
+                adapter_config: config,
+                description,
+                is_default: body.is_default,
+                credit_note_series,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(series)))
+}
+
+/// Lists the tenant's series with the documents each has issued.
+#[utoipa::path(get, path = "/api/v1/fiscal/series", tag = "fiscal",
+    responses((status = 200, body = Vec<FiscalSeries>)), security(("bearer" = [])))]
+pub async fn list_series(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Json<Vec<FiscalSeries>>> {
+    principal.require(&[Role::TenantAdmin, Role::Cashier])?;
+    Ok(Json(
+        state.store.list_fiscal_series(principal.tenant()?).await?,
+    ))
+}
+
+/// Lists documents waiting for an external adapter (pending or rejected).
+#[utoipa::path(get, path = "/api/v1/fiscal/issue-queue", tag = "fiscal", params(PageQuery),
+    responses((status = 200, body = Page<FiscalIssueItem>)), security(("bearer" = [])))]
+pub async fn list_issue_queue(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Page<FiscalIssueItem>>> {
+    principal.require(&[Role::TenantAdmin])?;
+    Ok(Json(
+        state
+            .store
+            .list_fiscal_issues(principal.tenant()?, query.page()?)
+            .await?,
+    ))
+}
+
+/// Sends a rejected document to its adapter again (after fixing the cause).
+#[utoipa::path(post, path = "/api/v1/fiscal/issue-queue/{id}/retry", tag = "fiscal", params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 404)), security(("bearer" = [])))]
+pub async fn retry_issue(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+) -> ApiResult<StatusCode> {
+    principal.require(&[Role::TenantAdmin])?;
+    state
+        .store
+        .retry_fiscal_issue(principal.tenant()?, id)
+        .await?;
+    state.issuing.notify_one();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DayQuery {
+    /// The cashier; yourself when empty (tenant admins may name any user).
+    pub cashier_id: Option<Uuid>,
+    /// The fiscal day (America/Caracas), `YYYY-MM-DD`; today when empty.
+    #[param(value_type = Option<String>, format = Date)]
+    pub date: Option<NaiveDate>,
+}
+
+fn is_admin(principal: &Principal) -> bool {
+    principal.require(&[Role::TenantAdmin]).is_ok()
+}
+
+/// Returns whose day a report is about: yourself, or anyone for a tenant admin.
+fn report_cashier(principal: &Principal, requested: Option<Uuid>) -> ApiResult<Uuid> {
+    match requested {
+        Some(cashier_id) if cashier_id != principal.user_id => {
+            principal.require(&[Role::TenantAdmin])?;
+            Ok(cashier_id)
+        }
+        _ => Ok(principal.user_id),
+    }
+}
+
+/// X report: the totals of a cashier's fiscal day so far. Read-only; it does
+/// not close the day.
+#[utoipa::path(get, path = "/api/v1/fiscal/reports/x", tag = "fiscal", params(DayQuery),
+    responses((status = 200, body = FiscalDayTotals), (status = 403), (status = 404)), security(("bearer" = [])))]
+pub async fn x_report(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<DayQuery>,
+) -> ApiResult<Json<FiscalDayTotals>> {
+    principal.require(&[Role::TenantAdmin, Role::Cashier])?;
+    let cashier_id = report_cashier(&principal, query.cashier_id)?;
+    Ok(Json(
+        state
+            .store
+            .fiscal_day_totals(principal.tenant()?, Some(cashier_id), query.date)
+            .await?,
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CloseDay {
+    /// The cashier whose day closes; yourself when empty (tenant admins may name any user).
+    #[serde(default)]
+    pub cashier_id: Option<Uuid>,
+    /// The fiscal day to close, `YYYY-MM-DD`; today (America/Caracas) when empty.
+    /// An earlier day left open may be closed; a future one may not.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub fiscal_day: Option<NaiveDate>,
+}
+
+/// Z report: closes a cashier's fiscal day with its totals, numbered per
+/// cashier. Afterwards that cashier cannot sell until the next fiscal day.
+/// The body may be `{}` to close your own day today.
+#[utoipa::path(post, path = "/api/v1/fiscal/reports/z", tag = "fiscal", request_body = CloseDay,
+    responses((status = 201, body = ZReport), (status = 409, description = "z_report_exists, documents_pending_issue"), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn close_day(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: ApiJson<CloseDay>,
+) -> ApiResult<(StatusCode, Json<ZReport>)> {
+    principal.require(&[Role::TenantAdmin, Role::Cashier])?;
+    let body = body.value;
+    let tenant_id = principal.tenant()?;
+    let cashier_id = report_cashier(&principal, body.cashier_id)?;
+    let report = state
+        .store
+        .close_fiscal_day(tenant_id, cashier_id, principal.user_id, body.fiscal_day)
+        .await?;
+    tracing::info!(
+        event = "z_report_closed",
+        tenant.id = %tenant_id,
+        user.id = %cashier_id,
+        z_report.id = %report.id,
+        z_report.number = report.number,
+        fiscal_day = %report.fiscal_day,
+        invoices = report.totals.invoices.count,
+        credit_notes = report.totals.credit_notes.count,
+        net_total_bs_cents = report.totals.net_total_bs_cents,
+        "fiscal day closed"
+    );
+    Ok((StatusCode::CREATED, Json(report)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ZListQuery {
+    /// Only this cashier's reports.
+    pub cashier_id: Option<Uuid>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// Lists Z reports, oldest first.
+#[utoipa::path(get, path = "/api/v1/fiscal/reports/z", tag = "fiscal", params(ZListQuery),
+    responses((status = 200, body = Page<ZReport>)), security(("bearer" = [])))]
+pub async fn list_z_reports(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<ZListQuery>,
+) -> ApiResult<Json<Page<ZReport>>> {
+    principal.require(&[Role::TenantAdmin, Role::Cashier])?;
+    // A cashier sees only their own reports.
+    let cashier_id = if is_admin(&principal) {
+        query.cashier_id
+    } else {
+        Some(report_cashier(&principal, query.cashier_id)?)
+    };
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    }
+    .page()?;
+    Ok(Json(
+        state
+            .store
+            .list_z_reports(principal.tenant()?, cashier_id, page)
+            .await?,
+    ))
+}
+
+/// Returns one Z report.
+#[utoipa::path(get, path = "/api/v1/fiscal/reports/z/{id}", tag = "fiscal", params(("id" = Uuid, Path)),
+    responses((status = 200, body = ZReport), (status = 404)), security(("bearer" = [])))]
+pub async fn get_z_report(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<ZReport>> {
+    principal.require(&[Role::TenantAdmin, Role::Cashier])?;
+    let report = state.store.get_z_report(principal.tenant()?, id).await?;
+    if !is_admin(&principal) && report.cashier_id != principal.user_id {
+        return Err(ApiError::NotFound("Z report"));
+    }
+    Ok(Json(report))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DailyQuery {
+    /// The fiscal day (America/Caracas), `YYYY-MM-DD`; today when empty.
+    #[param(value_type = Option<String>, format = Date)]
+    pub date: Option<NaiveDate>,
+}
+
+/// The tenant-wide summary of a fiscal day: every cashier's documents and payments.
+#[utoipa::path(get, path = "/api/v1/fiscal/reports/daily", tag = "fiscal", params(DailyQuery),
+    responses((status = 200, body = FiscalDayTotals)), security(("bearer" = [])))]
+pub async fn daily_summary(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<DailyQuery>,
+) -> ApiResult<Json<FiscalDayTotals>> {
+    principal.require(&[Role::TenantAdmin])?;
+    Ok(Json(
+        state
+            .store
+            .fiscal_day_totals(principal.tenant()?, None, query.date)
+            .await?,
+    ))
+}
+
+/// Checks the tenant's audit chain, series and Z reports (what
+/// `taquilla fiscal verify` prints).
+#[utoipa::path(get, path = "/api/v1/fiscal/verify", tag = "fiscal",
+    responses((status = 200, body = FiscalVerification)), security(("bearer" = [])))]
+pub async fn verify(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Json<FiscalVerification>> {
+    principal.require(&[Role::TenantAdmin])?;
+    Ok(Json(state.store.verify_fiscal(principal.tenant()?).await?))
 }

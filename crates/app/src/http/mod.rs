@@ -10,6 +10,7 @@ pub mod gate;
 pub mod health;
 pub mod operations;
 pub mod pricing;
+pub mod print;
 pub mod profiling;
 pub mod sales;
 pub mod validate;
@@ -119,6 +120,24 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route("/tickets/public-key", get(gate::public_key))
         .route("/fiscal/documents", get(fiscal::list_documents))
         .route("/fiscal/documents/{id}", get(fiscal::get_document))
+        .route("/fiscal/documents/{id}/print", get(print::document_html))
+        .route("/fiscal/documents/{id}/pdf", get(print::document_pdf))
+        .route("/orders/{id}/tickets/print", get(print::tickets_html))
+        .route("/orders/{id}/tickets/pdf", get(print::tickets_pdf))
+        .route(
+            "/fiscal/series",
+            get(fiscal::list_series).post(fiscal::create_series),
+        )
+        .route("/fiscal/issue-queue", get(fiscal::list_issue_queue))
+        .route("/fiscal/issue-queue/{id}/retry", post(fiscal::retry_issue))
+        .route("/fiscal/reports/x", get(fiscal::x_report))
+        .route(
+            "/fiscal/reports/z",
+            get(fiscal::list_z_reports).post(fiscal::close_day),
+        )
+        .route("/fiscal/reports/z/{id}", get(fiscal::get_z_report))
+        .route("/fiscal/reports/daily", get(fiscal::daily_summary))
+        .route("/fiscal/verify", get(fiscal::verify))
         .route("/banks", get(fiscal::list_banks))
         .route("/admin/profiling/requests", get(profiling::list_requests))
         .route("/admin/operations/snapshot", get(operations::snapshot));

@@ -54,6 +54,10 @@ pub struct CreateOrder {
     pub courtesy: bool,
     /// A discount code of the event.
     pub discount_code: Option<String>,
+    /// Code of the invoice series to use (for example the terminal's); the
+    /// tenant's default series when empty.
+    #[serde(default)]
+    pub series: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -244,6 +248,12 @@ pub async fn create_order(
                 courtesy: body.value.courtesy,
                 discount_code,
                 tickets,
+                series: body
+                    .value
+                    .series
+                    .as_deref()
+                    .map(|code| code.trim().to_uppercase())
+                    .filter(|code| !code.is_empty()),
             },
         )
         .await?;
@@ -570,12 +580,6 @@ fn record_sale(state: &AppState, tenant_id: Uuid, order: &Order, processing_time
             .with_label_values(&labels)
             .inc_by((line.total_usd_cents + tax_share) as f64 / 100.0);
     }
-    state
-        .metrics
-        .fiscal_series_generated_total
-        .with_label_values(&[tenant.as_str()])
-        .inc();
-
     let tickets: i64 = order.lines.iter().map(|line| line.quantity).sum();
     tracing::info!(
         event = "ticket_purchase_completed",
@@ -589,16 +593,12 @@ fn record_sale(state: &AppState, tenant_id: Uuid, order: &Order, processing_time
         processing_time_ms,
         "ticket purchase completed"
     );
-    if let Some(invoice) = &order.invoice {
-        tracing::info!(
-            event = "fiscal_document_issued",
-            tenant.id = %tenant_id,
-            document.id = %invoice.id,
-            document.kind = %invoice.kind,
-            document.number = invoice.number,
-            document.control_number = %invoice.control_number,
-            "fiscal document issued"
-        );
+    match &order.invoice {
+        Some(invoice) => {
+            crate::http::fiscal::record_document_issued(state, tenant_id, order.id, invoice)
+        }
+        // The invoice waits for its series' adapter: wake the issuing job.
+        None => state.issuing.notify_one(),
     }
 }
 
@@ -627,20 +627,16 @@ pub async fn void_order(
         .void_order(tenant_id, principal.user_id, idempotency, order_id, reason)
         .await?;
     if let Idempotent::Fresh(outcome) = &result {
-        state
-            .metrics
-            .fiscal_series_generated_total
-            .with_label_values(&[tenant_id.to_string().as_str()])
-            .inc();
-        tracing::info!(
-            event = "fiscal_document_issued",
-            tenant.id = %tenant_id,
-            order.id = %order_id,
-            document.id = %outcome.credit_note.id,
-            document.kind = "credit_note",
-            document.number = outcome.credit_note.number,
-            "order voided and credit note issued"
-        );
+        tracing::info!(event = "order_voided", tenant.id = %tenant_id, order.id = %order_id, "order voided");
+        match &outcome.credit_note {
+            Some(credit_note) => crate::http::fiscal::record_document_issued(
+                &state,
+                tenant_id,
+                order_id,
+                credit_note,
+            ),
+            None => state.issuing.notify_one(),
+        }
     }
     Ok(respond(StatusCode::OK, result))
 }

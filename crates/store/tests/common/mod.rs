@@ -18,6 +18,7 @@ pub enum Backend {
 pub struct Harness {
     pub store: Arc<dyn Store>,
     pub clock: Arc<OffsetClock>,
+    url: String,
     pg_database: Option<String>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -58,7 +59,7 @@ impl Harness {
             }
         };
         let options = ConnectOptions {
-            url,
+            url: url.clone(),
             max_connections: 8,
             slow_statement_threshold: std::time::Duration::from_secs(1),
             sqlite_synchronous_full: true,
@@ -69,9 +70,42 @@ impl Harness {
         Self {
             store,
             clock,
+            url,
             pg_database,
             _dir: dir,
         }
+    }
+
+    /// Runs statements on a connection of its own, outside the store: how a
+    /// test tampers with rows the store would never change.
+    #[allow(dead_code)]
+    pub async fn execute_raw(&self, statements: &[&str]) {
+        if self.pg_database.is_some() {
+            let mut connection = sqlx::PgConnection::connect(&self.url)
+                .await
+                .expect("PostgreSQL connection");
+            for statement in statements {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_string()))
+                    .execute(&mut connection)
+                    .await
+                    .expect("raw statement");
+            }
+        } else {
+            let mut connection = sqlx::SqliteConnection::connect(&self.url)
+                .await
+                .expect("SQLite connection");
+            for statement in statements {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_string()))
+                    .execute(&mut connection)
+                    .await
+                    .expect("raw statement");
+            }
+        }
+    }
+
+    #[allow(dead_code)]
+    pub fn is_postgres(&self) -> bool {
+        self.pg_database.is_some()
     }
 
     pub async fn teardown(self) {

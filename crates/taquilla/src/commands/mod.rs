@@ -2,6 +2,7 @@
 //! progress to stderr and results to stdout.
 
 mod admin;
+mod fiscal;
 mod health_check;
 mod load_test;
 mod metrics_export;
@@ -37,6 +38,8 @@ enum Command {
     },
     /// Create an administrator: a platform admin, or with --tenant a tenant admin.
     CreateAdmin(admin::CreateAdminArgs),
+    /// Fiscal checks: `taquilla fiscal verify` checks audit chains and series.
+    Fiscal(fiscal::FiscalArgs),
     /// Check a running server's /health/ endpoint; the exit status reports the result.
     HealthCheck(health_check::HealthCheckArgs),
     /// Run complete sales against a server on loopback and report throughput and latency.
@@ -77,6 +80,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::CreateAdmin(args) => admin::run(args).await,
+        Command::Fiscal(args) => fiscal::run(args).await,
         Command::HealthCheck(args) => health_check::run(args).await,
         Command::LoadTest(args) => load_test::run(args).await,
         Command::MetricsExport(args) => metrics_export::run(args).await,

@@ -32,6 +32,7 @@ macro_rules! backend_tests {
 
 mod auth;
 mod concurrency;
+mod fiscal;
 mod health;
 mod helpers;
 mod holds;
@@ -40,6 +41,7 @@ mod isolation;
 mod money;
 mod operations;
 mod pricing;
+mod print;
 mod profiling;
 mod sale_flow;
 mod sentry;

@@ -1,0 +1,1486 @@
+//! Fiscal series, document issuing, the hash-chained audit log, cashiers'
+//! fiscal days with their X and Z reports, and the verification behind
+//! `taquilla fiscal verify`. Shared by both backends like `common.rs` (this
+//! file is a child module of it).
+//!
+//! Lock order, for every transaction that issues or closes: the cashier's
+//! day row (shared by sales, exclusive by a Z report), then the series row,
+//! then the tenant row (control counter and audit chain length). The series
+//! and tenant rows are taken by the last statements of the transaction, so one
+//! tenant's sales queue on them only for the final inserts.
+
+use chrono::NaiveDate;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use taquilla_domain::fiscal::caracas_day_bounds;
+
+use super::*;
+
+/// The `previous_hash` of a chain's first entry.
+pub(super) const GENESIS_HASH: &str =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Returns an audit entry's hash. It covers the previous hash, so editing or
+/// deleting any entry breaks every later link.
+pub(super) fn audit_hash(
+    previous_hash: &str,
+    sequence: i64,
+    kind: &str,
+    subject_id: Uuid,
+    payload: &str,
+) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(
+        format!("taquilla-audit-v1\n{previous_hash}\n{sequence}\n{kind}\n{subject_id}\n")
+            .as_bytes(),
+    );
+    hasher.update(payload.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+/// Returns the SHA-256 of a document's stored content.
+pub(super) fn content_hash(content: &str) -> String {
+    hex::encode(Sha256::digest(content.as_bytes()))
+}
+
+/// Appends an entry to the tenant's audit chain. `reserved` is the sequence
+/// when the caller already bumped `tenants.audit_length` (and so holds the
+/// tenant row); otherwise this bumps it.
+pub(super) async fn append_audit(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    reserved: Option<i64>,
+    kind: &str,
+    subject_id: Uuid,
+    payload: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> StoreResult<i64> {
+    let sequence = match reserved {
+        Some(sequence) => sequence,
+        None => sqlx::query_scalar(
+            "UPDATE tenants SET audit_length = audit_length + 1 WHERE id = $1 RETURNING audit_length",
+        )
+        .bind(tenant_id)
+        .fetch_one(&mut *conn)
+        .await?,
+    };
+    let previous_hash: String = if sequence == 1 {
+        GENESIS_HASH.to_string()
+    } else {
+        sqlx::query_scalar(
+            "SELECT hash FROM fiscal_audit_log WHERE tenant_id = $1 AND sequence = $2",
+        )
+        .bind(tenant_id)
+        .bind(sequence - 1)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| {
+            StoreError::Internal(format!(
+                "fiscal audit entry {} of tenant {tenant_id} is missing",
+                sequence - 1
+            ))
+        })?
+    };
+    let payload = payload.to_string();
+    let hash = audit_hash(&previous_hash, sequence, kind, subject_id, &payload);
+    sqlx::query(
+        "INSERT INTO fiscal_audit_log (tenant_id, sequence, kind, subject_id, payload, previous_hash, hash, recorded_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(tenant_id)
+    .bind(sequence)
+    .bind(kind)
+    .bind(subject_id)
+    .bind(&payload)
+    .bind(&previous_hash)
+    .bind(&hash)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(sequence)
+}
+
+#[derive(FromRow, Clone)]
+pub(super) struct SeriesRecord {
+    pub(super) id: Uuid,
+    pub(super) code: String,
+    kind: String,
+    pub(super) adapter: String,
+    adapter_config: String,
+    description: String,
+    is_default: bool,
+    credit_note_series_id: Option<Uuid>,
+    created_at: Option<DateTime<Utc>>,
+}
+
+const SERIES_COLUMNS: &str = "id, code, kind, adapter, adapter_config, description, is_default, \
+    credit_note_series_id, created_at";
+
+impl SeriesRecord {
+    fn view(&self, credit_note_series: Option<String>, documents_issued: i64) -> FiscalSeries {
+        FiscalSeries {
+            id: self.id,
+            code: self.code.clone(),
+            kind: self.kind.clone(),
+            adapter: self.adapter.clone(),
+            description: self.description.clone(),
+            is_default: self.is_default,
+            credit_note_series,
+            documents_issued,
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// Returns a series by id.
+pub(super) async fn series_by_id(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    series_id: Uuid,
+) -> StoreResult<SeriesRecord> {
+    let sql =
+        format!("SELECT {SERIES_COLUMNS} FROM fiscal_series WHERE tenant_id = $1 AND id = $2");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tenant_id)
+        .bind(series_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound("fiscal series"))
+}
+
+/// Returns the series named by `code` (which must be of `kind`), or the
+/// tenant's default series of that kind.
+pub(super) async fn resolve_series(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    kind: &str,
+    code: Option<&str>,
+) -> StoreResult<SeriesRecord> {
+    let record: Option<SeriesRecord> = match code {
+        Some(code) => {
+            let sql = format!(
+                "SELECT {SERIES_COLUMNS} FROM fiscal_series WHERE tenant_id = $1 AND code = $2"
+            );
+            let found: Option<SeriesRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(tenant_id)
+                .bind(code)
+                .fetch_optional(&mut *conn)
+                .await?;
+            match found {
+                Some(series) if series.kind == kind => Some(series),
+                Some(_) => {
+                    return Err(StoreError::Invalid(taquilla_domain::FieldError::new(
+                        "series",
+                        "series_wrong_kind",
+                    )));
+                }
+                None => {
+                    return Err(StoreError::Invalid(taquilla_domain::FieldError::new(
+                        "series",
+                        "unknown_series",
+                    )));
+                }
+            }
+        }
+        None => {
+            let sql = format!(
+                "SELECT {SERIES_COLUMNS} FROM fiscal_series WHERE tenant_id = $1 AND kind = $2 AND is_default"
+            );
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(tenant_id)
+                .bind(kind)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+    };
+    record.ok_or_else(|| StoreError::Internal(format!("tenant has no default {kind} series")))
+}
+
+/// Refuses the operation when the cashier's fiscal day of `now` is closed by
+/// a Z report; otherwise takes the day row shared until commit, so a Z report
+/// waits for the documents in flight.
+pub(super) async fn ensure_day_open(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    cashier_id: Uuid,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let day = caracas_date(now);
+    sqlx::query(
+        "INSERT INTO cashier_days (tenant_id, cashier_id, fiscal_day) VALUES ($1, $2, $3) \
+         ON CONFLICT (tenant_id, cashier_id, fiscal_day) DO NOTHING",
+    )
+    .bind(tenant_id)
+    .bind(cashier_id)
+    .bind(day)
+    .execute(&mut *conn)
+    .await?;
+    let sql = format!(
+        "SELECT closed_at FROM cashier_days WHERE tenant_id = $1 AND cashier_id = $2 AND fiscal_day = $3{SHARE_LOCK}"
+    );
+    let closed_at: Option<DateTime<Utc>> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(tenant_id)
+        .bind(cashier_id)
+        .bind(day)
+        .fetch_one(&mut *conn)
+        .await?;
+    if let Some(closed_at) = closed_at {
+        return Err(StoreError::conflict_with(
+            "fiscal_day_closed",
+            json!({ "fiscal_day": day, "closed_at": closed_at }),
+        ));
+    }
+    Ok(())
+}
+
+/// Returns whether the cashier's fiscal day of `now` is closed, without
+/// locking: an early answer for holds, before any payment is taken.
+pub(super) async fn day_closed(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    cashier_id: Uuid,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let closed: Option<Option<DateTime<Utc>>> = sqlx::query_scalar(
+        "SELECT closed_at FROM cashier_days WHERE tenant_id = $1 AND cashier_id = $2 AND fiscal_day = $3",
+    )
+    .bind(tenant_id)
+    .bind(cashier_id)
+    .bind(caracas_date(now))
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(matches!(closed, Some(Some(_))))
+}
+
+/// A document ready to be numbered: everything but its number and control number.
+pub(super) struct DocumentDraft {
+    pub(super) kind: &'static str,
+    pub(super) order_id: Uuid,
+    pub(super) references_document_id: Option<Uuid>,
+    pub(super) total_usd_cents: i64,
+    pub(super) total_bs_cents: i64,
+    pub(super) content: serde_json::Value,
+    pub(super) issued_by: Uuid,
+}
+
+fn title_of(kind: &str) -> &'static str {
+    if kind == "credit_note" {
+        "NOTA DE CRÉDITO"
+    } else {
+        "FACTURA"
+    }
+}
+
+/// Fills the numbering fields of a document's printable content.
+fn numbered_content(
+    mut content: serde_json::Value,
+    kind: &str,
+    series: &str,
+    number: i64,
+    control_number: &str,
+    issued_at: DateTime<Utc>,
+) -> serde_json::Value {
+    content["title"] = json!(title_of(kind));
+    content["series"] = json!(series);
+    content["number"] = json!(number);
+    content["control_number"] = json!(control_number);
+    content["issue_date"] = json!(format_issue_date(issued_at));
+    content["issue_time"] = json!(format_issue_time(issued_at));
+    content
+}
+
+/// The audit payload of an issued document: its identity, figures and the
+/// hash of its stored content, so `fiscal verify` detects an edited document.
+fn document_payload(
+    document_id: Uuid,
+    series: &str,
+    draft: &DocumentDraft,
+    number: i64,
+    control_number: &str,
+    issued_at: DateTime<Utc>,
+    content_text: &str,
+) -> serde_json::Value {
+    json!({
+        "document_id": document_id,
+        "kind": draft.kind,
+        "series": series,
+        "number": number,
+        "control_number": control_number,
+        "order_id": draft.order_id,
+        "references_document_id": draft.references_document_id,
+        "issued_at": issued_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "issued_by": draft.issued_by,
+        "total_usd_cents": draft.total_usd_cents,
+        "total_bs_cents": draft.total_bs_cents,
+        "content_sha256": content_hash(content_text),
+    })
+}
+
+/// How a document left the transaction that asked for it.
+pub(super) enum Issuance {
+    /// Numbered in this transaction (internal series).
+    Issued(DocumentSummary),
+    /// Queued for its series' external adapter.
+    Queued,
+}
+
+/// Issues a document in `series`: an internal series numbers it now (the
+/// caller calls this last, so the counters stay locked only for the final
+/// inserts); an external one queues it for the issuing job.
+pub(super) async fn issue_document(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    series: &SeriesRecord,
+    draft: DocumentDraft,
+    now: DateTime<Utc>,
+) -> StoreResult<Issuance> {
+    let document_id = Uuid::now_v7();
+    if series.adapter != "internal" {
+        sqlx::query(
+            "INSERT INTO fiscal_issue_queue (tenant_id, id, order_id, series_id, kind, references_document_id, content, \
+             total_usd_cents, total_bs_cents, issued_by, status, next_attempt_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $11)",
+        )
+        .bind(tenant_id)
+        .bind(document_id)
+        .bind(draft.order_id)
+        .bind(series.id)
+        .bind(draft.kind)
+        .bind(draft.references_document_id)
+        .bind(draft.content.to_string())
+        .bind(draft.total_usd_cents)
+        .bind(draft.total_bs_cents)
+        .bind(draft.issued_by)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        return Ok(Issuance::Queued);
+    }
+
+    let number: i64 = sqlx::query_scalar(
+        "UPDATE fiscal_series SET next_number = next_number + 1 WHERE tenant_id = $1 AND id = $2 \
+         RETURNING next_number - 1",
+    )
+    .bind(tenant_id)
+    .bind(series.id)
+    .fetch_one(&mut *conn)
+    .await?;
+    // One statement takes the tenant row for the control number and the audit chain.
+    let (prefix, control_sequence, sequence): (i64, i64, i64) = sqlx::query_as(
+        "UPDATE tenants SET next_control_number = next_control_number + 1, audit_length = audit_length + 1 \
+         WHERE id = $1 RETURNING control_prefix, next_control_number - 1, audit_length",
+    )
+    .bind(tenant_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let control_number = format_control_number(prefix.clamp(0, 99) as u8, control_sequence);
+    let summary = record_document(
+        conn,
+        tenant_id,
+        RecordedDocument {
+            id: document_id,
+            series,
+            number,
+            control_number,
+            verification_url: None,
+            issued_at: now,
+            audit_sequence: Some(sequence),
+        },
+        &draft,
+        now,
+    )
+    .await?;
+    Ok(Issuance::Issued(summary))
+}
+
+pub(super) struct RecordedDocument<'a> {
+    pub(super) id: Uuid,
+    pub(super) series: &'a SeriesRecord,
+    pub(super) number: i64,
+    pub(super) control_number: String,
+    pub(super) verification_url: Option<String>,
+    pub(super) issued_at: DateTime<Utc>,
+    pub(super) audit_sequence: Option<i64>,
+}
+
+/// Inserts a numbered document, links it to its order and appends its audit entry.
+async fn record_document(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    document: RecordedDocument<'_>,
+    draft: &DocumentDraft,
+    now: DateTime<Utc>,
+) -> StoreResult<DocumentSummary> {
+    let mut content = numbered_content(
+        draft.content.clone(),
+        draft.kind,
+        &document.series.code,
+        document.number,
+        &document.control_number,
+        document.issued_at,
+    );
+    if let Some(url) = &document.verification_url {
+        content["verification_url"] = json!(url);
+    }
+    let content_text = content.to_string();
+    sqlx::query(
+        "INSERT INTO fiscal_documents (tenant_id, id, series_id, kind, number, control_number, order_id, \
+         references_document_id, issued_at, total_usd_cents, total_bs_cents, content, issued_by, verification_url) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(tenant_id)
+    .bind(document.id)
+    .bind(document.series.id)
+    .bind(draft.kind)
+    .bind(document.number)
+    .bind(&document.control_number)
+    .bind(draft.order_id)
+    .bind(draft.references_document_id)
+    .bind(document.issued_at)
+    .bind(draft.total_usd_cents)
+    .bind(draft.total_bs_cents)
+    .bind(&content_text)
+    .bind(draft.issued_by)
+    .bind(&document.verification_url)
+    .execute(&mut *conn)
+    .await?;
+    let link = if draft.kind == "credit_note" {
+        "UPDATE orders SET credit_note_id = $3 WHERE tenant_id = $1 AND id = $2"
+    } else {
+        "UPDATE orders SET invoice_id = $3 WHERE tenant_id = $1 AND id = $2"
+    };
+    sqlx::query(link)
+        .bind(tenant_id)
+        .bind(draft.order_id)
+        .bind(document.id)
+        .execute(&mut *conn)
+        .await?;
+    let payload = document_payload(
+        document.id,
+        &document.series.code,
+        draft,
+        document.number,
+        &document.control_number,
+        document.issued_at,
+        &content_text,
+    );
+    append_audit(
+        conn,
+        tenant_id,
+        document.audit_sequence,
+        if draft.kind == "credit_note" {
+            "credit_note_issued"
+        } else {
+            "invoice_issued"
+        },
+        document.id,
+        &payload,
+        now,
+    )
+    .await?;
+    Ok(DocumentSummary {
+        id: document.id,
+        kind: draft.kind.to_string(),
+        series: document.series.code.clone(),
+        number: document.number,
+        control_number: document.control_number,
+        issued_at: document.issued_at,
+    })
+}
+
+/// Returns an order's fiscal status from its invoice and the issue queue.
+pub(super) async fn fiscal_status(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    order_id: Uuid,
+    status: &str,
+    has_invoice: bool,
+) -> StoreResult<String> {
+    if has_invoice {
+        return Ok("invoiced".to_string());
+    }
+    if status != "paid" && status != "voided" {
+        return Ok("none".to_string());
+    }
+    let queued: Option<String> = sqlx::query_scalar(
+        "SELECT status FROM fiscal_issue_queue WHERE tenant_id = $1 AND order_id = $2 AND kind = 'invoice'",
+    )
+    .bind(tenant_id)
+    .bind(order_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match queued.as_deref() {
+        Some("rejected") => "issue_rejected",
+        Some(_) => "pending_issue",
+        None => "none",
+    }
+    .to_string())
+}
+
+#[derive(FromRow)]
+struct QueueRecord {
+    tenant_id: Uuid,
+    id: Uuid,
+    order_id: Uuid,
+    series_id: Uuid,
+    kind: String,
+    references_document_id: Option<Uuid>,
+    content: String,
+    total_usd_cents: i64,
+    total_bs_cents: i64,
+    issued_by: Uuid,
+    status: String,
+    attempts: i64,
+    last_error: Option<String>,
+    next_attempt_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+}
+
+const QUEUE_COLUMNS: &str = "tenant_id, id, order_id, series_id, kind, references_document_id, content, \
+    total_usd_cents, total_bs_cents, issued_by, status, attempts, last_error, next_attempt_at, created_at";
+
+fn parse_json(text: &str, what: &str) -> StoreResult<serde_json::Value> {
+    serde_json::from_str(text).map_err(|error| StoreError::Internal(format!("{what}: {error}")))
+}
+
+fn add_rates(totals: &mut BTreeMap<(String, String, i64), RateTotal>, taxes: &serde_json::Value) {
+    let Some(taxes) = taxes.as_array() else {
+        return;
+    };
+    for tax in taxes {
+        let Ok(tax) = serde_json::from_value::<TaxTotal>(tax.clone()) else {
+            continue;
+        };
+        let entry = totals
+            .entry((
+                tax.category.clone(),
+                tax.name.clone(),
+                tax.rate_basis_points,
+            ))
+            .or_insert_with(|| RateTotal {
+                category: tax.category.clone(),
+                name: tax.name.clone(),
+                rate_basis_points: tax.rate_basis_points,
+                ..RateTotal::default()
+            });
+        entry.base_usd_cents += tax.base_usd_cents;
+        entry.tax_usd_cents += tax.tax_usd_cents;
+        entry.base_bs_cents += tax.base_bs_cents;
+        entry.tax_bs_cents += tax.tax_bs_cents;
+    }
+}
+
+fn cents(value: &serde_json::Value, field: &str) -> i64 {
+    value[field].as_i64().unwrap_or(0)
+}
+
+/// Sums the documents and payments of a fiscal day, for one cashier or for
+/// the whole tenant.
+pub(super) async fn day_totals(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    cashier_id: Option<Uuid>,
+    day: NaiveDate,
+) -> StoreResult<FiscalDayTotals> {
+    let (from, to) = caracas_day_bounds(day);
+    let documents: Vec<(String, String, i64, String, String)> = sqlx::query_as(
+        "SELECT d.kind, s.code, d.number, d.control_number, d.content FROM fiscal_documents d \
+         JOIN fiscal_series s ON s.tenant_id = d.tenant_id AND s.id = d.series_id \
+         WHERE d.tenant_id = $1 AND ($2 IS NULL OR d.issued_by = $2) AND d.issued_at >= $3 AND d.issued_at < $4 \
+         ORDER BY s.code, d.number",
+    )
+    .bind(tenant_id)
+    .bind(cashier_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut invoices = DocumentTotals::default();
+    let mut credit_notes = DocumentTotals::default();
+    let mut invoice_rates = BTreeMap::new();
+    let mut credit_rates = BTreeMap::new();
+    let mut ranges: Vec<SeriesRange> = Vec::new();
+    for (kind, series, number, control_number, content) in documents {
+        let content = parse_json(&content, "fiscal document content")?;
+        let (totals, rates) = if kind == "credit_note" {
+            (&mut credit_notes, &mut credit_rates)
+        } else {
+            (&mut invoices, &mut invoice_rates)
+        };
+        totals.count += 1;
+        add_rates(rates, &content["taxes"]);
+        totals.exempt_usd_cents += cents(&content, "exempt_usd_cents");
+        totals.exempt_bs_cents += cents(&content, "exempt_bs_cents");
+        totals.igtf_usd_cents += cents(&content["igtf"], "igtf_usd_cents");
+        totals.igtf_bs_cents += cents(&content["igtf"], "igtf_bs_cents");
+        totals.total_usd_cents += cents(&content, "total_usd_cents");
+        totals.total_bs_cents += cents(&content, "total_bs_cents");
+        match ranges.last_mut() {
+            Some(range) if range.series == series => {
+                range.count += 1;
+                range.last_number = number;
+                range.last_control_number = control_number;
+            }
+            _ => ranges.push(SeriesRange {
+                series,
+                kind,
+                count: 1,
+                first_number: number,
+                last_number: number,
+                first_control_number: control_number.clone(),
+                last_control_number: control_number,
+            }),
+        }
+    }
+    invoices.rates = invoice_rates.into_values().collect();
+    credit_notes.rates = credit_rates.into_values().collect();
+
+    let payments: Vec<(String, String, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT method, currency, COUNT(*), CAST(SUM(amount_cents) AS BIGINT), CAST(SUM(amount_bs_cents) AS BIGINT), \
+         CAST(SUM(igtf_cents) AS BIGINT), CAST(SUM(igtf_bs_cents) AS BIGINT) FROM payments \
+         WHERE tenant_id = $1 AND ($2 IS NULL OR created_by = $2) AND created_at >= $3 AND created_at < $4 \
+         GROUP BY method, currency ORDER BY method, currency",
+    )
+    .bind(tenant_id)
+    .bind(cashier_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut *conn)
+    .await?;
+    let payments = payments
+        .into_iter()
+        .map(
+            |(
+                method,
+                currency,
+                count,
+                amount_cents,
+                amount_bs_cents,
+                igtf_cents,
+                igtf_bs_cents,
+            )| {
+                PaymentMethodTotal {
+                    method,
+                    currency,
+                    count,
+                    amount_cents,
+                    amount_bs_cents,
+                    igtf_cents,
+                    igtf_bs_cents,
+                }
+            },
+        )
+        .collect();
+    let pending_documents: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM fiscal_issue_queue WHERE tenant_id = $1 AND ($2 IS NULL OR issued_by = $2) \
+         AND created_at >= $3 AND created_at < $4",
+    )
+    .bind(tenant_id)
+    .bind(cashier_id)
+    .bind(from)
+    .bind(to)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(FiscalDayTotals {
+        cashier_id,
+        fiscal_day: day,
+        from,
+        to,
+        net_total_usd_cents: invoices.total_usd_cents - credit_notes.total_usd_cents,
+        net_total_bs_cents: invoices.total_bs_cents - credit_notes.total_bs_cents,
+        invoices,
+        credit_notes,
+        payments,
+        series: ranges,
+        pending_documents,
+    })
+}
+
+#[derive(FromRow)]
+struct ZRecord {
+    id: Uuid,
+    number: i64,
+    cashier_id: Uuid,
+    fiscal_day: NaiveDate,
+    totals: String,
+    closed_by: Uuid,
+    closed_at: DateTime<Utc>,
+}
+
+impl ZRecord {
+    fn view(self) -> StoreResult<ZReport> {
+        Ok(ZReport {
+            id: self.id,
+            number: self.number,
+            cashier_id: self.cashier_id,
+            fiscal_day: self.fiscal_day,
+            totals: serde_json::from_str(&self.totals)
+                .map_err(|error| StoreError::Internal(format!("Z report totals: {error}")))?,
+            closed_by: self.closed_by,
+            closed_at: self.closed_at,
+        })
+    }
+}
+
+const Z_COLUMNS: &str = "id, number, cashier_id, fiscal_day, totals, closed_by, closed_at";
+
+async fn require_tenant_user(conn: &mut Conn, tenant_id: Uuid, user_id: Uuid) -> StoreResult<()> {
+    let found: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM users WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(user_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    found.map(|_| ()).ok_or(StoreError::NotFound("user"))
+}
+
+/// Checks one tenant's audit chain, series and Z reports; every problem
+/// names the row at fault.
+pub(super) async fn verify_tenant(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+) -> StoreResult<FiscalVerification> {
+    let mut problems = Vec::new();
+    let mut problem = |kind: &str, row: String, detail: String| {
+        problems.push(FiscalProblem {
+            kind: kind.to_string(),
+            row,
+            detail,
+        });
+    };
+
+    // 1. The chain: consecutive sequences, each linked to the previous hash
+    // and hashing to what it says.
+    let audit_length: i64 = sqlx::query_scalar("SELECT audit_length FROM tenants WHERE id = $1")
+        .bind(tenant_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound("tenant"))?;
+    let entries: Vec<(i64, String, Uuid, String, String, String)> = sqlx::query_as(
+        "SELECT sequence, kind, subject_id, payload, previous_hash, hash FROM fiscal_audit_log \
+         WHERE tenant_id = $1 ORDER BY sequence",
+    )
+    .bind(tenant_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut expected_sequence = 1;
+    let mut previous = GENESIS_HASH.to_string();
+    // document id → (sequence, payload) of its issue entry.
+    let mut issued: HashMap<Uuid, (i64, serde_json::Value)> = HashMap::new();
+    for (sequence, kind, subject_id, payload, previous_hash, hash) in &entries {
+        let row = format!("fiscal_audit_log sequence={sequence}");
+        if *sequence != expected_sequence {
+            problem(
+                "sequence_gap",
+                row.clone(),
+                format!("expected sequence {expected_sequence}, found {sequence}"),
+            );
+        }
+        if *previous_hash != previous {
+            problem(
+                "chain_break",
+                row.clone(),
+                "previous_hash does not match the hash of the entry before it".to_string(),
+            );
+        }
+        if audit_hash(previous_hash, *sequence, kind, *subject_id, payload) != *hash {
+            problem(
+                "hash_mismatch",
+                row.clone(),
+                "the entry's content does not match its hash".to_string(),
+            );
+        }
+        if kind == "invoice_issued" || kind == "credit_note_issued" {
+            match serde_json::from_str::<serde_json::Value>(payload) {
+                Ok(value) => {
+                    if issued.insert(*subject_id, (*sequence, value)).is_some() {
+                        problem(
+                            "duplicate_audit_entry",
+                            row.clone(),
+                            format!("document {subject_id} is recorded as issued twice"),
+                        );
+                    }
+                }
+                Err(_) => problem("hash_mismatch", row.clone(), "payload is not JSON".into()),
+            }
+        }
+        previous = hash.clone();
+        expected_sequence = sequence + 1;
+    }
+    if expected_sequence - 1 != audit_length {
+        problem(
+            "sequence_gap",
+            format!("tenants id={tenant_id}"),
+            format!(
+                "the chain should hold {audit_length} entries and ends at {}",
+                expected_sequence - 1
+            ),
+        );
+    }
+
+    // 2. The series: numbers 1..n with no gap or duplicate, and n matches the
+    // counter of internal series.
+    let series: Vec<(Uuid, String, String, i64)> = sqlx::query_as(
+        "SELECT id, code, adapter, next_number FROM fiscal_series WHERE tenant_id = $1 ORDER BY code",
+    )
+    .bind(tenant_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let documents: Vec<(Uuid, Uuid, i64, String, String, i64, i64)> = sqlx::query_as(
+        "SELECT id, series_id, number, control_number, content, total_usd_cents, total_bs_cents \
+         FROM fiscal_documents WHERE tenant_id = $1 ORDER BY series_id, number",
+    )
+    .bind(tenant_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_series: HashMap<Uuid, Vec<i64>> = HashMap::new();
+    for (id, series_id, number, control_number, content, total_usd, total_bs) in &documents {
+        by_series.entry(*series_id).or_default().push(*number);
+        let row = format!("fiscal_documents id={id}");
+        let Some((sequence, payload)) = issued.get(id) else {
+            problem(
+                "missing_audit_entry",
+                row,
+                "the document has no issue entry in the audit log".to_string(),
+            );
+            continue;
+        };
+        let matches = payload["number"].as_i64() == Some(*number)
+            && payload["control_number"].as_str() == Some(control_number.as_str())
+            && payload["total_usd_cents"].as_i64() == Some(*total_usd)
+            && payload["total_bs_cents"].as_i64() == Some(*total_bs)
+            && payload["content_sha256"].as_str() == Some(content_hash(content).as_str());
+        if !matches {
+            problem(
+                "document_mismatch",
+                row,
+                format!("the document differs from audit entry {sequence}"),
+            );
+        }
+    }
+    if issued.len() > documents.len() {
+        let stored: std::collections::HashSet<Uuid> = documents.iter().map(|d| d.0).collect();
+        for (id, (sequence, _)) in &issued {
+            if !stored.contains(id) {
+                problem(
+                    "missing_document",
+                    format!("fiscal_audit_log sequence={sequence}"),
+                    format!("document {id} was issued and is no longer stored"),
+                );
+            }
+        }
+    }
+    for (series_id, code, adapter, next_number) in &series {
+        let numbers = by_series.remove(series_id).unwrap_or_default();
+        let row = format!("fiscal_series code={code}");
+        let mut expected = 1;
+        for number in &numbers {
+            if *number < expected {
+                problem(
+                    "duplicate_number",
+                    row.clone(),
+                    format!("number {number} appears more than once"),
+                );
+                continue;
+            }
+            if *number > expected {
+                problem(
+                    "series_gap",
+                    row.clone(),
+                    format!("numbers {expected} to {} are missing", number - 1),
+                );
+            }
+            expected = number + 1;
+        }
+        if adapter == "internal" && expected != *next_number {
+            problem(
+                "series_gap",
+                row.clone(),
+                format!(
+                    "the series handed out numbers up to {} and documents end at {}",
+                    next_number - 1,
+                    expected - 1
+                ),
+            );
+        }
+    }
+
+    // 3. Z reports: consecutive per cashier.
+    let z_numbers: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT cashier_id, number FROM z_reports WHERE tenant_id = $1 ORDER BY cashier_id, number",
+    )
+    .bind(tenant_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut last: Option<(Uuid, i64)> = None;
+    for (cashier_id, number) in &z_numbers {
+        let expected = match last {
+            Some((previous_cashier, previous_number)) if previous_cashier == *cashier_id => {
+                previous_number + 1
+            }
+            _ => 1,
+        };
+        if *number != expected {
+            problem(
+                "z_report_gap",
+                format!("z_reports cashier_id={cashier_id} number={number}"),
+                format!("expected Z report number {expected}"),
+            );
+        }
+        last = Some((*cashier_id, *number));
+    }
+
+    Ok(FiscalVerification {
+        tenant_id,
+        audit_entries: entries.len() as i64,
+        documents: documents.len() as i64,
+        series: series.len() as i64,
+        z_reports: z_numbers.len() as i64,
+        problems,
+    })
+}
+
+impl Backend {
+    pub(super) async fn create_fiscal_series_impl(
+        &self,
+        tenant_id: Uuid,
+        series: NewFiscalSeries,
+    ) -> StoreResult<FiscalSeries> {
+        let mut tx = self.begin_write().await?;
+        let now = self.clock.now();
+        let credit_note_series_id = match &series.credit_note_series {
+            Some(code) => Some(
+                resolve_series(tx.conn(), tenant_id, "credit_note", Some(code))
+                    .await
+                    .map_err(|error| match error {
+                        StoreError::Invalid(mut field) => {
+                            field.field = "credit_note_series".to_string();
+                            StoreError::Invalid(field)
+                        }
+                        other => other,
+                    })?
+                    .id,
+            ),
+            None => None,
+        };
+        if series.is_default {
+            sqlx::query(
+                "UPDATE fiscal_series SET is_default = FALSE WHERE tenant_id = $1 AND kind = $2 AND is_default",
+            )
+            .bind(tenant_id)
+            .bind(&series.kind)
+            .execute(tx.conn())
+            .await?;
+        }
+        let id = Uuid::now_v7();
+        let inserted = sqlx::query(
+            "INSERT INTO fiscal_series (tenant_id, id, code, kind, adapter, adapter_config, description, is_default, \
+             credit_note_series_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .bind(&series.code)
+        .bind(&series.kind)
+        .bind(&series.adapter)
+        .bind(series.adapter_config.to_string())
+        .bind(&series.description)
+        .bind(series.is_default)
+        .bind(credit_note_series_id)
+        .bind(now)
+        .execute(tx.conn())
+        .await;
+        if let Err(error) = inserted {
+            if unique_violation(&error).is_some() {
+                return Err(StoreError::conflict_with(
+                    "series_exists",
+                    json!({ "code": series.code }),
+                ));
+            }
+            return Err(error.into());
+        }
+        append_audit(
+            tx.conn(),
+            tenant_id,
+            None,
+            "series_created",
+            id,
+            &json!({
+                "series_id": id,
+                "code": series.code,
+                "kind": series.kind,
+                "adapter": series.adapter,
+                "is_default": series.is_default,
+            }),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        let mut conn = self.read_pool().acquire().await?;
+        let record = series_by_id(&mut conn, tenant_id, id).await?;
+        Ok(record.view(series.credit_note_series, 0))
+    }
+
+    pub(super) async fn list_fiscal_series_impl(
+        &self,
+        tenant_id: Uuid,
+    ) -> StoreResult<Vec<FiscalSeries>> {
+        let mut conn = self.read_pool().acquire().await?;
+        let sql = format!(
+            "SELECT {SERIES_COLUMNS} FROM fiscal_series WHERE tenant_id = $1 ORDER BY kind DESC, code"
+        );
+        let records: Vec<SeriesRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .fetch_all(&mut *conn)
+            .await?;
+        let codes: HashMap<Uuid, String> = records
+            .iter()
+            .map(|record| (record.id, record.code.clone()))
+            .collect();
+        let counts: Vec<(Uuid, i64)> = sqlx::query_as(
+            "SELECT series_id, COUNT(*) FROM fiscal_documents WHERE tenant_id = $1 GROUP BY series_id",
+        )
+        .bind(tenant_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let counts: HashMap<Uuid, i64> = counts.into_iter().collect();
+        Ok(records
+            .iter()
+            .map(|record| {
+                record.view(
+                    record
+                        .credit_note_series_id
+                        .and_then(|id| codes.get(&id).cloned()),
+                    counts.get(&record.id).copied().unwrap_or(0),
+                )
+            })
+            .collect())
+    }
+
+    pub(super) async fn claim_fiscal_issues_impl(
+        &self,
+        limit: i64,
+        lease: Duration,
+    ) -> StoreResult<Vec<PendingIssue>> {
+        let mut tx = self.begin_write().await?;
+        let now = self.clock.now();
+        let due: Vec<(Uuid, Uuid)> = sqlx::query_as(
+            "SELECT tenant_id, id FROM fiscal_issue_queue WHERE status = 'pending' AND next_attempt_at <= $1 \
+             ORDER BY next_attempt_at LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(tx.conn())
+        .await?;
+        let lease_until = now + chrono::Duration::from_std(lease).unwrap_or_default();
+        let mut claimed = Vec::new();
+        for (tenant_id, id) in due {
+            // The lease keeps a second worker off the item while this one calls
+            // the adapter; the idempotency key covers a lease that runs out.
+            let sql = format!(
+                "UPDATE fiscal_issue_queue SET next_attempt_at = $3, attempts = attempts + 1 \
+                 WHERE tenant_id = $1 AND id = $2 AND status = 'pending' AND next_attempt_at <= $4 RETURNING {QUEUE_COLUMNS}"
+            );
+            let record: Option<QueueRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(tenant_id)
+                .bind(id)
+                .bind(lease_until)
+                .bind(now)
+                .fetch_optional(tx.conn())
+                .await?;
+            let Some(record) = record else {
+                continue;
+            };
+            let series = series_by_id(tx.conn(), tenant_id, record.series_id).await?;
+            claimed.push(PendingIssue {
+                tenant_id,
+                id: record.id,
+                order_id: record.order_id,
+                series: series.code.clone(),
+                kind: record.kind.clone(),
+                adapter: series.adapter.clone(),
+                adapter_config: parse_json(&series.adapter_config, "series adapter settings")?,
+                content: parse_json(&record.content, "queued document content")?,
+                attempts: record.attempts,
+            });
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    pub(super) async fn record_external_document_impl(
+        &self,
+        tenant_id: Uuid,
+        queue_id: Uuid,
+        issued: &ExternalIssued,
+    ) -> StoreResult<Option<DocumentSummary>> {
+        let mut tx = self.begin_write().await?;
+        let now = self.clock.now();
+        let sql = format!(
+            "DELETE FROM fiscal_issue_queue WHERE tenant_id = $1 AND id = $2 RETURNING {QUEUE_COLUMNS}"
+        );
+        let record: Option<QueueRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(queue_id)
+            .fetch_optional(tx.conn())
+            .await?;
+        let Some(record) = record else {
+            // Another worker recorded it already.
+            return Ok(None);
+        };
+        let series = series_by_id(tx.conn(), tenant_id, record.series_id).await?;
+        let draft = DocumentDraft {
+            kind: if record.kind == "credit_note" {
+                "credit_note"
+            } else {
+                "invoice"
+            },
+            order_id: record.order_id,
+            references_document_id: record.references_document_id,
+            total_usd_cents: record.total_usd_cents,
+            total_bs_cents: record.total_bs_cents,
+            content: parse_json(&record.content, "queued document content")?,
+            issued_by: record.issued_by,
+        };
+        // Keeps the series' counter in step with what the adapter numbered.
+        sqlx::query(
+            "UPDATE fiscal_series SET next_number = CASE WHEN next_number > $3 THEN next_number ELSE $3 END \
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(series.id)
+        .bind(issued.number + 1)
+        .execute(tx.conn())
+        .await?;
+        let recorded = record_document(
+            tx.conn(),
+            tenant_id,
+            RecordedDocument {
+                id: record.id,
+                series: &series,
+                number: issued.number,
+                control_number: issued.control_number.clone(),
+                verification_url: issued.verification_url.clone(),
+                issued_at: issued.issued_at.unwrap_or(now),
+                audit_sequence: None,
+            },
+            &draft,
+            now,
+        )
+        .await;
+        let summary = match recorded {
+            Ok(summary) => summary,
+            Err(StoreError::Database(error)) if unique_violation(&error).is_some() => {
+                return Err(StoreError::conflict_with(
+                    "document_number_taken",
+                    json!({ "series": series.code, "number": issued.number, "control_number": issued.control_number }),
+                ));
+            }
+            Err(error) => return Err(error),
+        };
+        tx.commit().await?;
+        Ok(Some(summary))
+    }
+
+    pub(super) async fn defer_fiscal_issue_impl(
+        &self,
+        tenant_id: Uuid,
+        queue_id: Uuid,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let (status, next) = match retry_at {
+            Some(at) => ("pending", at),
+            None => ("rejected", self.clock.now()),
+        };
+        sqlx::query(
+            "UPDATE fiscal_issue_queue SET status = $3, next_attempt_at = $4, last_error = $5 \
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(queue_id)
+        .bind(status)
+        .bind(next)
+        .bind(error)
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn retry_fiscal_issue_impl(
+        &self,
+        tenant_id: Uuid,
+        queue_id: Uuid,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE fiscal_issue_queue SET status = 'pending', next_attempt_at = $3 WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(queue_id)
+        .bind(self.clock.now())
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Err(StoreError::NotFound("queued fiscal document"));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn list_fiscal_issues_impl(
+        &self,
+        tenant_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<FiscalIssueItem>> {
+        let mut conn = self.read_pool().acquire().await?;
+        let sql = format!(
+            "SELECT {QUEUE_COLUMNS} FROM fiscal_issue_queue WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        );
+        let records: Vec<QueueRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(after(page))
+            .bind(page.limit + 1)
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut items = Vec::with_capacity(records.len());
+        for record in records {
+            let series = series_by_id(&mut conn, tenant_id, record.series_id).await?;
+            debug_assert_eq!(record.tenant_id, tenant_id);
+            items.push(FiscalIssueItem {
+                id: record.id,
+                order_id: record.order_id,
+                series: series.code,
+                kind: record.kind,
+                adapter: series.adapter,
+                status: record.status,
+                attempts: record.attempts,
+                last_error: record.last_error,
+                next_attempt_at: record.next_attempt_at,
+                created_at: record.created_at,
+            });
+        }
+        Ok(page_of(items, page, |item| item.id))
+    }
+
+    pub(super) async fn fiscal_queue_stats_impl(&self) -> StoreResult<FiscalQueueStats> {
+        let mut conn = self.read_pool().acquire().await?;
+        let counts: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM fiscal_issue_queue GROUP BY status")
+                .fetch_all(&mut *conn)
+                .await?;
+        let oldest: Option<DateTime<Utc>> = sqlx::query_scalar(
+            "SELECT MIN(created_at) FROM fiscal_issue_queue WHERE status = 'pending'",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        let mut stats = FiscalQueueStats::default();
+        for (status, count) in counts {
+            match status.as_str() {
+                "pending" => stats.pending = count,
+                _ => stats.rejected += count,
+            }
+        }
+        stats.oldest_pending_seconds = oldest
+            .map(|oldest| (self.clock.now() - oldest).num_seconds().max(0))
+            .unwrap_or(0);
+        Ok(stats)
+    }
+
+    pub(super) async fn fiscal_day_totals_impl(
+        &self,
+        tenant_id: Uuid,
+        cashier_id: Option<Uuid>,
+        day: Option<NaiveDate>,
+    ) -> StoreResult<FiscalDayTotals> {
+        let mut conn = self.read_pool().acquire().await?;
+        if let Some(cashier_id) = cashier_id {
+            require_tenant_user(&mut conn, tenant_id, cashier_id).await?;
+        }
+        let day = day.unwrap_or_else(|| caracas_date(self.clock.now()));
+        day_totals(&mut conn, tenant_id, cashier_id, day).await
+    }
+
+    pub(super) async fn close_fiscal_day_impl(
+        &self,
+        tenant_id: Uuid,
+        cashier_id: Uuid,
+        closed_by: Uuid,
+        day: Option<NaiveDate>,
+    ) -> StoreResult<ZReport> {
+        let mut tx = self.begin_write().await?;
+        let now = self.clock.now();
+        let today = caracas_date(now);
+        let day = day.unwrap_or(today);
+        if day > today {
+            return Err(StoreError::Invalid(taquilla_domain::FieldError::new(
+                "fiscal_day",
+                "fiscal_day_in_future",
+            )));
+        }
+        require_tenant_user(tx.conn(), tenant_id, cashier_id).await?;
+        sqlx::query(
+            "INSERT INTO cashier_days (tenant_id, cashier_id, fiscal_day) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id, cashier_id, fiscal_day) DO NOTHING",
+        )
+        .bind(tenant_id)
+        .bind(cashier_id)
+        .bind(day)
+        .execute(tx.conn())
+        .await?;
+        // Exclusive on the day row: waits for the cashier's sales in flight,
+        // and every later sale of the day finds it closed.
+        let closed = sqlx::query(
+            "UPDATE cashier_days SET closed_at = $4 WHERE tenant_id = $1 AND cashier_id = $2 AND fiscal_day = $3 \
+             AND closed_at IS NULL",
+        )
+        .bind(tenant_id)
+        .bind(cashier_id)
+        .bind(day)
+        .bind(now)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+        if closed == 0 {
+            return Err(StoreError::conflict_with(
+                "z_report_exists",
+                json!({ "fiscal_day": day }),
+            ));
+        }
+        let totals = day_totals(tx.conn(), tenant_id, Some(cashier_id), day).await?;
+        if totals.pending_documents > 0 {
+            return Err(StoreError::conflict_with(
+                "documents_pending_issue",
+                json!({ "pending_documents": totals.pending_documents }),
+            ));
+        }
+        let number: i64 = sqlx::query_scalar(
+            "UPDATE users SET z_reports = z_reports + 1 WHERE tenant_id = $1 AND id = $2 RETURNING z_reports",
+        )
+        .bind(tenant_id)
+        .bind(cashier_id)
+        .fetch_one(tx.conn())
+        .await?;
+        let id = Uuid::now_v7();
+        let totals_text = serde_json::to_string(&totals)
+            .map_err(|error| StoreError::Internal(format!("Z report totals: {error}")))?;
+        sqlx::query(
+            "INSERT INTO z_reports (tenant_id, id, cashier_id, number, fiscal_day, totals, closed_by, closed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .bind(cashier_id)
+        .bind(number)
+        .bind(day)
+        .bind(&totals_text)
+        .bind(closed_by)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+        append_audit(
+            tx.conn(),
+            tenant_id,
+            None,
+            "z_report_closed",
+            id,
+            &json!({
+                "z_report_id": id,
+                "cashier_id": cashier_id,
+                "number": number,
+                "fiscal_day": day,
+                "closed_by": closed_by,
+                "totals_sha256": content_hash(&totals_text),
+            }),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ZReport {
+            id,
+            number,
+            cashier_id,
+            fiscal_day: day,
+            totals,
+            closed_by,
+            closed_at: now,
+        })
+    }
+
+    pub(super) async fn list_z_reports_impl(
+        &self,
+        tenant_id: Uuid,
+        cashier_id: Option<Uuid>,
+        page: PageRequest,
+    ) -> StoreResult<Page<ZReport>> {
+        let sql = format!(
+            "SELECT {Z_COLUMNS} FROM z_reports WHERE tenant_id = $1 AND ($2 IS NULL OR cashier_id = $2) AND id > $3 \
+             ORDER BY id LIMIT $4"
+        );
+        let records: Vec<ZRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(cashier_id)
+            .bind(after(page))
+            .bind(page.limit + 1)
+            .fetch_all(self.read_pool())
+            .await?;
+        let items = records
+            .into_iter()
+            .map(ZRecord::view)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(page_of(items, page, |report| report.id))
+    }
+
+    pub(super) async fn get_z_report_impl(
+        &self,
+        tenant_id: Uuid,
+        report_id: Uuid,
+    ) -> StoreResult<ZReport> {
+        let sql = format!("SELECT {Z_COLUMNS} FROM z_reports WHERE tenant_id = $1 AND id = $2");
+        let record: Option<ZRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(report_id)
+            .fetch_optional(self.read_pool())
+            .await?;
+        record.ok_or(StoreError::NotFound("Z report"))?.view()
+    }
+
+    pub(super) async fn verify_fiscal_impl(
+        &self,
+        tenant_id: Uuid,
+    ) -> StoreResult<FiscalVerification> {
+        let mut conn = self.read_pool().acquire().await?;
+        verify_tenant(&mut conn, tenant_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_hash_covers_every_field() {
+        let subject = Uuid::nil();
+        let base = audit_hash(GENESIS_HASH, 1, "invoice_issued", subject, "{}");
+        assert_eq!(base.len(), 64);
+        assert_ne!(
+            base,
+            audit_hash(GENESIS_HASH, 2, "invoice_issued", subject, "{}")
+        );
+        assert_ne!(
+            base,
+            audit_hash(GENESIS_HASH, 1, "credit_note_issued", subject, "{}")
+        );
+        assert_ne!(
+            base,
+            audit_hash(GENESIS_HASH, 1, "invoice_issued", Uuid::max(), "{}")
+        );
+        assert_ne!(
+            base,
+            audit_hash(GENESIS_HASH, 1, "invoice_issued", subject, "{ }")
+        );
+        assert_ne!(base, audit_hash(&base, 1, "invoice_issued", subject, "{}"));
+    }
+}

@@ -1,0 +1,407 @@
+//! Fiscal over HTTP: series, issuing through a digital printer (a fake
+//! provider on loopback), X and Z reports, and the verification endpoint.
+
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use serde_json::{Value, json};
+use taquilla_app::issuing::fake::spawn_fake_provider;
+use uuid::Uuid;
+
+use crate::helpers::{
+    ApiResponse, Backend, EventTimes, Shop, TestApp, ZoneSpec, assert_error, assert_status,
+    cash_ves, spawn_app,
+};
+
+backend_tests!(
+    digital_printer_series_issues_each_invoice_once,
+    z_report_blocks_only_that_cashier,
+    series_validation_and_access,
+);
+
+async fn shop(app: &TestApp, slug: &str) -> Shop {
+    app.setup_shop(
+        slug,
+        "J-12345678-4",
+        ZoneSpec::GeneralAdmission {
+            capacity: 50,
+            price_usd_cents: 2_000,
+        },
+        EventTimes::default(),
+    )
+    .await
+}
+
+/// Holds one unit, orders it in `series` and pays it in full; returns the payment response.
+async fn pay_one(app: &TestApp, shop: &Shop, token: &str, series: Option<&str>) -> ApiResponse {
+    let hold = app
+        .post("/api/v1/holds")
+        .token(token)
+        .json(json!({ "zone_id": shop.zone_id, "quantity": 1 }))
+        .send()
+        .await;
+    if hold.status != 201 {
+        return hold;
+    }
+    let order = app
+        .post("/api/v1/orders")
+        .token(token)
+        .json(
+            json!({ "hold_id": hold.id("id"), "customer_id": shop.customer_id, "series": series }),
+        )
+        .send()
+        .await;
+    assert_status(&order, 201);
+    let total = order.body["total_bs_cents"].as_i64().unwrap();
+    app.pay(token, order.id("id"), cash_ves(total)).await
+}
+
+/// Reads an order until its fiscal status is `expected` (the issuing job runs
+/// in the background), for at most 20 seconds.
+async fn wait_for_fiscal_status(
+    app: &TestApp,
+    token: &str,
+    order_id: Uuid,
+    expected: &str,
+) -> Value {
+    for _ in 0..200 {
+        let order = app
+            .get(&format!("/api/v1/orders/{order_id}"))
+            .token(token)
+            .send()
+            .await;
+        assert_status(&order, 200);
+        if order.body["fiscal_status"] == expected {
+            return order.body;
+        }
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    panic!("order {order_id} never reached fiscal status {expected}");
+}
+
+async fn digital_printer_series_issues_each_invoice_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let provider = spawn_fake_provider().await;
+    let shop = shop(&app, "imprenta").await;
+    let admin = &shop.tenant.admin_token;
+    let cashier = &shop.tenant.cashier_token;
+    let created = app
+        .post("/api/v1/fiscal/series")
+        .token(admin)
+        .json(json!({
+            "code": "w1",
+            "kind": "invoice",
+            "adapter": "digital_printer",
+            "adapter_config": {
+                "base_url": provider.base_url(),
+                "api_token": provider.token(),
+                "timeout_ms": 300,
+            },
+            "description": "Ventas web",
+        }))
+        .send()
+        .await;
+    assert_status(&created, 201);
+    assert_eq!(created.body["code"], "W1");
+    assert!(
+        !created.text.contains(&provider.token()),
+        "the token is never returned"
+    );
+
+    // Success: paid at once, invoiced by the job moments later.
+    let paid = pay_one(&app, &shop, cashier, Some("W1")).await;
+    assert_status(&paid, 201);
+    assert_eq!(paid.body["order"]["status"], "paid");
+    assert_eq!(paid.body["order"]["fiscal_status"], "pending_issue");
+    let order_id = Uuid::parse_str(paid.body["order"]["id"].as_str().unwrap()).unwrap();
+    let order = wait_for_fiscal_status(&app, cashier, order_id, "invoiced").await;
+    assert_eq!(order["invoice"]["series"], "W1");
+    assert_eq!(order["invoice"]["number"], 1);
+    assert_eq!(order["invoice"]["control_number"], "00-00000001");
+    assert_eq!(provider.issued_count(), 1);
+
+    // Timeout: the provider issues but answers too late; the retry with the
+    // same key gets the same numbers, so no second document.
+    provider.delay_next(1, StdDuration::from_secs(1));
+    let paid = pay_one(&app, &shop, cashier, Some("W1")).await;
+    assert_status(&paid, 201);
+    let order_id = Uuid::parse_str(paid.body["order"]["id"].as_str().unwrap()).unwrap();
+    // Wait for the first attempt to fail, then move past the backoff.
+    for _ in 0..100 {
+        let queue = app
+            .get("/api/v1/fiscal/issue-queue")
+            .token(admin)
+            .send()
+            .await;
+        if queue.body["items"][0]["attempts"].as_i64() == Some(1)
+            && queue.body["items"][0]["last_error"].is_string()
+        {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    app.advance(Duration::seconds(30));
+    let order = wait_for_fiscal_status(&app, cashier, order_id, "invoiced").await;
+    assert_eq!(order["invoice"]["number"], 2);
+    assert_eq!(provider.issued_count(), 2, "the retry made no duplicate");
+
+    // Rejection: parked for an operator, counted, and retried by hand.
+    provider.reject_next(1, "rif_invalido", "RIF del comprador inválido");
+    let paid = pay_one(&app, &shop, cashier, Some("W1")).await;
+    let order_id = Uuid::parse_str(paid.body["order"]["id"].as_str().unwrap()).unwrap();
+    wait_for_fiscal_status(&app, cashier, order_id, "issue_rejected").await;
+    let queue = app
+        .get("/api/v1/fiscal/issue-queue")
+        .token(admin)
+        .send()
+        .await;
+    assert_status(&queue, 200);
+    let item = &queue.body["items"][0];
+    assert_eq!(item["status"], "rejected");
+    assert!(
+        item["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("rif_invalido")
+    );
+    let metrics = app.get("/metrics").send().await;
+    assert!(
+        metrics.text.contains(
+            "venezuelan_pos_fiscal_issue_failures_total{adapter=\"digital_printer\",outcome=\"rejected\"} 1"
+        ),
+        "{}",
+        metrics.text
+    );
+    assert!(
+        metrics
+            .text
+            .contains("venezuelan_pos_fiscal_documents_waiting{status=\"rejected\"} 1")
+    );
+    // The day cannot close while a document waits.
+    let z = app
+        .post("/api/v1/fiscal/reports/z")
+        .token(cashier)
+        .json(json!({}))
+        .send()
+        .await;
+    assert_error(&z, 409, "documents_pending_issue");
+
+    let retry = app
+        .post(&format!(
+            "/api/v1/fiscal/issue-queue/{}/retry",
+            item["id"].as_str().unwrap()
+        ))
+        .token(admin)
+        .send()
+        .await;
+    assert_status(&retry, 204);
+    let order = wait_for_fiscal_status(&app, cashier, order_id, "invoiced").await;
+    assert_eq!(order["invoice"]["number"], 3);
+    assert_eq!(provider.issued_count(), 3);
+
+    let verification = app.get("/api/v1/fiscal/verify").token(admin).send().await;
+    assert_status(&verification, 200);
+    assert_eq!(verification.body["problems"], json!([]));
+    assert_eq!(verification.body["documents"], 3);
+    let series = app.get("/api/v1/fiscal/series").token(admin).send().await;
+    let w1 = series
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|series| series["code"] == "W1")
+        .unwrap();
+    assert_eq!(w1["documents_issued"], 3);
+    assert_eq!(w1["adapter"], "digital_printer");
+}
+
+async fn z_report_blocks_only_that_cashier(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let shop = shop(&app, "cierre").await;
+    let admin = &shop.tenant.admin_token;
+    let cashier = &shop.tenant.cashier_token;
+    let paid = pay_one(&app, &shop, cashier, None).await;
+    assert_status(&paid, 201);
+    let invoice = &paid.body["order"]["invoice"];
+
+    let x = app
+        .get("/api/v1/fiscal/reports/x")
+        .token(cashier)
+        .send()
+        .await;
+    assert_status(&x, 200);
+    assert_eq!(x.body["invoices"]["count"], 1);
+    assert_eq!(x.body["series"][0]["first_number"], invoice["number"]);
+    assert_eq!(
+        x.body["invoices"]["total_bs_cents"],
+        paid.body["order"]["total_bs_cents"]
+    );
+    assert_eq!(x.body["payments"][0]["method"], "cash");
+    assert_eq!(x.body["payments"][0]["currency"], "VES");
+    // X is read-only: reading it twice gives the same totals.
+    let again = app
+        .get("/api/v1/fiscal/reports/x")
+        .token(cashier)
+        .send()
+        .await;
+    assert_eq!(again.body, x.body);
+
+    // A cashier reads only their own day.
+    let cashier_id = x.body["cashier_id"].as_str().unwrap().to_string();
+    let admin_id_probe = app
+        .get(&format!(
+            "/api/v1/fiscal/reports/x?cashier_id={}",
+            Uuid::now_v7()
+        ))
+        .token(cashier)
+        .send()
+        .await;
+    assert_error(&admin_id_probe, 403, "forbidden");
+    let by_admin = app
+        .get(&format!("/api/v1/fiscal/reports/x?cashier_id={cashier_id}"))
+        .token(admin)
+        .send()
+        .await;
+    assert_eq!(by_admin.body["invoices"]["count"], 1);
+
+    let z = app
+        .post("/api/v1/fiscal/reports/z")
+        .token(cashier)
+        .json(json!({}))
+        .send()
+        .await;
+    assert_status(&z, 201);
+    assert_eq!(z.body["number"], 1);
+    assert_eq!(z.body["totals"]["invoices"]["count"], 1);
+    let twice = app
+        .post("/api/v1/fiscal/reports/z")
+        .token(cashier)
+        .json(json!({}))
+        .send()
+        .await;
+    assert_error(&twice, 409, "z_report_exists");
+
+    // The closed cashier cannot sell today, with a clear Spanish message…
+    let blocked = pay_one(&app, &shop, cashier, None).await;
+    assert_error(&blocked, 409, "fiscal_day_closed");
+    assert!(
+        blocked.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("reporte Z"),
+        "{}",
+        blocked.text
+    );
+    // …while another seller can.
+    let other = pay_one(&app, &shop, admin, None).await;
+    assert_status(&other, 201);
+
+    // The tenant's daily summary has both; the Z list has the one report.
+    let daily = app
+        .get("/api/v1/fiscal/reports/daily")
+        .token(admin)
+        .send()
+        .await;
+    assert_status(&daily, 200);
+    assert_eq!(daily.body["invoices"]["count"], 2);
+    let reports = app
+        .get("/api/v1/fiscal/reports/z")
+        .token(cashier)
+        .send()
+        .await;
+    assert_eq!(reports.body["items"].as_array().unwrap().len(), 1);
+    let report_id = reports.body["items"][0]["id"].as_str().unwrap();
+    let one = app
+        .get(&format!("/api/v1/fiscal/reports/z/{report_id}"))
+        .token(cashier)
+        .send()
+        .await;
+    assert_status(&one, 200);
+}
+
+async fn series_validation_and_access(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let shop = shop(&app, "series").await;
+    let admin = &shop.tenant.admin_token;
+    let invalid = app
+        .post("/api/v1/fiscal/series")
+        .token(admin)
+        .json(json!({
+            "code": "B 1",
+            "kind": "recibo",
+            "adapter": "digital_printer",
+            "adapter_config": { "base_url": "ftp://x" },
+        }))
+        .send()
+        .await;
+    assert_error(&invalid, 422, "validation_failed");
+    let fields: Vec<&str> = invalid.body["error"]["details"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|field| field["field"].as_str().unwrap())
+        .collect();
+    for field in [
+        "code",
+        "kind",
+        "adapter_config.base_url",
+        "adapter_config.api_token",
+    ] {
+        assert!(fields.contains(&field), "{field} in {fields:?}");
+    }
+
+    let created = app
+        .post("/api/v1/fiscal/series")
+        .token(admin)
+        .json(json!({ "code": "T2", "kind": "invoice", "credit_note_series": "NC", "is_default": true }))
+        .send()
+        .await;
+    assert_status(&created, 201);
+    assert_eq!(created.body["credit_note_series"], "NC");
+    let duplicate = app
+        .post("/api/v1/fiscal/series")
+        .token(admin)
+        .json(json!({ "code": "T2", "kind": "invoice" }))
+        .send()
+        .await;
+    assert_error(&duplicate, 409, "series_exists");
+    let by_cashier = app
+        .post("/api/v1/fiscal/series")
+        .token(&shop.tenant.cashier_token)
+        .json(json!({ "code": "T3", "kind": "invoice" }))
+        .send()
+        .await;
+    assert_error(&by_cashier, 403, "forbidden");
+
+    // The new default series numbers the next sale from 1.
+    let paid = pay_one(&app, &shop, &shop.tenant.cashier_token, None).await;
+    assert_eq!(paid.body["order"]["invoice"]["series"], "T2");
+    assert_eq!(paid.body["order"]["invoice"]["number"], 1);
+    let unknown = app
+        .post("/api/v1/orders")
+        .token(&shop.tenant.cashier_token)
+        .json(json!({ "hold_id": Uuid::now_v7(), "customer_id": shop.customer_id, "series": "ZZ" }))
+        .send()
+        .await;
+    assert!(
+        unknown.status == 404 || unknown.status == 422,
+        "{}",
+        unknown.text
+    );
+
+    // Another tenant's admin sees none of these series.
+    let other = app.setup_tenant("otra-serie", "J-00124134-5").await;
+    let listed = app
+        .get("/api/v1/fiscal/series")
+        .token(&other.admin_token)
+        .send()
+        .await;
+    let codes: Vec<&str> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|series| series["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, vec!["A", "NC"]);
+}
