@@ -940,7 +940,102 @@ pub(super) async fn verify_tenant(
     })
 }
 
+/// A stored document, as the audit backfill reads it.
+type StoredDocument = (
+    Uuid,
+    String,
+    String,
+    i64,
+    String,
+    Uuid,
+    Option<Uuid>,
+    DateTime<Utc>,
+    i64,
+    i64,
+    String,
+    Option<Uuid>,
+);
+
 impl Backend {
+    /// Appends an issue entry for each document stored before the audit log
+    /// existed, oldest first, so `fiscal verify` covers those documents too.
+    /// Runs after migrations. Only tenants whose chain is still empty are
+    /// touched, so a second run does nothing.
+    pub(crate) async fn backfill_audit_log(&self) -> StoreResult<u64> {
+        let mut tx = self.begin_write().await?;
+        let now = self.clock.now();
+        let tenants: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT t.id FROM tenants t WHERE t.audit_length = 0 \
+             AND EXISTS (SELECT 1 FROM fiscal_documents d WHERE d.tenant_id = t.id)",
+        )
+        .fetch_all(tx.conn())
+        .await?;
+        let mut appended = 0;
+        for tenant_id in tenants {
+            let documents: Vec<StoredDocument> = sqlx::query_as(
+                "SELECT d.id, s.code, d.kind, d.number, d.control_number, d.order_id, d.references_document_id, \
+                 d.issued_at, d.total_usd_cents, d.total_bs_cents, d.content, d.issued_by \
+                 FROM fiscal_documents d JOIN fiscal_series s ON s.tenant_id = d.tenant_id AND s.id = d.series_id \
+                 WHERE d.tenant_id = $1 ORDER BY d.issued_at, d.id",
+            )
+            .bind(tenant_id)
+            .fetch_all(tx.conn())
+            .await?;
+            for (
+                id,
+                series,
+                kind,
+                number,
+                control_number,
+                order_id,
+                references,
+                issued_at,
+                usd,
+                bs,
+                content,
+                issued_by,
+            ) in documents
+            {
+                let draft = DocumentDraft {
+                    kind: if kind == "credit_note" {
+                        "credit_note"
+                    } else {
+                        "invoice"
+                    },
+                    order_id,
+                    references_document_id: references,
+                    total_usd_cents: usd,
+                    total_bs_cents: bs,
+                    content: serde_json::Value::Null,
+                    issued_by: issued_by.unwrap_or(Uuid::nil()),
+                };
+                let payload = document_payload(
+                    id,
+                    &series,
+                    &draft,
+                    number,
+                    &control_number,
+                    issued_at,
+                    &content,
+                );
+                let event = if draft.kind == "credit_note" {
+                    "credit_note_issued"
+                } else {
+                    "invoice_issued"
+                };
+                append_audit(tx.conn(), tenant_id, None, event, id, &payload, now).await?;
+                appended += 1;
+            }
+            tracing::info!(
+                event = "fiscal_audit_backfilled",
+                tenant.id = %tenant_id,
+                "recorded audit entries for documents issued before the audit log existed"
+            );
+        }
+        tx.commit().await?;
+        Ok(appended)
+    }
+
     pub(super) async fn create_fiscal_series_impl(
         &self,
         tenant_id: Uuid,

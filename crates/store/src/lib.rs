@@ -60,10 +60,12 @@ pub async fn connect(
     if options.url.starts_with("postgres://") || options.url.starts_with("postgresql://") {
         let store = PgStore::connect(options, clock).await?;
         store.migrate().await?;
+        store.backfill_audit_log().await?;
         Ok(Arc::new(store))
     } else if options.url.starts_with("sqlite:") {
         let store = SqliteStore::connect(options, clock).await?;
         store.migrate().await?;
+        store.backfill_audit_log().await?;
         Ok(Arc::new(store))
     } else {
         Err(StoreError::Internal(format!(

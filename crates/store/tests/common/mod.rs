@@ -103,6 +103,20 @@ impl Harness {
         }
     }
 
+    /// Opens a second store on the same database, as a restart would.
+    #[allow(dead_code)]
+    pub async fn reconnect(&self) -> Arc<dyn Store> {
+        let options = ConnectOptions {
+            url: self.url.clone(),
+            max_connections: 4,
+            slow_statement_threshold: std::time::Duration::from_secs(1),
+            sqlite_synchronous_full: true,
+        };
+        taquilla_store::connect(&options, self.clock.clone())
+            .await
+            .expect("store reconnects")
+    }
+
     #[allow(dead_code)]
     pub fn is_postgres(&self) -> bool {
         self.pg_database.is_some()

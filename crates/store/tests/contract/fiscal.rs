@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 
 use super::*;
 
-/// A general-admission zone of `capacity` at US$10, on an active event.
+/// Creates a general-admission zone of `capacity` at US$10 and activates the event.
 async fn open_zone(harness: &Harness, fixture: &Fixture, capacity: i64) -> Uuid {
     let zone = harness
         .store
@@ -82,6 +82,22 @@ async fn sell(
             .await?,
     );
     Ok(paid.order)
+}
+
+/// Sells `count` units one after another as the fixture's cashier, in the default series.
+async fn sell_times(store: &Arc<dyn Store>, fixture: &Fixture, zone_id: Uuid, count: usize) {
+    for _ in 0..count {
+        sell(
+            store,
+            fixture.tenant_id,
+            fixture.user_id,
+            fixture.customer_id,
+            zone_id,
+            None,
+        )
+        .await
+        .unwrap();
+    }
 }
 
 async fn add_cashier(harness: &Harness, tenant_id: Uuid, username: &str) -> Uuid {
@@ -256,18 +272,7 @@ async fn audit_chain_detects_edits_and_deletions(harness: &Harness) {
     let store = &harness.store;
     let fixture = fixture(store, &harness.clock, "fiscal-cadena").await;
     let zone = open_zone(harness, &fixture, 10).await;
-    for _ in 0..3 {
-        sell(
-            store,
-            fixture.tenant_id,
-            fixture.user_id,
-            fixture.customer_id,
-            zone,
-            None,
-        )
-        .await
-        .unwrap();
-    }
+    sell_times(store, &fixture, zone, 3).await;
     assert!(store.verify_fiscal(fixture.tenant_id).await.unwrap().ok());
     let (unlock, relock): (&[&str], &str) = if harness.is_postgres() {
         (
@@ -653,7 +658,55 @@ async fn external_series_queue_documents(harness: &Harness) {
     assert_eq!(w1.documents_issued, 1);
 }
 
+/// Documents issued before the audit log existed get their entries when the
+/// store next starts, so verification covers them.
+async fn startup_backfills_missing_audit_entries(harness: &Harness) {
+    let store = &harness.store;
+    let fixture = fixture(store, &harness.clock, "fiscal-antes").await;
+    let zone = open_zone(harness, &fixture, 10).await;
+    sell_times(store, &fixture, zone, 2).await;
+    // Put the database back in its state before the audit log: no entries.
+    let unlock = if harness.is_postgres() {
+        "ALTER TABLE fiscal_audit_log DISABLE TRIGGER fiscal_audit_log_immutable"
+    } else {
+        "DROP TRIGGER fiscal_audit_log_no_delete"
+    };
+    harness
+        .execute_raw(&[
+            unlock,
+            "DELETE FROM fiscal_audit_log",
+            "UPDATE tenants SET audit_length = 0",
+        ])
+        .await;
+    let before = store.verify_fiscal(fixture.tenant_id).await.unwrap();
+    assert!(
+        before
+            .problems
+            .iter()
+            .all(|problem| problem.kind == "missing_audit_entry"),
+        "{:?}",
+        before.problems
+    );
+    assert_eq!(before.problems.len(), 2);
+
+    let restarted = harness.reconnect().await;
+    let after = restarted.verify_fiscal(fixture.tenant_id).await.unwrap();
+    assert!(after.ok(), "{:?}", after.problems);
+    assert_eq!(after.audit_entries, 2);
+    // A second start changes nothing.
+    let again = harness.reconnect().await;
+    assert_eq!(
+        again
+            .verify_fiscal(fixture.tenant_id)
+            .await
+            .unwrap()
+            .audit_entries,
+        2
+    );
+}
+
 contract_tests!(
+    startup_backfills_missing_audit_entries,
     concurrent_orders_keep_every_series_gapless,
     audit_chain_detects_edits_and_deletions,
     z_report_closes_one_cashiers_day,
