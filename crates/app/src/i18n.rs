@@ -299,6 +299,18 @@ pub fn rule_message(rule: &str, locale: Locale) -> &'static str {
             "solo aplica a series de facturas",
             "applies only to invoice series",
         ),
+        "not_used_by_adapter" => (
+            "no aplica a este adaptador; deje el campo vacío",
+            "is not used by this adapter; leave it empty",
+        ),
+        "not_a_seller" => (
+            "no es un usuario que venda (taquillero, administrador o cliente de API)",
+            "is not a selling user (cashier, admin or API client)",
+        ),
+        "fiscal_day_before_tenant" => (
+            "es anterior a la creación de la organización",
+            "is before the tenant was created",
+        ),
         "fiscal_day_in_future" => ("no puede ser un día futuro", "cannot be a future day"),
 
         "too_long" => ("es demasiado largo", "is too long"),

@@ -553,8 +553,15 @@ async fn order_view(
         Some(id) => Some(fetch_document(conn, tenant_id, id).await?.summary()),
         None => None,
     };
-    let fiscal_status =
-        fiscal_status(conn, tenant_id, order_id, &record.status, invoice.is_some()).await?;
+    let fiscal_status = fiscal_status(
+        conn,
+        tenant_id,
+        order_id,
+        &record.status,
+        invoice.is_some(),
+        credit_note.is_some(),
+    )
+    .await?;
     let discount_code: Option<String> = match record.discount_code_id {
         Some(id) => {
             sqlx::query_scalar("SELECT code FROM discount_codes WHERE tenant_id = $1 AND id = $2")

@@ -495,24 +495,29 @@ pub(super) async fn fiscal_status(
     order_id: Uuid,
     status: &str,
     has_invoice: bool,
+    has_credit_note: bool,
 ) -> StoreResult<String> {
-    if has_invoice {
-        return Ok("invoiced".to_string());
-    }
-    if status != "paid" && status != "voided" {
-        return Ok("none".to_string());
-    }
+    let waiting_for = match (status, has_invoice, has_credit_note) {
+        ("paid", false, _) => "invoice",
+        ("voided", true, false) => "credit_note",
+        (_, true, _) => return Ok("invoiced".to_string()),
+        _ => return Ok("none".to_string()),
+    };
     let queued: Option<String> = sqlx::query_scalar(
-        "SELECT status FROM fiscal_issue_queue WHERE tenant_id = $1 AND order_id = $2 AND kind = 'invoice'",
+        "SELECT status FROM fiscal_issue_queue WHERE tenant_id = $1 AND order_id = $2 AND kind = $3",
     )
     .bind(tenant_id)
     .bind(order_id)
+    .bind(waiting_for)
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(match queued.as_deref() {
-        Some("rejected") => "issue_rejected",
-        Some(_) => "pending_issue",
-        None => "none",
+    Ok(match (waiting_for, queued.as_deref()) {
+        ("invoice", Some("rejected")) => "issue_rejected",
+        ("invoice", Some(_)) => "pending_issue",
+        ("credit_note", Some("rejected")) => "credit_note_rejected",
+        ("credit_note", Some(_)) => "credit_note_pending",
+        ("credit_note", None) => "invoiced",
+        _ => "none",
     }
     .to_string())
 }
@@ -671,14 +676,13 @@ pub(super) async fn day_totals(
             },
         )
         .collect();
+    // Every document still with its adapter counts, whatever day it was
+    // queued: it is recorded on the day it is issued, so a Z must wait for it.
     let pending_documents: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM fiscal_issue_queue WHERE tenant_id = $1 AND ($2 IS NULL OR issued_by = $2) \
-         AND created_at >= $3 AND created_at < $4",
+        "SELECT COUNT(*) FROM fiscal_issue_queue WHERE tenant_id = $1 AND ($2 IS NULL OR issued_by = $2)",
     )
     .bind(tenant_id)
     .bind(cashier_id)
-    .bind(from)
-    .bind(to)
     .fetch_one(&mut *conn)
     .await?;
     Ok(FiscalDayTotals {
@@ -767,6 +771,8 @@ pub(super) async fn verify_tenant(
     let mut previous = GENESIS_HASH.to_string();
     // document id → (sequence, payload) of its issue entry.
     let mut issued: HashMap<Uuid, (i64, serde_json::Value)> = HashMap::new();
+    // Z report id → (sequence, payload) of its closing entry.
+    let mut closings: HashMap<Uuid, (i64, serde_json::Value)> = HashMap::new();
     for (sequence, kind, subject_id, payload, previous_hash, hash) in &entries {
         let row = format!("fiscal_audit_log sequence={sequence}");
         if *sequence != expected_sequence {
@@ -789,6 +795,11 @@ pub(super) async fn verify_tenant(
                 row.clone(),
                 "the entry's content does not match its hash".to_string(),
             );
+        }
+        if kind == "z_report_closed"
+            && let Ok(value) = serde_json::from_str::<serde_json::Value>(payload)
+        {
+            closings.insert(*subject_id, (*sequence, value));
         }
         if kind == "invoice_issued" || kind == "credit_note_issued" {
             match serde_json::from_str::<serde_json::Value>(payload) {
@@ -858,16 +869,14 @@ pub(super) async fn verify_tenant(
             );
         }
     }
-    if issued.len() > documents.len() {
-        let stored: std::collections::HashSet<Uuid> = documents.iter().map(|d| d.0).collect();
-        for (id, (sequence, _)) in &issued {
-            if !stored.contains(id) {
-                problem(
-                    "missing_document",
-                    format!("fiscal_audit_log sequence={sequence}"),
-                    format!("document {id} was issued and is no longer stored"),
-                );
-            }
+    let stored: std::collections::HashSet<Uuid> = documents.iter().map(|d| d.0).collect();
+    for (id, (sequence, _)) in &issued {
+        if !stored.contains(id) {
+            problem(
+                "missing_document",
+                format!("fiscal_audit_log sequence={sequence}"),
+                format!("document {id} was issued and is no longer stored"),
+            );
         }
     }
     for (series_id, code, adapter, next_number) in &series {
@@ -905,29 +914,78 @@ pub(super) async fn verify_tenant(
         }
     }
 
-    // 3. Z reports: consecutive per cashier.
-    let z_numbers: Vec<(Uuid, i64)> = sqlx::query_as(
-        "SELECT cashier_id, number FROM z_reports WHERE tenant_id = $1 ORDER BY cashier_id, number",
+    // 3. Z reports: consecutive per cashier, each matching its closing entry,
+    // and the day it closed still closed.
+    let z_reports: Vec<ZCheck> = sqlx::query_as(
+        "SELECT z.id, z.cashier_id, z.number, z.fiscal_day, z.totals, z.closed_by, c.closed_at \
+         FROM z_reports z LEFT JOIN cashier_days c ON c.tenant_id = z.tenant_id \
+         AND c.cashier_id = z.cashier_id AND c.fiscal_day = z.fiscal_day \
+         WHERE z.tenant_id = $1 ORDER BY z.cashier_id, z.number",
     )
     .bind(tenant_id)
     .fetch_all(&mut *conn)
     .await?;
     let mut last: Option<(Uuid, i64)> = None;
-    for (cashier_id, number) in &z_numbers {
+    for report in &z_reports {
+        let row = format!("z_reports id={}", report.id);
         let expected = match last {
-            Some((previous_cashier, previous_number)) if previous_cashier == *cashier_id => {
+            Some((previous_cashier, previous_number)) if previous_cashier == report.cashier_id => {
                 previous_number + 1
             }
             _ => 1,
         };
-        if *number != expected {
+        if report.number != expected {
             problem(
                 "z_report_gap",
-                format!("z_reports cashier_id={cashier_id} number={number}"),
-                format!("expected Z report number {expected}"),
+                row.clone(),
+                format!(
+                    "cashier {} has Z report {} where {expected} was expected",
+                    report.cashier_id, report.number
+                ),
             );
         }
-        last = Some((*cashier_id, *number));
+        last = Some((report.cashier_id, report.number));
+        match closings.remove(&report.id) {
+            None => problem(
+                "missing_audit_entry",
+                row.clone(),
+                "the Z report has no closing entry in the audit log".to_string(),
+            ),
+            Some((sequence, payload)) => {
+                let matches = payload["cashier_id"].as_str()
+                    == Some(report.cashier_id.to_string().as_str())
+                    && payload["number"].as_i64() == Some(report.number)
+                    && payload["fiscal_day"].as_str()
+                        == Some(report.fiscal_day.to_string().as_str())
+                    && payload["closed_by"].as_str() == Some(report.closed_by.to_string().as_str())
+                    && payload["totals_sha256"].as_str()
+                        == Some(content_hash(&report.totals).as_str());
+                if !matches {
+                    problem(
+                        "z_report_mismatch",
+                        row.clone(),
+                        format!("the Z report differs from audit entry {sequence}"),
+                    );
+                }
+            }
+        }
+        if report.closed_at.is_none() {
+            problem(
+                "day_reopened",
+                format!(
+                    "cashier_days cashier_id={} fiscal_day={}",
+                    report.cashier_id, report.fiscal_day
+                ),
+                format!("the day closed by Z report {} is open again", report.number),
+            );
+        }
+    }
+    for (id, (sequence, _)) in &closings {
+        problem(
+            "missing_z_report",
+            format!("fiscal_audit_log sequence={sequence}"),
+            format!("Z report {id} was closed and is no longer stored"),
+        );
     }
 
     Ok(FiscalVerification {
@@ -935,9 +993,21 @@ pub(super) async fn verify_tenant(
         audit_entries: entries.len() as i64,
         documents: documents.len() as i64,
         series: series.len() as i64,
-        z_reports: z_numbers.len() as i64,
+        z_reports: z_reports.len() as i64,
         problems,
     })
+}
+
+/// A Z report with the state of the day it closed, as verification reads it.
+#[derive(FromRow)]
+struct ZCheck {
+    id: Uuid,
+    cashier_id: Uuid,
+    number: i64,
+    fiscal_day: NaiveDate,
+    totals: String,
+    closed_by: Uuid,
+    closed_at: Option<DateTime<Utc>>,
 }
 
 /// A stored document, as the audit backfill reads it.
@@ -1210,6 +1280,21 @@ impl Backend {
     ) -> StoreResult<Option<DocumentSummary>> {
         let mut tx = self.begin_write().await?;
         let now = self.clock.now();
+        let issued_by: Option<Uuid> = sqlx::query_scalar(
+            "SELECT issued_by FROM fiscal_issue_queue WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(queue_id)
+        .fetch_optional(tx.conn())
+        .await?;
+        let Some(issued_by) = issued_by else {
+            // Another worker recorded it already.
+            return Ok(None);
+        };
+        // The document belongs to the issuer's fiscal day of now. Taking that
+        // day's row first orders this recording against a Z report, which
+        // refuses to close while the document is still queued.
+        ensure_day_open(tx.conn(), tenant_id, issued_by, now).await?;
         let sql = format!(
             "DELETE FROM fiscal_issue_queue WHERE tenant_id = $1 AND id = $2 RETURNING {QUEUE_COLUMNS}"
         );
@@ -1233,7 +1318,13 @@ impl Backend {
             references_document_id: record.references_document_id,
             total_usd_cents: record.total_usd_cents,
             total_bs_cents: record.total_bs_cents,
-            content: parse_json(&record.content, "queued document content")?,
+            content: {
+                let mut content = parse_json(&record.content, "queued document content")?;
+                if let Some(at) = issued.issued_at {
+                    content["provider_issued_at"] = json!(at);
+                }
+                content
+            },
             issued_by: record.issued_by,
         };
         // Keeps the series' counter in step with what the adapter numbered.
@@ -1255,7 +1346,9 @@ impl Backend {
                 number: issued.number,
                 control_number: issued.control_number.clone(),
                 verification_url: issued.verification_url.clone(),
-                issued_at: issued.issued_at.unwrap_or(now),
+                // Our clock, not the provider's: the fiscal day and the X and Z
+                // reports follow when taquilla recorded the document.
+                issued_at: now,
                 audit_sequence: None,
             },
             &draft,
@@ -1265,9 +1358,15 @@ impl Backend {
         let summary = match recorded {
             Ok(summary) => summary,
             Err(StoreError::Database(error)) if unique_violation(&error).is_some() => {
+                let constraint = unique_violation(&error).unwrap_or_default();
+                let clash = if constraint.contains("control") {
+                    "control_number"
+                } else {
+                    "number"
+                };
                 return Err(StoreError::conflict_with(
                     "document_number_taken",
-                    json!({ "series": series.code, "number": issued.number, "control_number": issued.control_number }),
+                    json!({ "series": series.code, "number": issued.number, "control_number": issued.control_number, "taken": clash }),
                 ));
             }
             Err(error) => return Err(error),
@@ -1415,7 +1514,27 @@ impl Backend {
                 "fiscal_day_in_future",
             )));
         }
-        require_tenant_user(tx.conn(), tenant_id, cashier_id).await?;
+        let (role, tenant_created): (String, DateTime<Utc>) = sqlx::query_as(
+            "SELECT u.role, t.created_at FROM users u JOIN tenants t ON t.id = u.tenant_id \
+             WHERE u.tenant_id = $1 AND u.id = $2",
+        )
+        .bind(tenant_id)
+        .bind(cashier_id)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or(StoreError::NotFound("user"))?;
+        if !matches!(role.as_str(), "tenant_admin" | "cashier" | "api_client") {
+            return Err(StoreError::Invalid(taquilla_domain::FieldError::new(
+                "cashier_id",
+                "not_a_seller",
+            )));
+        }
+        if day < caracas_date(tenant_created) {
+            return Err(StoreError::Invalid(taquilla_domain::FieldError::new(
+                "fiscal_day",
+                "fiscal_day_before_tenant",
+            )));
+        }
         sqlx::query(
             "INSERT INTO cashier_days (tenant_id, cashier_id, fiscal_day) VALUES ($1, $2, $3) \
              ON CONFLICT (tenant_id, cashier_id, fiscal_day) DO NOTHING",

@@ -568,7 +568,8 @@ pub struct Order {
     pub credit_note: Option<DocumentSummary>,
     /// `none` (not paid yet), `invoiced`, `pending_issue` (paid; the invoice
     /// waits for its adapter and is retried) or `issue_rejected` (paid; the
-    /// adapter refused the invoice and an operator must act).
+    /// adapter refused the invoice and an operator must act). A voided order
+    /// whose credit note waits shows `credit_note_pending` or `credit_note_rejected`.
     #[serde(default)]
     pub fiscal_status: String,
     pub created_at: DateTime<Utc>,
@@ -1071,7 +1072,8 @@ pub struct FiscalDayTotals {
     pub net_total_bs_cents: i64,
     pub payments: Vec<PaymentMethodTotal>,
     pub series: Vec<SeriesRange>,
-    /// Documents of this cashier still waiting for their adapter.
+    /// Documents of this cashier (or tenant) still with their adapter,
+    /// pending or rejected, whatever day they were queued. A Z report waits for them.
     pub pending_documents: i64,
 }
 

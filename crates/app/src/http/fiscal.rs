@@ -19,6 +19,9 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiQuery, IdPath, PageQuery};
 use crate::http::validate;
+use crate::issuing::digital_printer::{
+    DigitalPrinterAdapter, DigitalPrinterConfig, DigitalPrinterConfigError,
+};
 use crate::state::AppState;
 
 /// Counts and logs one issued document, whichever path issued it.
@@ -149,18 +152,35 @@ fn adapter_config(
     match adapter {
         "digital_printer" => {
             let url = config["base_url"].as_str().unwrap_or_default();
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                errors.push(FieldError::new("adapter_config.base_url", "url_format"));
-            }
-            if config["api_token"].as_str().is_none_or(str::is_empty) {
+            let token = config["api_token"].as_str().unwrap_or_default();
+            if token.is_empty() {
                 errors.push(FieldError::new("adapter_config.api_token", "required"));
             }
-            if let Some(timeout) = config.get("timeout_ms")
-                && !timeout
-                    .as_i64()
-                    .is_some_and(|ms| (100..=120_000).contains(&ms))
-            {
+            let timeout_ms = match config.get("timeout_ms") {
+                None => Some(10_000),
+                Some(timeout) => timeout.as_u64().filter(|ms| (100..=120_000).contains(ms)),
+            };
+            if timeout_ms.is_none() {
                 errors.push(FieldError::new("adapter_config.timeout_ms", "out_of_range"));
+            }
+            // Building the adapter applies the same checks the issuing job will,
+            // so a series the job cannot use is refused here.
+            let built = DigitalPrinterAdapter::new(DigitalPrinterConfig {
+                base_url: url.to_string(),
+                api_token: token.to_string(),
+                timeout: std::time::Duration::from_millis(timeout_ms.unwrap_or(10_000)),
+            });
+            match built {
+                Err(DigitalPrinterConfigError::InvalidBaseUrl { .. }) => {
+                    errors.push(FieldError::new("adapter_config.base_url", "url_format"));
+                }
+                Err(DigitalPrinterConfigError::InvalidToken) if !token.is_empty() => {
+                    errors.push(FieldError::new(
+                        "adapter_config.api_token",
+                        "invalid_characters",
+                    ));
+                }
+                _ => {}
             }
         }
         "fiscal_printer" if config["driver"].as_str() != Some("simulated") => {
@@ -168,6 +188,9 @@ fn adapter_config(
                 "adapter_config.driver",
                 "unknown_printer_driver",
             ));
+        }
+        "internal" if config.as_object().is_some_and(|object| !object.is_empty()) => {
+            errors.push(FieldError::new("adapter_config", "not_used_by_adapter"));
         }
         _ => {}
     }

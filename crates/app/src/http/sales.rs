@@ -110,7 +110,7 @@ fn respond<T: serde::Serialize>(status: StatusCode, result: Idempotent<T>) -> Re
 #[utoipa::path(post, path = "/api/v1/holds", tag = "sales", request_body = CreateHold,
     params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = Hold), (status = 404, description = "zone not found"),
-        (status = 409, description = "seats_unavailable (details.seats names them) or insufficient_capacity"), (status = 422)),
+        (status = 409, description = "seats_unavailable (details.seats names them) or insufficient_capacity; fiscal_day_closed after your Z report"), (status = 422)),
     security(("bearer" = [])))]
 pub async fn create_hold(
     State(state): State<AppState>,
@@ -210,7 +210,7 @@ pub async fn release_hold(
 /// BCV rate of the day. The hold then cannot expire until the payment deadline.
 #[utoipa::path(post, path = "/api/v1/orders", tag = "sales", request_body = CreateOrder,
     params(("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 201, body = Order), (status = 404), (status = 409, description = "hold_expired, hold_not_active, hold_already_ordered, exchange_rate_missing, event_not_on_sale"), (status = 422, description = "customer_document_required")),
+    responses((status = 201, body = Order), (status = 404), (status = 409, description = "hold_expired, hold_not_active, hold_already_ordered, exchange_rate_missing, event_not_on_sale, fiscal_day_closed"), (status = 422, description = "customer_document_required, unknown_series, series_wrong_kind")),
     security(("bearer" = [])))]
 pub async fn create_order(
     State(state): State<AppState>,
@@ -456,7 +456,7 @@ fn prepare_tickets(
 #[utoipa::path(post, path = "/api/v1/orders/{id}/payments", tag = "sales", params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     request_body = CreatePayment,
     responses((status = 201, body = PaymentOutcome), (status = 400, description = "idempotency_key_required"), (status = 404),
-        (status = 409, description = "order_not_payable, order_expired, event_not_on_sale, amount_exceeds_balance, payment_reference_used"), (status = 422)),
+        (status = 409, description = "order_not_payable, order_expired, event_not_on_sale, amount_exceeds_balance, payment_reference_used, fiscal_day_closed"), (status = 422)),
     security(("bearer" = [])))]
 pub async fn add_payment(
     State(state): State<AppState>,
@@ -606,7 +606,7 @@ fn record_sale(state: &AppState, tenant_id: Uuid, order: &Order, processing_time
 /// a credit note referencing the invoice is issued in its own series.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/void", tag = "sales", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
     request_body = VoidOrder,
-    responses((status = 200, body = VoidOutcome), (status = 404), (status = 409, description = "order_not_voidable")), security(("bearer" = [])))]
+    responses((status = 200, body = VoidOutcome), (status = 404), (status = 409, description = "order_not_voidable, invoice_pending, fiscal_day_closed")), security(("bearer" = [])))]
 pub async fn void_order(
     State(state): State<AppState>,
     principal: Principal,

@@ -169,6 +169,12 @@ fn documents_url(base_url: &str) -> Result<Url, DigitalPrinterConfigError> {
         url: base_url.to_string(),
         reason,
     };
+    // The base itself must name a host: `http://` alone would otherwise join
+    // into `http:///v1/documents`, which names a host called `v1`.
+    let base = Url::parse(base_url).map_err(|error| invalid(error.to_string()))?;
+    if base.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("the URL names no host".to_string()));
+    }
     let joined = format!("{}/v1/documents", base_url.trim_end_matches('/'));
     let url = Url::parse(&joined).map_err(|error| invalid(error.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {

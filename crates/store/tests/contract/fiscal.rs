@@ -337,8 +337,10 @@ async fn z_report_closes_one_cashiers_day(harness: &Harness) {
     let store = &harness.store;
     // 23:59 on 4 December in Caracas is 03:59 UTC on the 5th.
     let before_midnight = chrono::Utc.with_ymd_and_hms(2026, 12, 5, 3, 59, 0).unwrap();
-    harness.clock.set(before_midnight);
+    // The tenant exists from three days before, so earlier days can be closed.
+    harness.clock.set(before_midnight - Duration::days(3));
     let fixture = fixture(store, &harness.clock, "fiscal-jornada").await;
+    harness.clock.set(before_midnight);
     let second_cashier = add_cashier(harness, fixture.tenant_id, "fiscal-jornada-2").await;
     let zone = open_zone(harness, &fixture, 50).await;
     let day_4 = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
@@ -509,6 +511,63 @@ async fn z_report_closes_one_cashiers_day(harness: &Harness) {
     let verification = store.verify_fiscal(fixture.tenant_id).await.unwrap();
     assert!(verification.ok(), "{:?}", verification.problems);
     assert_eq!(verification.z_reports, 3);
+
+    // Only selling users have a fiscal day to close.
+    let validator = harness
+        .store
+        .create_user(NewUser {
+            tenant_id: Some(fixture.tenant_id),
+            username: "fiscal-jornada-porteria".to_string(),
+            email: "porteria@example.invalid".to_string(),
+            password_hash: "not-a-real-hash".to_string(),
+            role: Role::Validator,
+        })
+        .await
+        .unwrap();
+    let not_seller = store
+        .close_fiscal_day(fixture.tenant_id, validator.id, fixture.user_id, None)
+        .await;
+    assert!(
+        matches!(not_seller, Err(StoreError::Invalid(_))),
+        "{not_seller:?}"
+    );
+
+    // Edited, deleted and reopened Z reports are named by the verification.
+    let unlock: &[&str] = if harness.is_postgres() {
+        &["ALTER TABLE z_reports DISABLE TRIGGER z_reports_immutable"]
+    } else {
+        &[
+            "DROP TRIGGER z_reports_no_update",
+            "DROP TRIGGER z_reports_no_delete",
+        ]
+    };
+    harness.execute_raw(unlock).await;
+    harness
+        .execute_raw(&[
+            "UPDATE z_reports SET totals = replace(totals, '\"count\":1', '\"count\":0') WHERE number = 2",
+            "DELETE FROM z_reports WHERE number = 1 AND fiscal_day = '2026-12-03'",
+            "UPDATE cashier_days SET closed_at = NULL WHERE fiscal_day = '2026-12-04'",
+        ])
+        .await;
+    let tampered = store.verify_fiscal(fixture.tenant_id).await.unwrap();
+    let kinds: Vec<(&str, &str)> = tampered
+        .problems
+        .iter()
+        .map(|problem| (problem.kind.as_str(), problem.row.as_str()))
+        .collect();
+    let z_5_row = format!("z_reports id={}", z_5.id);
+    assert!(
+        kinds.contains(&("z_report_mismatch", z_5_row.as_str())),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.iter().any(|(kind, _)| *kind == "missing_z_report"),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.iter().any(|(kind, _)| *kind == "day_reopened"),
+        "{kinds:?}"
+    );
 }
 
 /// A series with an external adapter leaves the order paid but not invoiced
@@ -615,11 +674,13 @@ async fn external_series_queue_documents(harness: &Harness) {
         .unwrap();
     assert_eq!(claimed[0].attempts, 2);
 
+    // A provider timestamp from another day does not move the document there.
+    let provider_time = harness.clock.now_for_tests() - Duration::days(3);
     let issued = ExternalIssued {
         number: 1,
         control_number: "00-00000001".to_string(),
         verification_url: Some("http://127.0.0.1:9/v/1".to_string()),
-        issued_at: None,
+        issued_at: Some(provider_time),
     };
     let summary = store
         .record_external_document(fixture.tenant_id, claimed[0].id, &issued)

@@ -350,6 +350,48 @@ async fn series_validation_and_access(backend: Backend) {
         assert!(fields.contains(&field), "{field} in {fields:?}");
     }
 
+    // Settings the issuing job could not use are refused when the series is created.
+    for (body, field, rule) in [
+        (
+            json!({ "code": "D1", "kind": "invoice", "adapter": "digital_printer",
+                    "adapter_config": { "base_url": "http://", "api_token": "t" } }),
+            "adapter_config.base_url",
+            "url_format",
+        ),
+        (
+            json!({ "code": "D2", "kind": "invoice", "adapter": "digital_printer",
+                    "adapter_config": { "base_url": "http://127.0.0.1:9?x=1", "api_token": "t" } }),
+            "adapter_config.base_url",
+            "url_format",
+        ),
+        (
+            json!({ "code": "D3", "kind": "invoice", "adapter": "digital_printer",
+                    "adapter_config": { "base_url": "http://127.0.0.1:9", "api_token": "a\nb" } }),
+            "adapter_config.api_token",
+            "invalid_characters",
+        ),
+        (
+            json!({ "code": "D4", "kind": "invoice", "adapter_config": { "api_token": "t" } }),
+            "adapter_config",
+            "not_used_by_adapter",
+        ),
+    ] {
+        let refused = app
+            .post("/api/v1/fiscal/series")
+            .token(admin)
+            .json(body)
+            .send()
+            .await;
+        assert_error(&refused, 422, "validation_failed");
+        let first = &refused.body["error"]["details"]["errors"][0];
+        assert_eq!(
+            (first["field"].as_str(), first["rule"].as_str()),
+            (Some(field), Some(rule)),
+            "{}",
+            refused.text
+        );
+    }
+
     let created = app
         .post("/api/v1/fiscal/series")
         .token(admin)
