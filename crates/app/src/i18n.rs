@@ -211,6 +211,14 @@ pub fn error_message(code: &str, locale: Locale) -> &'static str {
             "El proveedor devolvió un número de documento que ya está registrado.",
             "The provider returned a document number that is already recorded.",
         ),
+        "issue_not_rejected" => (
+            "Solo se puede mover a otra serie un documento rechazado.",
+            "Only a rejected document can be moved to another series.",
+        ),
+        "issue_already_issued_by_provider" => (
+            "El proveedor ya emitió este documento con números que chocan con otros registrados; anúlelo con el proveedor antes de emitirlo en otra serie.",
+            "The provider already issued this document with numbers that clash with recorded ones; annul it with the provider before issuing it in another series.",
+        ),
         "table_must_be_complete" => (
             "Esta zona vende mesas completas: seleccione todos los asientos de la mesa.",
             "This zone sells whole tables: select every seat of the table.",

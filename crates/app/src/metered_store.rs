@@ -835,6 +835,22 @@ impl Store for MeteredStore {
         .await
     }
 
+    async fn reassign_fiscal_issue(
+        &self,
+        tenant_id: Uuid,
+        queue_id: Uuid,
+        series_code: &str,
+        principal_id: Uuid,
+    ) -> StoreResult<Option<DocumentSummary>> {
+        self.observe(
+            "reassign_fiscal_issue",
+            "fiscal_issue_queue",
+            self.inner
+                .reassign_fiscal_issue(tenant_id, queue_id, series_code, principal_id),
+        )
+        .await
+    }
+
     async fn retry_fiscal_issue(&self, tenant_id: Uuid, queue_id: Uuid) -> StoreResult<()> {
         self.observe(
             "retry_fiscal_issue",

@@ -54,7 +54,7 @@ impl Modify for BearerAuth {
         sales::create_order, sales::get_order, sales::cancel_order, sales::add_payment, sales::void_order,
         gate::list_tickets, gate::validate_ticket, gate::public_key,
         fiscal::list_documents, fiscal::get_document, fiscal::list_banks,
-        fiscal::create_series, fiscal::list_series, fiscal::list_issue_queue, fiscal::retry_issue,
+        fiscal::create_series, fiscal::list_series, fiscal::list_issue_queue, fiscal::retry_issue, fiscal::reassign_issue,
         fiscal::x_report, fiscal::close_day, fiscal::list_z_reports, fiscal::get_z_report,
         fiscal::daily_summary, fiscal::verify,
         print::document_html, print::document_pdf, print::tickets_html, print::tickets_pdf,

@@ -3615,6 +3615,19 @@ impl Store for Backend {
         )
     }
 
+    async fn reassign_fiscal_issue(
+        &self,
+        tenant_id: Uuid,
+        queue_id: Uuid,
+        series_code: &str,
+        principal_id: Uuid,
+    ) -> StoreResult<Option<DocumentSummary>> {
+        with_retry!(
+            self.reassign_fiscal_issue_impl(tenant_id, queue_id, series_code, principal_id)
+                .await
+        )
+    }
+
     async fn retry_fiscal_issue(&self, tenant_id: Uuid, queue_id: Uuid) -> StoreResult<()> {
         self.retry_fiscal_issue_impl(tenant_id, queue_id).await
     }

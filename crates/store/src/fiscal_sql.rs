@@ -1424,6 +1424,82 @@ impl Backend {
         Ok(())
     }
 
+    pub(super) async fn reassign_fiscal_issue_impl(
+        &self,
+        tenant_id: Uuid,
+        queue_id: Uuid,
+        series_code: &str,
+        principal_id: Uuid,
+    ) -> StoreResult<Option<DocumentSummary>> {
+        let mut tx = self.begin_write().await?;
+        let now = self.clock.now();
+        // The person who moves the document issues it, on their own fiscal day.
+        ensure_day_open(tx.conn(), tenant_id, principal_id, now).await?;
+        let sql = format!(
+            "DELETE FROM fiscal_issue_queue WHERE tenant_id = $1 AND id = $2 RETURNING {QUEUE_COLUMNS}"
+        );
+        let record: QueueRecord = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(queue_id)
+            .fetch_optional(tx.conn())
+            .await?
+            .ok_or(StoreError::NotFound("queued fiscal document"))?;
+        if record.status != "rejected" {
+            return Err(StoreError::conflict_with(
+                "issue_not_rejected",
+                json!({ "status": record.status }),
+            ));
+        }
+        // A provider that issued the document but whose numbers clash has a
+        // document of its own; moving the sale would issue it twice.
+        if record
+            .last_error
+            .as_deref()
+            .is_some_and(|error| error.starts_with("document_number_taken"))
+        {
+            return Err(StoreError::conflict("issue_already_issued_by_provider"));
+        }
+        let kind = if record.kind == "credit_note" {
+            "credit_note"
+        } else {
+            "invoice"
+        };
+        let target = resolve_series(tx.conn(), tenant_id, kind, Some(series_code)).await?;
+        let from = series_by_id(tx.conn(), tenant_id, record.series_id).await?;
+        let draft = DocumentDraft {
+            kind,
+            order_id: record.order_id,
+            references_document_id: record.references_document_id,
+            total_usd_cents: record.total_usd_cents,
+            total_bs_cents: record.total_bs_cents,
+            content: parse_json(&record.content, "queued document content")?,
+            issued_by: principal_id,
+        };
+        append_audit(
+            tx.conn(),
+            tenant_id,
+            None,
+            "issue_reassigned",
+            record.id,
+            &json!({
+                "queue_id": record.id,
+                "order_id": record.order_id,
+                "from_series": from.code,
+                "to_series": target.code,
+                "rejection": record.last_error,
+                "reassigned_by": principal_id,
+            }),
+            now,
+        )
+        .await?;
+        let issuance = issue_document(tx.conn(), tenant_id, &target, draft, now).await?;
+        tx.commit().await?;
+        Ok(match issuance {
+            Issuance::Issued(summary) => Some(summary),
+            Issuance::Queued => None,
+        })
+    }
+
     pub(super) async fn list_fiscal_issues_impl(
         &self,
         tenant_id: Uuid,

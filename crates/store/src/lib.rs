@@ -413,6 +413,16 @@ pub trait Store: Send + Sync {
         error: &str,
         retry_at: Option<DateTime<Utc>>,
     ) -> StoreResult<()>;
+    /// Moves a rejected document to another series of its kind, issued by
+    /// `principal_id`: at once in an internal series (returns it), or queued
+    /// with a new idempotency key for another adapter (returns `None`).
+    async fn reassign_fiscal_issue(
+        &self,
+        tenant_id: Uuid,
+        queue_id: Uuid,
+        series_code: &str,
+        principal_id: Uuid,
+    ) -> StoreResult<Option<DocumentSummary>>;
     /// Puts a rejected document back in the queue, due now.
     async fn retry_fiscal_issue(&self, tenant_id: Uuid, queue_id: Uuid) -> StoreResult<()>;
     async fn list_fiscal_issues(

@@ -301,6 +301,61 @@ pub async fn retry_issue(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Deserialize, ToSchema)]
+pub struct ReassignIssue {
+    /// Code of the series of the same kind that issues the document instead.
+    pub series: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Reassigned {
+    /// The document, when the new series issued it at once (an internal series).
+    pub document: Option<taquilla_store::model::DocumentSummary>,
+    /// `issued`, or `queued` when the new series has an external adapter.
+    pub status: &'static str,
+}
+
+/// Moves a rejected document to another series of its kind, for a rejection
+/// that retrying cannot fix. You issue it, on your own fiscal day: at once in
+/// an internal series, or queued with a new idempotency key for another adapter.
+#[utoipa::path(post, path = "/api/v1/fiscal/issue-queue/{id}/reassign", tag = "fiscal", params(("id" = Uuid, Path)),
+    request_body = ReassignIssue,
+    responses((status = 200, body = Reassigned), (status = 404), (status = 409, description = "issue_not_rejected, issue_already_issued_by_provider, fiscal_day_closed"), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn reassign_issue(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+    body: ApiJson<ReassignIssue>,
+) -> ApiResult<Json<Reassigned>> {
+    principal.require(&[Role::TenantAdmin])?;
+    let tenant_id = principal.tenant()?;
+    let mut errors = Vec::new();
+    let series = series_code(&mut errors, "series", &body.value.series);
+    validate::finish(errors)?;
+    let document = state
+        .store
+        .reassign_fiscal_issue(tenant_id, id, &series, principal.user_id)
+        .await?;
+    tracing::info!(event = "fiscal_document_reassigned", tenant.id = %tenant_id, idempotency_key = %id, series = %series, "a rejected fiscal document moved to another series");
+    let status = match &document {
+        Some(summary) => {
+            let order_id = state
+                .store
+                .get_fiscal_document(tenant_id, summary.id)
+                .await?
+                .order_id;
+            record_document_issued(&state, tenant_id, order_id, summary);
+            "issued"
+        }
+        None => {
+            state.issuing.notify_one();
+            "queued"
+        }
+    };
+    Ok(Json(Reassigned { document, status }))
+}
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DayQuery {
@@ -409,7 +464,7 @@ pub async fn list_z_reports(
     ApiQuery(query): ApiQuery<ZListQuery>,
 ) -> ApiResult<Json<Page<ZReport>>> {
     principal.require(&[Role::TenantAdmin, Role::Cashier])?;
-    // A cashier sees only their own reports.
+    // A cashier may list only their own reports.
     let cashier_id = if is_admin(&principal) {
         query.cashier_id
     } else {

@@ -130,6 +130,10 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         )
         .route("/fiscal/issue-queue", get(fiscal::list_issue_queue))
         .route("/fiscal/issue-queue/{id}/retry", post(fiscal::retry_issue))
+        .route(
+            "/fiscal/issue-queue/{id}/reassign",
+            post(fiscal::reassign_issue),
+        )
         .route("/fiscal/reports/x", get(fiscal::x_report))
         .route(
             "/fiscal/reports/z",

@@ -22,6 +22,12 @@ CREATE UNIQUE INDEX fiscal_series_default_key ON fiscal_series (tenant_id, kind)
 -- The invoice series an order will be invoiced in, chosen when it is created.
 ALTER TABLE orders ADD COLUMN invoice_series_id UUID;
 
+-- Control numbers are unique per series instead of per tenant: internal
+-- series share the tenant's counter, so they never repeat one, while an
+-- imprenta digital numbers its own series from 00-00000001.
+ALTER TABLE fiscal_documents DROP CONSTRAINT fiscal_documents_control_key;
+ALTER TABLE fiscal_documents ADD CONSTRAINT fiscal_documents_control_key UNIQUE (tenant_id, series_id, control_number);
+
 -- Who issued the document (the cashier whose fiscal day it belongs to).
 ALTER TABLE fiscal_documents ADD COLUMN issued_by UUID;
 -- The verification link an imprenta digital returns, if any.

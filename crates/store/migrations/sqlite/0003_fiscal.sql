@@ -22,11 +22,49 @@ CREATE UNIQUE INDEX fiscal_series_default_key ON fiscal_series (tenant_id, kind)
 -- The invoice series an order will be invoiced in, chosen when it is created.
 ALTER TABLE orders ADD COLUMN invoice_series_id BLOB;
 
--- Who issued the document (the cashier whose fiscal day it belongs to).
-ALTER TABLE fiscal_documents ADD COLUMN issued_by BLOB;
--- The verification link an imprenta digital returns, if any.
-ALTER TABLE fiscal_documents ADD COLUMN verification_url TEXT;
+-- Control numbers are unique per series instead of per tenant: internal
+-- series share the tenant's counter, so they never repeat one, while an
+-- imprenta digital numbers its own series from 00-00000001. SQLite cannot
+-- drop a table constraint, so the table is rebuilt with the new key, with
+-- who issued each document and the verification link an imprenta returns.
+CREATE TABLE fiscal_documents_rebuilt (
+    tenant_id BLOB NOT NULL,
+    id BLOB NOT NULL,
+    series_id BLOB NOT NULL,
+    kind TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    control_number TEXT NOT NULL,
+    order_id BLOB NOT NULL,
+    references_document_id BLOB,
+    issued_at TEXT NOT NULL,
+    total_usd_cents INTEGER NOT NULL,
+    total_bs_cents INTEGER NOT NULL,
+    content TEXT NOT NULL,
+    issued_by BLOB,
+    verification_url TEXT,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, series_id) REFERENCES fiscal_series (tenant_id, id),
+    CONSTRAINT fiscal_documents_number_key UNIQUE (tenant_id, series_id, number),
+    CONSTRAINT fiscal_documents_control_key UNIQUE (tenant_id, series_id, control_number)
+);
+INSERT INTO fiscal_documents_rebuilt (tenant_id, id, series_id, kind, number, control_number, order_id,
+    references_document_id, issued_at, total_usd_cents, total_bs_cents, content)
+    SELECT tenant_id, id, series_id, kind, number, control_number, order_id,
+    references_document_id, issued_at, total_usd_cents, total_bs_cents, content FROM fiscal_documents;
+DROP TABLE fiscal_documents;
+ALTER TABLE fiscal_documents_rebuilt RENAME TO fiscal_documents;
+CREATE INDEX fiscal_documents_issued_idx ON fiscal_documents (tenant_id, issued_at, id);
 CREATE INDEX fiscal_documents_cashier_idx ON fiscal_documents (tenant_id, issued_by, issued_at);
+
+-- Fiscal documents are never edited or deleted; a credit note corrects them.
+CREATE TRIGGER fiscal_documents_no_update
+    BEFORE UPDATE ON fiscal_documents
+    BEGIN SELECT RAISE(ABORT, 'fiscal documents are never edited or deleted'); END;
+
+CREATE TRIGGER fiscal_documents_no_delete
+    BEFORE DELETE ON fiscal_documents
+    BEGIN SELECT RAISE(ABORT, 'fiscal documents are never edited or deleted'); END;
+
 CREATE INDEX payments_cashier_idx ON payments (tenant_id, created_by, created_at);
 
 -- Documents waiting for an external adapter. A row leaves the queue when the

@@ -717,6 +717,49 @@ async fn external_series_queue_documents(harness: &Harness) {
     let listed = store.list_fiscal_series(fixture.tenant_id).await.unwrap();
     let w1 = listed.iter().find(|series| series.code == "W1").unwrap();
     assert_eq!(w1.documents_issued, 1);
+
+    // A rejected document moves to the internal series and is issued there.
+    let second = sell(
+        store,
+        fixture.tenant_id,
+        fixture.user_id,
+        fixture.customer_id,
+        zone,
+        Some("W1"),
+    )
+    .await
+    .unwrap();
+    let claimed = store
+        .claim_fiscal_issues(10, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    let not_rejected = store
+        .reassign_fiscal_issue(fixture.tenant_id, claimed[0].id, "A", fixture.user_id)
+        .await;
+    assert!(
+        matches!(
+            not_rejected,
+            Err(StoreError::Conflict {
+                code: "issue_not_rejected",
+                ..
+            })
+        ),
+        "{not_rejected:?}"
+    );
+    store
+        .defer_fiscal_issue(fixture.tenant_id, claimed[0].id, "rechazado: datos", None)
+        .await
+        .unwrap();
+    let moved = store
+        .reassign_fiscal_issue(fixture.tenant_id, claimed[0].id, "A", fixture.user_id)
+        .await
+        .unwrap()
+        .expect("an internal series issues at once");
+    assert_eq!((moved.series.as_str(), moved.number), ("A", 1));
+    let view = store.get_order(fixture.tenant_id, second.id).await.unwrap();
+    assert_eq!(view.fiscal_status, "invoiced");
+    let verification = store.verify_fiscal(fixture.tenant_id).await.unwrap();
+    assert!(verification.ok(), "{:?}", verification.problems);
 }
 
 /// Documents issued before the audit log existed get their entries when the

@@ -199,10 +199,45 @@ async fn digital_printer_series_issues_each_invoice_once(backend: Backend) {
     assert_eq!(order["invoice"]["number"], 3);
     assert_eq!(provider.issued_count(), 3);
 
+    // A rejection retrying cannot fix: an admin moves the sale to series A.
+    provider.reject_next(2, "datos_invalidos", "Documento inválido");
+    let paid = pay_one(&app, &shop, cashier, Some("W1")).await;
+    let order_id = Uuid::parse_str(paid.body["order"]["id"].as_str().unwrap()).unwrap();
+    wait_for_fiscal_status(&app, cashier, order_id, "issue_rejected").await;
+    let queue = app
+        .get("/api/v1/fiscal/issue-queue")
+        .token(admin)
+        .send()
+        .await;
+    let queued_id = queue.body["items"][0]["id"].as_str().unwrap().to_string();
+    let moved = app
+        .post(&format!("/api/v1/fiscal/issue-queue/{queued_id}/reassign"))
+        .token(admin)
+        .json(json!({ "series": "a" }))
+        .send()
+        .await;
+    assert_status(&moved, 200);
+    assert_eq!(moved.body["status"], "issued");
+    assert_eq!(moved.body["document"]["series"], "A");
+    let order = wait_for_fiscal_status(&app, cashier, order_id, "invoiced").await;
+    assert_eq!(order["invoice"]["series"], "A");
+    let again = app
+        .post(&format!("/api/v1/fiscal/issue-queue/{queued_id}/reassign"))
+        .token(admin)
+        .json(json!({ "series": "A" }))
+        .send()
+        .await;
+    assert_error(&again, 404, "not_found");
+    assert_eq!(
+        provider.issued_count(),
+        3,
+        "the provider issued nothing for it"
+    );
+
     let verification = app.get("/api/v1/fiscal/verify").token(admin).send().await;
     assert_status(&verification, 200);
     assert_eq!(verification.body["problems"], json!([]));
-    assert_eq!(verification.body["documents"], 3);
+    assert_eq!(verification.body["documents"], 4);
     let series = app.get("/api/v1/fiscal/series").token(admin).send().await;
     let w1 = series
         .body
