@@ -1359,7 +1359,6 @@ impl Backend {
 
         // An order with nothing to pay (a courtesy, a full discount) is complete at once.
         if totals.total_bs_cents == 0 {
-            ensure_day_open(tx.conn(), tenant_id, principal_id, now).await?;
             let mut order = self
                 .complete_order(
                     &mut tx,
@@ -1446,8 +1445,16 @@ impl Backend {
             return Ok(Idempotent::Replay { status_code, body });
         }
 
-        // A cashier whose day is closed by a Z report takes no more money today.
-        ensure_day_open(tx.conn(), tenant_id, principal_id, now).await?;
+        // A cashier whose day is closed by a Z report takes no more money
+        // today. This early answer takes no lock: a completing payment checks
+        // again under the tenant row lock when it issues the invoice, and a
+        // partial one takes the day's row below.
+        if day_closed(tx.conn(), tenant_id, principal_id, now).await? {
+            return Err(StoreError::conflict_with(
+                "fiscal_day_closed",
+                json!({ "fiscal_day": caracas_date(now) }),
+            ));
+        }
 
         // Lock the order row: payments of one order are serialised, so it is
         // never completed twice or overpaid.
@@ -1590,6 +1597,9 @@ impl Backend {
         // Paid in full, or a USD payment left at most the one céntimo its
         // conversion can lose; that céntimo is booked as rounding.
         let completes = remaining <= 0 || (request.currency == Currency::Usd && remaining <= 1);
+        if !completes {
+            ensure_day_open(tx.conn(), tenant_id, principal_id, now).await?;
+        }
         // Positive: the business absorbed a shortfall; negative: it kept a surplus.
         let rounding = if completes { remaining } else { 0 } + change_rounding - overpaid;
 
@@ -1958,7 +1968,6 @@ impl Backend {
         let Some(invoice_id) = invoice_id else {
             return Err(StoreError::conflict("invoice_pending"));
         };
-        ensure_day_open(tx.conn(), tenant_id, principal_id, now).await?;
         let invoice = fetch_document(tx.conn(), tenant_id, invoice_id).await?;
         let hold = fetch_hold(tx.conn(), tenant_id, hold_id).await?;
 

@@ -3,11 +3,13 @@
 //! `taquilla fiscal verify`. Shared by both backends like `common.rs` (this
 //! file is a child module of it).
 //!
-//! Lock order, for every transaction that issues or closes: the cashier's
-//! day row (shared by sales, exclusive by a Z report), then the series row,
-//! then the tenant row (control counter and audit chain length). The series
-//! and tenant rows are taken by the last statements of the transaction, so one
-//! tenant's sales queue on them only for the final inserts.
+//! Locks: a payment that issues a document takes the series row, then the
+//! tenant row (control counter and audit chain length), in the last
+//! statements of its transaction, so one tenant's sales queue on them only for
+//! the final inserts. Under the tenant row it checks that the cashier's day is
+//! open. A Z report takes the tenant row first, then the cashier's day row, so
+//! it waits for documents in flight and later ones find the day closed. A
+//! payment that issues nothing takes the day row shared instead.
 
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
@@ -198,7 +200,8 @@ pub(super) async fn resolve_series(
 
 /// Refuses the operation when the cashier's fiscal day of `now` is closed by
 /// a Z report; otherwise takes the day row shared until commit, so a Z report
-/// waits for the documents in flight.
+/// waits for it. Used by payments that issue no document; documents are
+/// checked under the tenant row lock instead (see [`check_day_open`]).
 pub(super) async fn ensure_day_open(
     conn: &mut Conn,
     tenant_id: Uuid,
@@ -228,6 +231,24 @@ pub(super) async fn ensure_day_open(
         return Err(StoreError::conflict_with(
             "fiscal_day_closed",
             json!({ "fiscal_day": day, "closed_at": closed_at }),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a document of a closed day. The caller holds the tenant row, which
+/// a Z report takes before it closes the day, so this read sees any Z that
+/// committed first, and a later Z waits for this transaction.
+pub(super) async fn check_day_open(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    cashier_id: Uuid,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    if day_closed(conn, tenant_id, cashier_id, now).await? {
+        return Err(StoreError::conflict_with(
+            "fiscal_day_closed",
+            json!({ "fiscal_day": caracas_date(now) }),
         ));
     }
     Ok(())
@@ -336,6 +357,12 @@ pub(super) async fn issue_document(
 ) -> StoreResult<Issuance> {
     let document_id = Uuid::now_v7();
     if series.adapter != "internal" {
+        // The tenant row orders this against a Z report, as for internal series.
+        sqlx::query("UPDATE tenants SET audit_length = audit_length WHERE id = $1")
+            .bind(tenant_id)
+            .execute(&mut *conn)
+            .await?;
+        check_day_open(conn, tenant_id, draft.issued_by, now).await?;
         sqlx::query(
             "INSERT INTO fiscal_issue_queue (tenant_id, id, order_id, series_id, kind, references_document_id, content, \
              total_usd_cents, total_bs_cents, issued_by, status, next_attempt_at, created_at) \
@@ -373,6 +400,7 @@ pub(super) async fn issue_document(
     .bind(tenant_id)
     .fetch_one(&mut *conn)
     .await?;
+    check_day_open(conn, tenant_id, draft.issued_by, now).await?;
     let control_number = format_control_number(prefix.clamp(0, 99) as u8, control_sequence);
     let summary = record_document(
         conn,
@@ -1291,10 +1319,16 @@ impl Backend {
             // Another worker recorded it already.
             return Ok(None);
         };
-        // The document belongs to the issuer's fiscal day of now. Taking that
-        // day's row first orders this recording against a Z report, which
-        // refuses to close while the document is still queued.
-        ensure_day_open(tx.conn(), tenant_id, issued_by, now).await?;
+        // The document belongs to the issuer's fiscal day of now. Taking the
+        // tenant row first (it also reserves the audit entry) orders this
+        // recording against a Z report, which takes that row before closing.
+        let sequence: i64 = sqlx::query_scalar(
+            "UPDATE tenants SET audit_length = audit_length + 1 WHERE id = $1 RETURNING audit_length",
+        )
+        .bind(tenant_id)
+        .fetch_one(tx.conn())
+        .await?;
+        check_day_open(tx.conn(), tenant_id, issued_by, now).await?;
         let sql = format!(
             "DELETE FROM fiscal_issue_queue WHERE tenant_id = $1 AND id = $2 RETURNING {QUEUE_COLUMNS}"
         );
@@ -1304,7 +1338,8 @@ impl Backend {
             .fetch_optional(tx.conn())
             .await?;
         let Some(record) = record else {
-            // Another worker recorded it already.
+            // Another worker recorded it already; dropping the transaction
+            // rolls back the reserved audit entry.
             return Ok(None);
         };
         let series = series_by_id(tx.conn(), tenant_id, record.series_id).await?;
@@ -1349,7 +1384,7 @@ impl Backend {
                 // Our clock, not the provider's: the fiscal day and the X and Z
                 // reports follow when taquilla recorded the document.
                 issued_at: now,
-                audit_sequence: None,
+                audit_sequence: Some(sequence),
             },
             &draft,
             now,
@@ -1433,8 +1468,6 @@ impl Backend {
     ) -> StoreResult<Option<DocumentSummary>> {
         let mut tx = self.begin_write().await?;
         let now = self.clock.now();
-        // The person who moves the document issues it, on their own fiscal day.
-        ensure_day_open(tx.conn(), tenant_id, principal_id, now).await?;
         let sql = format!(
             "DELETE FROM fiscal_issue_queue WHERE tenant_id = $1 AND id = $2 RETURNING {QUEUE_COLUMNS}"
         );
@@ -1473,8 +1506,12 @@ impl Backend {
             total_usd_cents: record.total_usd_cents,
             total_bs_cents: record.total_bs_cents,
             content: parse_json(&record.content, "queued document content")?,
+            // The person who moves the document issues it, on their own fiscal day.
             issued_by: principal_id,
         };
+
+        // Issued first: it takes the series row before the tenant row, like a sale.
+        let issuance = issue_document(tx.conn(), tenant_id, &target, draft, now).await?;
         append_audit(
             tx.conn(),
             tenant_id,
@@ -1492,7 +1529,6 @@ impl Backend {
             now,
         )
         .await?;
-        let issuance = issue_document(tx.conn(), tenant_id, &target, draft, now).await?;
         tx.commit().await?;
         Ok(match issuance {
             Issuance::Issued(summary) => Some(summary),
@@ -1611,6 +1647,12 @@ impl Backend {
                 "fiscal_day_before_tenant",
             )));
         }
+        // The tenant row first: documents are issued under it, so the Z waits
+        // for those in flight and every later one sees the day closed.
+        sqlx::query("UPDATE tenants SET audit_length = audit_length WHERE id = $1")
+            .bind(tenant_id)
+            .execute(tx.conn())
+            .await?;
         sqlx::query(
             "INSERT INTO cashier_days (tenant_id, cashier_id, fiscal_day) VALUES ($1, $2, $3) \
              ON CONFLICT (tenant_id, cashier_id, fiscal_day) DO NOTHING",

@@ -809,7 +809,61 @@ async fn startup_backfills_missing_audit_entries(harness: &Harness) {
     );
 }
 
+/// A Z report closing while the cashier's sales are in flight counts exactly
+/// the documents and payments that made it into the day: none slips past it.
+async fn z_report_races_sales(harness: &Harness) {
+    let store = &harness.store;
+    let fixture = fixture(store, &harness.clock, "fiscal-carrera").await;
+    let zone = open_zone(harness, &fixture, 200).await;
+    let mut sales = tokio::task::JoinSet::new();
+    for _ in 0..24 {
+        let store = store.clone();
+        let (tenant_id, cashier, customer) =
+            (fixture.tenant_id, fixture.user_id, fixture.customer_id);
+        sales.spawn(async move { sell(&store, tenant_id, cashier, customer, zone, None).await });
+    }
+    // Close the day once the first sale is done, with the others in flight.
+    let first = sales.join_next().await.unwrap().unwrap();
+    assert!(first.is_ok(), "{first:?}");
+    let z = store
+        .close_fiscal_day(fixture.tenant_id, fixture.user_id, fixture.user_id, None)
+        .await
+        .unwrap();
+    let (mut sold, mut refused) = (1, 0);
+    while let Some(result) = sales.join_next().await {
+        match result.unwrap() {
+            Ok(_) => sold += 1,
+            Err(StoreError::Conflict {
+                code: "fiscal_day_closed",
+                ..
+            }) => refused += 1,
+            Err(other) => panic!("unexpected error: {other:?}"),
+        }
+    }
+    assert_eq!(sold + refused, 24);
+    // The day as it stands now equals what the Z report froze.
+    let now = store
+        .fiscal_day_totals(fixture.tenant_id, Some(fixture.user_id), Some(z.fiscal_day))
+        .await
+        .unwrap();
+    assert_eq!(now.invoices.count, sold);
+    assert_eq!(z.totals.invoices.count, sold);
+    assert_eq!(
+        now.invoices.total_bs_cents,
+        z.totals.invoices.total_bs_cents
+    );
+    let paid = |totals: &FiscalDayTotals| -> i64 {
+        totals
+            .payments
+            .iter()
+            .map(|payment| payment.amount_bs_cents)
+            .sum()
+    };
+    assert_eq!(paid(&now), paid(&z.totals));
+}
+
 contract_tests!(
+    z_report_races_sales,
     startup_backfills_missing_audit_entries,
     concurrent_orders_keep_every_series_gapless,
     audit_chain_detects_edits_and_deletions,
