@@ -257,14 +257,26 @@ impl<'a> Layout<'a> {
         }
     }
 
+    /// Writes a label on the left and its value right-aligned. A value wider
+    /// than two thirds of the line (a very long name) wraps onto more lines.
     fn row(&mut self, label: &str, value: &str, bold: bool) {
-        let value_width = self.metrics.width(value, BODY_SIZE, bold);
+        let value_limit = self.width() * 2.0 / 3.0 - COLUMN_GAP;
+        let value_lines = self.metrics.wrap(value, BODY_SIZE, bold, value_limit);
+        let value_width = value_lines
+            .iter()
+            .map(|line| self.metrics.width(line, BODY_SIZE, bold))
+            .fold(0.0_f32, f32::max);
         let label_width = (self.width() - value_width - COLUMN_GAP).max(self.width() / 3.0);
-        let lines = self.metrics.wrap(label, BODY_SIZE, bold, label_width);
-        self.ensure(BODY_SIZE * LINE_FACTOR * lines.len() as f32);
-        self.right_aligned(self.right, BODY_SIZE, bold, value);
-        for line in lines {
-            self.text_at(self.left, BODY_SIZE, bold, &line);
+        let label_lines = self.metrics.wrap(label, BODY_SIZE, bold, label_width);
+        let count = label_lines.len().max(value_lines.len());
+        self.ensure(BODY_SIZE * LINE_FACTOR * count as f32);
+        for index in 0..count {
+            if let Some(line) = label_lines.get(index) {
+                self.text_at(self.left, BODY_SIZE, bold, line);
+            }
+            if let Some(line) = value_lines.get(index) {
+                self.right_aligned(self.right, BODY_SIZE, bold, line);
+            }
             self.y += BODY_SIZE * LINE_FACTOR;
         }
     }
@@ -647,6 +659,30 @@ mod tests {
                 texts.iter().any(|text| text == expected),
                 "{expected:?} not found in {texts:?}"
             );
+        }
+    }
+
+    #[test]
+    fn long_buyer_name_stays_on_page() {
+        let mut document = fixtures::invoice();
+        document.content["buyer"]["name"] =
+            serde_json::json!(format!("{} {}", "W".repeat(100), "W".repeat(100)));
+        let print = DocumentPrint::from_document(&document, false).unwrap();
+        let metrics = Metrics::new().unwrap();
+        let pages = document_pages(&print, &metrics).unwrap();
+        for op in pages.iter().flatten() {
+            if let Op::Text {
+                x,
+                size,
+                bold,
+                text,
+                ..
+            } = op
+            {
+                let end = x + metrics.width(text, *size, *bold);
+                assert!(*x >= MARGIN - 0.5, "{text:?} starts at {x}");
+                assert!(end <= PAGE_WIDTH - MARGIN + 0.5, "{text:?} ends at {end}");
+            }
         }
     }
 
