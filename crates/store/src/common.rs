@@ -716,8 +716,8 @@ impl Backend {
             return Ok(Idempotent::Replay { status_code, body });
         }
 
-        // An early answer for a cashier whose day is closed: the payment
-        // checks again under the day's lock.
+        // Rejects a cashier whose day is closed before anything is held. The
+        // payment checks again under a lock.
         if day_closed(tx.conn(), tenant_id, principal_id, now).await? {
             return Err(StoreError::conflict_with(
                 "fiscal_day_closed",
@@ -1446,7 +1446,7 @@ impl Backend {
         }
 
         // A cashier whose day is closed by a Z report takes no more money
-        // today. This early answer takes no lock: a completing payment checks
+        // today. This first check takes no lock. A completing payment checks
         // again under the tenant row lock when it issues the invoice, and a
         // partial one takes the day's row below.
         if day_closed(tx.conn(), tenant_id, principal_id, now).await? {
@@ -1785,24 +1785,19 @@ impl Backend {
         });
         insert.build().execute(tx.conn()).await?;
 
-        sqlx::query(
-            "UPDATE orders SET status = 'paid', completed_at = $3 WHERE tenant_id = $1 AND id = $2",
+        // The same statement returns the series chosen when the order was created.
+        let series_id: Option<Uuid> = sqlx::query_scalar(
+            "UPDATE orders SET status = 'paid', completed_at = $3 WHERE tenant_id = $1 AND id = $2 \
+             RETURNING invoice_series_id",
         )
         .bind(tenant_id)
         .bind(order_id)
         .bind(now)
-        .execute(tx.conn())
+        .fetch_one(tx.conn())
         .await?;
 
         let mut order = order_view(tx.conn(), tenant_id, order_id, now).await?;
         let content = self.document_content(tx, tenant_id, &order).await?;
-        let series_id: Option<Uuid> = sqlx::query_scalar(
-            "SELECT invoice_series_id FROM orders WHERE tenant_id = $1 AND id = $2",
-        )
-        .bind(tenant_id)
-        .bind(order_id)
-        .fetch_one(tx.conn())
-        .await?;
         let series = match series_id {
             Some(id) => series_by_id(tx.conn(), tenant_id, id).await?,
             None => resolve_series(tx.conn(), tenant_id, "invoice", None).await?,

@@ -46,8 +46,8 @@ pub(super) fn content_hash(content: &str) -> String {
 }
 
 /// Appends an entry to the tenant's audit chain. `reserved` is the sequence
-/// when the caller already bumped `tenants.audit_length` (and so holds the
-/// tenant row); otherwise this bumps it.
+/// when the caller already bumped `tenants.audit_length` and so has locked
+/// the tenant row. Otherwise this function bumps it.
 pub(super) async fn append_audit(
     conn: &mut Conn,
     tenant_id: Uuid,
@@ -198,10 +198,10 @@ pub(super) async fn resolve_series(
     record.ok_or_else(|| StoreError::Internal(format!("tenant has no default {kind} series")))
 }
 
-/// Refuses the operation when the cashier's fiscal day of `now` is closed by
-/// a Z report; otherwise takes the day row shared until commit, so a Z report
-/// waits for it. Used by payments that issue no document; documents are
-/// checked under the tenant row lock instead (see [`check_day_open`]).
+/// Rejects the operation when a Z report closed the cashier's fiscal day of
+/// `now`. Otherwise it takes the day row shared until commit, so a Z report
+/// waits for it. Payments that issue no document use it, because documents
+/// are checked under the tenant row lock instead (see [`check_day_open`]).
 pub(super) async fn ensure_day_open(
     conn: &mut Conn,
     tenant_id: Uuid,
@@ -236,9 +236,9 @@ pub(super) async fn ensure_day_open(
     Ok(())
 }
 
-/// Refuses a document of a closed day. The caller holds the tenant row, which
-/// a Z report takes before it closes the day, so this read sees any Z that
-/// committed first, and a later Z waits for this transaction.
+/// Rejects a document of a closed day. The caller has locked the tenant row,
+/// which a Z report locks before it closes the day. So this read sees any Z
+/// that committed first, and a later Z waits for this transaction.
 pub(super) async fn check_day_open(
     conn: &mut Conn,
     tenant_id: Uuid,
@@ -255,7 +255,7 @@ pub(super) async fn check_day_open(
 }
 
 /// Returns whether the cashier's fiscal day of `now` is closed, without
-/// locking: an early answer for holds, before any payment is taken.
+/// locking. Holds and payments use it to reject early.
 pub(super) async fn day_closed(
     conn: &mut Conn,
     tenant_id: Uuid,
@@ -310,7 +310,7 @@ fn numbered_content(
     content
 }
 
-/// The audit payload of an issued document: its identity, figures and the
+/// Builds the audit payload of an issued document: its identity, figures and the
 /// hash of its stored content, so `fiscal verify` detects an edited document.
 fn document_payload(
     document_id: Uuid,
@@ -337,7 +337,7 @@ fn document_payload(
     })
 }
 
-/// How a document left the transaction that asked for it.
+/// The outcome of issuing a document in a transaction.
 pub(super) enum Issuance {
     /// Numbered in this transaction (internal series).
     Issued(DocumentSummary),
@@ -345,9 +345,9 @@ pub(super) enum Issuance {
     Queued,
 }
 
-/// Issues a document in `series`: an internal series numbers it now (the
-/// caller calls this last, so the counters stay locked only for the final
-/// inserts); an external one queues it for the issuing job.
+/// Issues a document in `series`. An internal series numbers it now, and the
+/// caller calls this last so the counters stay locked only for the final
+/// inserts. An external series queues it for the issuing job.
 pub(super) async fn issue_document(
     conn: &mut Conn,
     tenant_id: Uuid,
@@ -782,7 +782,7 @@ pub(super) async fn verify_tenant(
     };
 
     // 1. The chain: consecutive sequences, each linked to the previous hash
-    // and hashing to what it says.
+    // and matching its own stored hash.
     let audit_length: i64 = sqlx::query_scalar("SELECT audit_length FROM tenants WHERE id = $1")
         .bind(tenant_id)
         .fetch_optional(&mut *conn)

@@ -566,10 +566,11 @@ pub struct Order {
     pub payments: Vec<Payment>,
     pub invoice: Option<DocumentSummary>,
     pub credit_note: Option<DocumentSummary>,
-    /// `none` (not paid yet), `invoiced`, `pending_issue` (paid; the invoice
-    /// waits for its adapter and is retried) or `issue_rejected` (paid; the
-    /// adapter refused the invoice and an operator must act). A voided order
-    /// whose credit note waits shows `credit_note_pending` or `credit_note_rejected`.
+    /// Fiscal state of the order: `none` (not paid yet), `invoiced`,
+    /// `pending_issue` (paid, and the job retries its invoice) or
+    /// `issue_rejected` (paid, and an operator must act on the rejected
+    /// invoice). A voided order whose credit note is still queued shows
+    /// `credit_note_pending` or `credit_note_rejected`.
     #[serde(default)]
     pub fiscal_status: String,
     pub created_at: DateTime<Utc>,
@@ -604,7 +605,7 @@ pub struct PaymentOutcome {
 pub struct VoidOutcome {
     pub order: Order,
     /// Empty while a credit note series with an external adapter has not
-    /// issued it yet; `order.fiscal_status` then says so.
+    /// issued it yet, and `order.fiscal_status` then shows it as queued.
     pub credit_note: Option<DocumentSummary>,
 }
 
@@ -955,7 +956,7 @@ pub struct NewFiscalSeries {
     pub credit_note_series: Option<String>,
 }
 
-/// A document waiting for an external adapter, as the issuing job sees it.
+/// A document waiting for an external adapter, as the issuing job reads it.
 #[derive(Debug, Clone)]
 pub struct PendingIssue {
     pub tenant_id: Uuid,
@@ -986,7 +987,7 @@ pub struct FiscalIssueItem {
     pub created_at: DateTime<Utc>,
 }
 
-/// What an external adapter returned for a document.
+/// The numbers an external adapter returned for a document.
 #[derive(Debug, Clone)]
 pub struct ExternalIssued {
     pub number: i64,

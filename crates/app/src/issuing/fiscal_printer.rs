@@ -12,7 +12,7 @@
 //!   serial, type and number. That triple is what finds the document in the machine's
 //!   fiscal memory, it is unique per document like a control number, and its form cannot be
 //!   mistaken for an imprenta's `00-00000001`. It is not printed on the document.
-//! - `machine_serial` holds the serial on its own.
+//! - `machine_serial` contains the serial alone.
 //!
 //! A real machine cannot recognise a repeated idempotency key, so [`FiscalPrinterAdapter`]
 //! remembers the keys it printed; its documentation describes what that memory covers.

@@ -42,7 +42,7 @@ impl DocumentKind {
     }
 }
 
-/// What an adapter needs to issue one document.
+/// The request an adapter needs to issue one document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IssueRequest {
     /// Stable per document: the same key on every retry, so a provider never issues twice.

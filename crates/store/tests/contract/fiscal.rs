@@ -127,7 +127,7 @@ fn series(code: &str, kind: &str, adapter: &str) -> NewFiscalSeries {
     }
 }
 
-/// All documents of a tenant, as (series, number, control number, id).
+/// Returns all documents of a tenant, reading every page.
 async fn documents(store: &Arc<dyn Store>, tenant_id: Uuid) -> Vec<FiscalDocument> {
     let mut all = Vec::new();
     let mut after = None;
@@ -267,7 +267,7 @@ async fn concurrent_orders_keep_every_series_gapless(harness: &Harness) {
     assert!(store.verify_fiscal(second.tenant_id).await.unwrap().ok());
 }
 
-/// An edited or deleted audit entry breaks the chain at that entry.
+/// Checks that an edited or deleted audit entry breaks the chain at that entry.
 async fn audit_chain_detects_edits_and_deletions(harness: &Harness) {
     let store = &harness.store;
     let fixture = fixture(store, &harness.clock, "fiscal-cadena").await;
@@ -331,8 +331,8 @@ async fn audit_chain_detects_edits_and_deletions(harness: &Harness) {
     assert!(!integrity.fiscal_series_ok());
 }
 
-/// Fiscal days follow Caracas time; a Z report closes one cashier's day only,
-/// a zero-sale day still gets its Z, and the totals add up to the documents.
+/// Checks that fiscal days follow Caracas time and a Z report closes one
+/// cashier's day only. A zero-sale day still gets its Z, and the totals add up.
 async fn z_report_closes_one_cashiers_day(harness: &Harness) {
     let store = &harness.store;
     // 23:59 on 4 December in Caracas is 03:59 UTC on the 5th.
@@ -570,8 +570,8 @@ async fn z_report_closes_one_cashiers_day(harness: &Harness) {
     );
 }
 
-/// A series with an external adapter leaves the order paid but not invoiced
-/// until the job records the adapter's numbers, exactly once.
+/// Checks that an external series leaves the order paid but not invoiced until
+/// the job records the adapter's numbers, exactly once.
 async fn external_series_queue_documents(harness: &Harness) {
     let store = &harness.store;
     let fixture = fixture(store, &harness.clock, "fiscal-imprenta").await;
@@ -809,8 +809,8 @@ async fn startup_backfills_missing_audit_entries(harness: &Harness) {
     );
 }
 
-/// A Z report closing while the cashier's sales are in flight counts exactly
-/// the documents and payments that made it into the day: none slips past it.
+/// Checks that a Z report closing during the cashier's sales counts exactly the
+/// documents and payments that made it into the day.
 async fn z_report_races_sales(harness: &Harness) {
     let store = &harness.store;
     let fixture = fixture(store, &harness.clock, "fiscal-carrera").await;
@@ -841,7 +841,7 @@ async fn z_report_races_sales(harness: &Harness) {
         }
     }
     assert_eq!(sold + refused, 24);
-    // The day as it stands now equals what the Z report froze.
+    // The day's totals now equal what the Z report froze.
     let now = store
         .fiscal_day_totals(fixture.tenant_id, Some(fixture.user_id), Some(z.fiscal_day))
         .await

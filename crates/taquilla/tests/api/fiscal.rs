@@ -120,8 +120,8 @@ async fn digital_printer_series_issues_each_invoice_once(backend: Backend) {
     assert_eq!(order["invoice"]["control_number"], "00-00000001");
     assert_eq!(provider.issued_count(), 1);
 
-    // Timeout: the provider issues but answers too late; the retry with the
-    // same key gets the same numbers, so no second document.
+    // Timeout: the provider issues the document but responds too late. The
+    // retry with the same key gets the same numbers, so no second document.
     provider.delay_next(1, StdDuration::from_secs(1));
     let paid = pay_one(&app, &shop, cashier, Some("W1")).await;
     assert_status(&paid, 201);
@@ -466,7 +466,7 @@ async fn series_validation_and_access(backend: Backend) {
         unknown.text
     );
 
-    // Another tenant's admin sees none of these series.
+    // Another tenant's admin lists none of these series.
     let other = app.setup_tenant("otra-serie", "J-00124134-5").await;
     let listed = app
         .get("/api/v1/fiscal/series")
