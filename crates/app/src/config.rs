@@ -121,6 +121,23 @@ pub struct Config {
     )]
     pub sweep_interval_seconds: u64,
 
+    /// Numbers in an offline block when the terminal asks for no size.
+    #[arg(
+        long = "offline-block-size",
+        env = "TAQUILLA_OFFLINE_BLOCK_SIZE",
+        default_value_t = 50
+    )]
+    pub offline_block_size: i64,
+
+    /// Hours an offline block stays valid when the terminal asks for no duration;
+    /// its unused numbers are voided at expiry.
+    #[arg(
+        long = "offline-block-hours",
+        env = "TAQUILLA_OFFLINE_BLOCK_HOURS",
+        default_value_t = 8
+    )]
+    pub offline_block_hours: i64,
+
     /// SQL statements slower than this many seconds are logged as warnings.
     #[arg(
         long = "slow-query-threshold",
@@ -240,6 +257,8 @@ impl Default for Config {
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             sweep_interval_seconds: 15,
+            offline_block_size: 50,
+            offline_block_hours: 8,
             slow_query_threshold_seconds: 0.5,
             enable_request_profiling: false,
             slow_request_ms: 1_000,
@@ -332,6 +351,18 @@ impl Config {
         }
         if self.sweep_interval_seconds < 1 {
             return Err("TAQUILLA_SWEEP_INTERVAL_SECONDS must be at least 1".to_string());
+        }
+        if !(1..=crate::http::offline::MAX_BLOCK_SIZE).contains(&self.offline_block_size) {
+            return Err(format!(
+                "TAQUILLA_OFFLINE_BLOCK_SIZE must be between 1 and {}",
+                crate::http::offline::MAX_BLOCK_SIZE
+            ));
+        }
+        if !(1..=crate::http::offline::MAX_BLOCK_HOURS).contains(&self.offline_block_hours) {
+            return Err(format!(
+                "TAQUILLA_OFFLINE_BLOCK_HOURS must be between 1 and {}",
+                crate::http::offline::MAX_BLOCK_HOURS
+            ));
         }
         Ok(())
     }

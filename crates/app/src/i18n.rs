@@ -195,6 +195,18 @@ pub fn error_message(code: &str, locale: Locale) -> &'static str {
             "Esa jornada fiscal ya tiene su reporte Z.",
             "That fiscal day already has its Z report.",
         ),
+        "offline_block_open" => (
+            "Este cajero tiene un bloque de números fuera de línea abierto; sincronice y cierre el bloque antes del reporte Z.",
+            "This cashier has an open offline number block; sync and close it before the Z report.",
+        ),
+        "offline_block_closed" => (
+            "El bloque de números fuera de línea ya está cerrado.",
+            "The offline number block is already closed.",
+        ),
+        "offline_number_reused" => (
+            "Ese número del bloque ya se sincronizó con otra venta; el terminal no puede reutilizar números.",
+            "That number of the block was already synced with another sale; a terminal cannot reuse numbers.",
+        ),
         "documents_pending_issue" => (
             "Hay documentos fiscales de esta jornada pendientes de emisión; espere a que se emitan o resuelva los rechazados antes del reporte Z.",
             "Fiscal documents of this day are still waiting to be issued; wait for them or resolve the rejected ones before the Z report.",
@@ -277,6 +289,30 @@ pub fn rule_message(rule: &str, locale: Locale) -> &'static str {
         "unknown_series" => (
             "no es una serie de esta organización",
             "is not a series of this tenant",
+        ),
+        "series_not_offline" => (
+            "no es una serie fuera de línea (adaptador offline)",
+            "is not an offline series (offline adapter)",
+        ),
+        "series_offline_only" => (
+            "es una serie fuera de línea: sus números se entregan en bloques a los terminales",
+            "is an offline series: its numbers are handed to terminals in blocks",
+        ),
+        "offline_invoices_only" => (
+            "solo sirve para series de facturas",
+            "is for invoice series only",
+        ),
+        "number_outside_block" => (
+            "no pertenece al bloque de números",
+            "is not a number of the block",
+        ),
+        "not_increasing" => (
+            "debe ser mayor que el número anterior del lote",
+            "must be greater than the previous number of the batch",
+        ),
+        "void_with_sale" => (
+            "no puede anular un número y enviar una venta a la vez",
+            "cannot void a number and send a sale at once",
         ),
         "series_wrong_kind" => (
             "es una serie de otro tipo de documento",

@@ -1,4 +1,5 @@
-//! The in-process job runner: expires holds and unpaid orders, and purges
+//! The in-process job runner: expires holds and unpaid orders, records due
+//! price stage transitions, closes expired offline blocks, and purges
 //! idempotency keys older than 24 hours.
 
 use std::sync::Arc;
@@ -60,6 +61,16 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<u64> {
     // Date transitions of price stages, for events whose stages no request reads.
     for (tenant_id, transition) in state.store.apply_due_stage_transitions(SWEEP_BATCH).await? {
         crate::http::pricing::record_transitions(state, tenant_id, &[transition]);
+    }
+    // Offline blocks past their validity: their unused numbers are voided.
+    for block in state.store.expire_offline_blocks(SWEEP_BATCH).await? {
+        tracing::info!(
+            event = "offline_block_expired",
+            tenant.id = %block.tenant_id,
+            block.id = %block.block_id,
+            voided = block.voided,
+            "offline block expired; its unused numbers are voided"
+        );
     }
     let cutoff = state.clock.now() - chrono::Duration::hours(IDEMPOTENCY_KEY_HOURS);
     state.store.purge_idempotency_keys(cutoff).await?;

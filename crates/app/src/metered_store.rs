@@ -943,4 +943,81 @@ impl Store for MeteredStore {
         )
         .await
     }
+
+    async fn create_offline_block(
+        &self,
+        tenant_id: Uuid,
+        cashier_id: Uuid,
+        block: NewOfflineBlock,
+    ) -> StoreResult<OfflineBlock> {
+        self.observe(
+            "create_offline_block",
+            "offline_blocks",
+            self.inner
+                .create_offline_block(tenant_id, cashier_id, block),
+        )
+        .await
+    }
+
+    async fn get_offline_block(
+        &self,
+        tenant_id: Uuid,
+        block_id: Uuid,
+    ) -> StoreResult<OfflineBlock> {
+        self.observe(
+            "get_offline_block",
+            "offline_blocks",
+            self.inner.get_offline_block(tenant_id, block_id),
+        )
+        .await
+    }
+
+    async fn list_offline_blocks(
+        &self,
+        tenant_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<OfflineBlock>> {
+        self.observe(
+            "list_offline_blocks",
+            "offline_blocks",
+            self.inner.list_offline_blocks(tenant_id, page),
+        )
+        .await
+    }
+
+    async fn sync_offline_sale(
+        &self,
+        tenant_id: Uuid,
+        block_id: Uuid,
+        sale: OfflineSale,
+    ) -> StoreResult<OfflineSaleResult> {
+        self.observe(
+            "sync_offline_sale",
+            "offline_numbers",
+            self.inner.sync_offline_sale(tenant_id, block_id, sale),
+        )
+        .await
+    }
+
+    async fn close_offline_block(
+        &self,
+        tenant_id: Uuid,
+        block_id: Uuid,
+    ) -> StoreResult<OfflineBlock> {
+        self.observe(
+            "close_offline_block",
+            "offline_blocks",
+            self.inner.close_offline_block(tenant_id, block_id),
+        )
+        .await
+    }
+
+    async fn expire_offline_blocks(&self, limit: i64) -> StoreResult<Vec<ExpiredBlock>> {
+        self.observe(
+            "expire_offline_blocks",
+            "offline_blocks",
+            self.inner.expire_offline_blocks(limit),
+        )
+        .await
+    }
 }

@@ -5,8 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::http::{
-    admin, auth, catalogue, customers, fiscal, gate, health, operations, pricing, print, profiling,
-    sales,
+    admin, auth, catalogue, customers, fiscal, gate, health, offline, operations, pricing, print,
+    profiling, sales,
 };
 
 struct BearerAuth;
@@ -57,6 +57,7 @@ impl Modify for BearerAuth {
         fiscal::create_series, fiscal::list_series, fiscal::list_issue_queue, fiscal::retry_issue, fiscal::reassign_issue,
         fiscal::x_report, fiscal::close_day, fiscal::list_z_reports, fiscal::get_z_report,
         fiscal::daily_summary, fiscal::verify,
+        offline::create_block, offline::list_blocks, offline::get_block, offline::sync_block, offline::close_block,
         print::document_html, print::document_pdf, print::tickets_html, print::tickets_pdf,
         health::health, health::live, health::ready, health::metrics, document,
     )

@@ -65,6 +65,10 @@ use pricing_sql::*;
 mod fiscal_sql;
 use fiscal_sql::*;
 
+#[path = "offline_sql.rs"]
+mod offline_sql;
+use offline_sql::*;
+
 fn page_of<T>(mut items: Vec<T>, page: PageRequest, id_of: impl Fn(&T) -> Uuid) -> Page<T> {
     let limit = page.limit.max(1) as usize;
     let mut next_cursor = None;
@@ -642,6 +646,14 @@ struct Completion<'a> {
     hold_id: Uuid,
     tickets: &'a [NewTicket],
     issued_by: Uuid,
+    /// The number an offline sale printed; the invoice takes it instead of the next one.
+    reserved: Option<&'a ReservedNumber>,
+}
+
+/// The order a payment is for, and the number an offline sale printed.
+struct PaymentTarget<'a> {
+    order_id: Uuid,
+    reserved: Option<&'a ReservedNumber>,
 }
 
 impl Backend {
@@ -709,6 +721,25 @@ impl Backend {
     ) -> StoreResult<Idempotent<Hold>> {
         let mut tx = self.begin_write().await?;
         let now = self.clock.now();
+        let result = self
+            .create_hold_in(&mut tx, tenant_id, principal_id, idempotency, request, now)
+            .await?;
+        if let Idempotent::Fresh(_) = &result {
+            tx.commit().await?;
+        }
+        Ok(result)
+    }
+
+    /// Holds seats or units in the caller's transaction (see [`Self::create_hold_once`]).
+    async fn create_hold_in(
+        &self,
+        tx: &mut WriteTx,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        idempotency: Option<&IdempotencyRequest>,
+        request: &NewHold,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Idempotent<Hold>> {
         if let Some(key) = idempotency
             && let Claim::Replay { status_code, body } =
                 claim_key(tx.conn(), tenant_id, key, now).await?
@@ -758,7 +789,7 @@ impl Backend {
                     "not_allowed_for_general_admission",
                 )));
             }
-            self.take_general_admission(&mut tx, tenant_id, &zone, request.quantity, now)
+            self.take_general_admission(tx, tenant_id, &zone, request.quantity, now)
                 .await?;
             request.quantity
         } else {
@@ -774,7 +805,7 @@ impl Backend {
             }
             held_seats = self
                 .take_seats(
-                    &mut tx,
+                    tx,
                     tenant_id,
                     &zone,
                     hold_id,
@@ -830,7 +861,6 @@ impl Backend {
         if let Some(key) = idempotency {
             save_key_response(tx.conn(), tenant_id, key, 201, &hold).await?;
         }
-        tx.commit().await?;
         Ok(Idempotent::Fresh(hold))
     }
 
@@ -985,6 +1015,36 @@ impl Backend {
     ) -> StoreResult<Idempotent<Order>> {
         let mut tx = self.begin_write().await?;
         let now = self.clock.now();
+        let result = self
+            .create_order_in(
+                &mut tx,
+                tenant_id,
+                principal_id,
+                idempotency,
+                request,
+                None,
+                now,
+            )
+            .await?;
+        if let Idempotent::Fresh(_) = &result {
+            tx.commit().await?;
+        }
+        Ok(result)
+    }
+
+    /// Creates an order in the caller's transaction (see [`Self::create_order_once`]).
+    /// `reserved` is the number an offline sale already printed.
+    #[allow(clippy::too_many_arguments)]
+    async fn create_order_in(
+        &self,
+        tx: &mut WriteTx,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        idempotency: Option<&IdempotencyRequest>,
+        request: &NewOrder,
+        reserved: Option<&ReservedNumber>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Idempotent<Order>> {
         if let Some(key) = idempotency
             && let Claim::Replay { status_code, body } =
                 claim_key(tx.conn(), tenant_id, key, now).await?
@@ -995,8 +1055,22 @@ impl Backend {
         // Lock the hold first: two orders for one hold are serialised, and the
         // second finds the first.
         // The series is fixed now, so the invoice later needs no lookup by code.
-        let invoice_series =
-            resolve_series(tx.conn(), tenant_id, "invoice", request.series.as_deref()).await?;
+        let invoice_series = match reserved {
+            Some(reserved) => series_by_id(tx.conn(), tenant_id, reserved.series_id).await?,
+            None => {
+                let series =
+                    resolve_series(tx.conn(), tenant_id, "invoice", request.series.as_deref())
+                        .await?;
+                // Numbers of an offline series belong to the terminals' blocks.
+                if series.adapter == "offline" {
+                    return Err(StoreError::Invalid(taquilla_domain::FieldError::new(
+                        "series",
+                        "series_offline_only",
+                    )));
+                }
+                series
+            }
+        };
         sqlx::query("UPDATE holds SET status = status WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
             .bind(request.hold_id)
@@ -1361,13 +1435,14 @@ impl Backend {
         if totals.total_bs_cents == 0 {
             let mut order = self
                 .complete_order(
-                    &mut tx,
+                    tx,
                     tenant_id,
                     Completion {
                         order_id,
                         hold_id: hold.id,
                         tickets: &request.tickets,
                         issued_by: principal_id,
+                        reserved,
                     },
                     now,
                 )
@@ -1376,7 +1451,6 @@ impl Backend {
             if let Some(key) = idempotency {
                 save_key_response(tx.conn(), tenant_id, key, 201, &order).await?;
             }
-            tx.commit().await?;
             return Ok(Idempotent::Fresh(order));
         }
 
@@ -1424,7 +1498,6 @@ impl Backend {
         if let Some(key) = idempotency {
             save_key_response(tx.conn(), tenant_id, key, 201, &order).await?;
         }
-        tx.commit().await?;
         Ok(Idempotent::Fresh(order))
     }
 
@@ -1438,6 +1511,56 @@ impl Backend {
     ) -> StoreResult<Idempotent<PaymentOutcome>> {
         let mut tx = self.begin_write().await?;
         let now = self.clock.now();
+        let target = PaymentTarget {
+            order_id,
+            reserved: None,
+        };
+        match self
+            .add_payment_in(
+                &mut tx,
+                tenant_id,
+                principal_id,
+                idempotency,
+                target,
+                request,
+                now,
+            )
+            .await
+        {
+            Ok(result) => {
+                if let Idempotent::Fresh(_) = &result {
+                    tx.commit().await?;
+                }
+                Ok(result)
+            }
+            // A payment after the deadline ends the order: that is kept.
+            Err(
+                error @ StoreError::Conflict {
+                    code: "order_expired",
+                    ..
+                },
+            ) => {
+                tx.commit().await?;
+                Err(error)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Records a payment in the caller's transaction (see [`Self::add_payment_once`]).
+    /// After `order_expired` the caller commits: the order's expiry is kept.
+    #[allow(clippy::too_many_arguments)]
+    async fn add_payment_in(
+        &self,
+        tx: &mut WriteTx,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        idempotency: Option<&IdempotencyRequest>,
+        target: PaymentTarget<'_>,
+        request: &NewPayment,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Idempotent<PaymentOutcome>> {
+        let PaymentTarget { order_id, reserved } = target;
         if let Some(key) = idempotency
             && let Claim::Replay { status_code, body } =
                 claim_key(tx.conn(), tenant_id, key, now).await?
@@ -1505,7 +1628,6 @@ impl Backend {
             if let Some(key) = idempotency {
                 release_key(tx.conn(), tenant_id, key).await?;
             }
-            tx.commit().await?;
             return Err(StoreError::conflict_with(
                 "order_expired",
                 json!({ "payment_deadline": deadline }),
@@ -1675,13 +1797,14 @@ impl Backend {
         // the final inserts.
         let order = if completes {
             self.complete_order(
-                &mut tx,
+                tx,
                 tenant_id,
                 Completion {
                     order_id,
                     hold_id,
                     tickets: &request.tickets,
                     issued_by: principal_id,
+                    reserved,
                 },
                 now,
             )
@@ -1699,7 +1822,6 @@ impl Backend {
         if let Some(key) = idempotency {
             save_key_response(tx.conn(), tenant_id, key, 201, &outcome).await?;
         }
-        tx.commit().await?;
         Ok(Idempotent::Fresh(outcome))
     }
 
@@ -1718,6 +1840,7 @@ impl Backend {
             hold_id,
             tickets,
             issued_by,
+            reserved,
         } = completion;
         let hold = fetch_hold(tx.conn(), tenant_id, hold_id).await?;
         let converted = sqlx::query("UPDATE holds SET status = 'converted' WHERE tenant_id = $1 AND id = $2 AND status = 'active'")
@@ -1813,7 +1936,21 @@ impl Backend {
             content,
             issued_by,
         };
-        match issue_document(tx.conn(), tenant_id, &series, draft, self.clock.now()).await? {
+        let issuance = match reserved {
+            Some(reserved) => {
+                issue_reserved(
+                    tx.conn(),
+                    tenant_id,
+                    &series,
+                    reserved,
+                    draft,
+                    self.clock.now(),
+                )
+                .await?
+            }
+            None => issue_document(tx.conn(), tenant_id, &series, draft, self.clock.now()).await?,
+        };
+        match issuance {
             Issuance::Issued(summary) => {
                 order.invoice = Some(summary);
                 order.fiscal_status = "invoiced".to_string();
@@ -3238,16 +3375,38 @@ impl Store for Backend {
 
     async fn check_integrity(&self) -> StoreResult<IntegrityReport> {
         let mut conn = self.read_pool().acquire().await?;
-        let series: Vec<(Uuid, String, i64, i64, i64)> = sqlx::query_as(
-            "SELECT s.tenant_id, s.code, s.next_number - 1, \
-             (SELECT COUNT(*) FROM fiscal_documents d WHERE d.tenant_id = s.tenant_id AND d.series_id = s.id), \
-             (SELECT COALESCE(MAX(d.number), 0) FROM fiscal_documents d WHERE d.tenant_id = s.tenant_id AND d.series_id = s.id) \
+        // A number of an offline series is accounted for by its invoice, by
+        // its voided or rejected row, or as unsettled in an open block.
+        let series: Vec<(Uuid, String, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT s.tenant_id, s.code, s.next_number - 1, CAST(\
+             (SELECT COUNT(*) FROM fiscal_documents d WHERE d.tenant_id = s.tenant_id AND d.series_id = s.id) \
+             + (SELECT COUNT(*) FROM offline_numbers n WHERE n.tenant_id = s.tenant_id AND n.series_id = s.id \
+               AND n.outcome <> 'accepted') \
+             + (SELECT COALESCE(SUM(b.size), 0) FROM offline_blocks b WHERE b.tenant_id = s.tenant_id \
+               AND b.series_id = s.id AND b.status = 'open') \
+             - (SELECT COUNT(*) FROM offline_numbers n JOIN offline_blocks b ON b.tenant_id = n.tenant_id \
+               AND b.id = n.block_id WHERE n.tenant_id = s.tenant_id AND n.series_id = s.id AND b.status = 'open') \
+             AS BIGINT), \
+             (SELECT COALESCE(MAX(d.number), 0) FROM fiscal_documents d WHERE d.tenant_id = s.tenant_id AND d.series_id = s.id), \
+             (SELECT COALESCE(MAX(b.first_number + b.size - 1), 0) FROM offline_blocks b \
+               WHERE b.tenant_id = s.tenant_id AND b.series_id = s.id) \
              FROM fiscal_series s",
         )
         .fetch_all(&mut *conn)
         .await?;
         let series_with_gaps = series
             .into_iter()
+            .map(
+                |(tenant_id, code, issued, accounted, highest_document, highest_block)| {
+                    (
+                        tenant_id,
+                        code,
+                        issued,
+                        accounted,
+                        highest_document.max(highest_block),
+                    )
+                },
+            )
             .filter(|(_, _, issued, documents, highest)| issued != documents || issued != highest)
             .map(
                 |(tenant_id, series, numbers_issued, documents, highest_number)| SeriesGap {
@@ -3686,5 +3845,55 @@ impl Store for Backend {
 
     async fn verify_fiscal(&self, tenant_id: Uuid) -> StoreResult<FiscalVerification> {
         self.verify_fiscal_impl(tenant_id).await
+    }
+
+    async fn create_offline_block(
+        &self,
+        tenant_id: Uuid,
+        cashier_id: Uuid,
+        block: NewOfflineBlock,
+    ) -> StoreResult<OfflineBlock> {
+        with_retry!(
+            self.create_offline_block_impl(tenant_id, cashier_id, block.clone())
+                .await
+        )
+    }
+
+    async fn get_offline_block(
+        &self,
+        tenant_id: Uuid,
+        block_id: Uuid,
+    ) -> StoreResult<OfflineBlock> {
+        self.get_offline_block_impl(tenant_id, block_id).await
+    }
+
+    async fn list_offline_blocks(
+        &self,
+        tenant_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<OfflineBlock>> {
+        self.list_offline_blocks_impl(tenant_id, page).await
+    }
+
+    async fn sync_offline_sale(
+        &self,
+        tenant_id: Uuid,
+        block_id: Uuid,
+        sale: OfflineSale,
+    ) -> StoreResult<OfflineSaleResult> {
+        self.sync_offline_sale_impl(tenant_id, block_id, &sale)
+            .await
+    }
+
+    async fn close_offline_block(
+        &self,
+        tenant_id: Uuid,
+        block_id: Uuid,
+    ) -> StoreResult<OfflineBlock> {
+        with_retry!(self.close_offline_block_impl(tenant_id, block_id).await)
+    }
+
+    async fn expire_offline_blocks(&self, limit: i64) -> StoreResult<Vec<ExpiredBlock>> {
+        self.expire_offline_blocks_impl(limit).await
     }
 }

@@ -356,6 +356,12 @@ pub(super) async fn issue_document(
     now: DateTime<Utc>,
 ) -> StoreResult<Issuance> {
     let document_id = Uuid::now_v7();
+    if series.adapter == "offline" {
+        return Err(StoreError::Internal(format!(
+            "series {} numbers only the sales of offline blocks",
+            series.code
+        )));
+    }
     if series.adapter != "internal" {
         // The tenant row orders this against a Z report, as for internal series.
         sqlx::query("UPDATE tenants SET audit_length = audit_length WHERE id = $1")
@@ -432,7 +438,7 @@ pub(super) struct RecordedDocument<'a> {
 }
 
 /// Inserts a numbered document, links it to its order and appends its audit entry.
-async fn record_document(
+pub(super) async fn record_document(
     conn: &mut Conn,
     tenant_id: Uuid,
     document: RecordedDocument<'_>,
@@ -801,6 +807,8 @@ pub(super) async fn verify_tenant(
     let mut issued: HashMap<Uuid, (i64, serde_json::Value)> = HashMap::new();
     // Z report id → (sequence, payload) of its closing entry.
     let mut closings: HashMap<Uuid, (i64, serde_json::Value)> = HashMap::new();
+    // offline_numbers id → (sequence, payload) of its voiding entry.
+    let mut voidings: HashMap<Uuid, (i64, serde_json::Value)> = HashMap::new();
     for (sequence, kind, subject_id, payload, previous_hash, hash) in &entries {
         let row = format!("fiscal_audit_log sequence={sequence}");
         if *sequence != expected_sequence {
@@ -828,6 +836,11 @@ pub(super) async fn verify_tenant(
             && let Ok(value) = serde_json::from_str::<serde_json::Value>(payload)
         {
             closings.insert(*subject_id, (*sequence, value));
+        }
+        if kind == "offline_number_voided"
+            && let Ok(value) = serde_json::from_str::<serde_json::Value>(payload)
+        {
+            voidings.insert(*subject_id, (*sequence, value));
         }
         if kind == "invoice_issued" || kind == "credit_note_issued" {
             match serde_json::from_str::<serde_json::Value>(payload) {
@@ -907,6 +920,47 @@ pub(super) async fn verify_tenant(
             );
         }
     }
+    // Numbers of offline blocks that did not become invoices count in their
+    // series, each with its voiding entry; those of open blocks not synced
+    // yet are reserved, not missing.
+    let offline = offline_numbers_of(conn, tenant_id).await?;
+    for (id, series_id, number, control_number, outcome) in &offline.voided {
+        by_series.entry(*series_id).or_default().push(*number);
+        let row = format!("offline_numbers id={id}");
+        match voidings.remove(id) {
+            None => problem(
+                "missing_audit_entry",
+                row,
+                "the voided number has no entry in the audit log".to_string(),
+            ),
+            Some((sequence, payload)) => {
+                let matches = payload["number"].as_i64() == Some(*number)
+                    && payload["series_id"].as_str() == Some(series_id.to_string().as_str())
+                    && payload["control_number"].as_str() == Some(control_number.as_str())
+                    && payload["outcome"].as_str() == Some(outcome.as_str());
+                if !matches {
+                    problem(
+                        "voided_number_mismatch",
+                        row,
+                        format!("the voided number differs from audit entry {sequence}"),
+                    );
+                }
+            }
+        }
+    }
+    for (id, (sequence, _)) in &voidings {
+        problem(
+            "missing_voided_number",
+            format!("fiscal_audit_log sequence={sequence}"),
+            format!("voided number {id} was recorded and is no longer stored"),
+        );
+    }
+    for (series_id, number) in &offline.reserved {
+        by_series.entry(*series_id).or_default().push(*number);
+    }
+    for numbers in by_series.values_mut() {
+        numbers.sort_unstable();
+    }
     for (series_id, code, adapter, next_number) in &series {
         let numbers = by_series.remove(series_id).unwrap_or_default();
         let row = format!("fiscal_series code={code}");
@@ -929,7 +983,7 @@ pub(super) async fn verify_tenant(
             }
             expected = number + 1;
         }
-        if adapter == "internal" && expected != *next_number {
+        if matches!(adapter.as_str(), "internal" | "offline") && expected != *next_number {
             problem(
                 "series_gap",
                 row.clone(),
@@ -1498,6 +1552,12 @@ impl Backend {
             "invoice"
         };
         let target = resolve_series(tx.conn(), tenant_id, kind, Some(series_code)).await?;
+        if target.adapter == "offline" {
+            return Err(StoreError::Invalid(taquilla_domain::FieldError::new(
+                "series",
+                "series_offline_only",
+            )));
+        }
         let from = series_by_id(tx.conn(), tenant_id, record.series_id).await?;
         let draft = DocumentDraft {
             kind,
@@ -1686,6 +1746,20 @@ impl Backend {
             return Err(StoreError::conflict_with(
                 "documents_pending_issue",
                 json!({ "pending_documents": totals.pending_documents }),
+            ));
+        }
+        // Sales of an open offline block may still come in for this cashier.
+        let open_blocks: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM offline_blocks WHERE tenant_id = $1 AND cashier_id = $2 AND status = 'open' ORDER BY id",
+        )
+        .bind(tenant_id)
+        .bind(cashier_id)
+        .fetch_all(tx.conn())
+        .await?;
+        if !open_blocks.is_empty() {
+            return Err(StoreError::conflict_with(
+                "offline_block_open",
+                json!({ "offline_blocks": open_blocks }),
             ));
         }
         let number: i64 = sqlx::query_scalar(

@@ -456,4 +456,37 @@ pub trait Store: Send + Sync {
     async fn get_z_report(&self, tenant_id: Uuid, report_id: Uuid) -> StoreResult<ZReport>;
     /// Checks a tenant's audit chain, series and Z reports.
     async fn verify_fiscal(&self, tenant_id: Uuid) -> StoreResult<FiscalVerification>;
+
+    // Offline sales.
+    /// Hands `cashier_id` a block of consecutive numbers of an offline series.
+    async fn create_offline_block(
+        &self,
+        tenant_id: Uuid,
+        cashier_id: Uuid,
+        block: NewOfflineBlock,
+    ) -> StoreResult<OfflineBlock>;
+    async fn get_offline_block(&self, tenant_id: Uuid, block_id: Uuid)
+    -> StoreResult<OfflineBlock>;
+    async fn list_offline_blocks(
+        &self,
+        tenant_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<OfflineBlock>>;
+    /// Settles one number of a block: takes the sale if its seats are still
+    /// free and its payments pay it, else records why not. Sending the same
+    /// number again returns what was recorded.
+    async fn sync_offline_sale(
+        &self,
+        tenant_id: Uuid,
+        block_id: Uuid,
+        sale: OfflineSale,
+    ) -> StoreResult<OfflineSaleResult>;
+    /// Closes a block, voiding the numbers not synced.
+    async fn close_offline_block(
+        &self,
+        tenant_id: Uuid,
+        block_id: Uuid,
+    ) -> StoreResult<OfflineBlock>;
+    /// Closes up to `limit` expired blocks, voiding their unused numbers.
+    async fn expire_offline_blocks(&self, limit: i64) -> StoreResult<Vec<ExpiredBlock>>;
 }

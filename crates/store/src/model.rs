@@ -669,7 +669,7 @@ pub struct SeriesGap {
     pub series: String,
     /// Numbers handed out: the series counter minus one.
     pub numbers_issued: i64,
-    /// Documents stored in the series.
+    /// Documents stored in the series, with the voided and reserved numbers of offline blocks.
     pub documents: i64,
     pub highest_number: i64,
 }
@@ -1118,4 +1118,108 @@ impl FiscalVerification {
     pub fn ok(&self) -> bool {
         self.problems.is_empty()
     }
+}
+
+/// A block of numbers of an offline series taken by a terminal.
+#[derive(Debug, Clone)]
+pub struct NewOfflineBlock {
+    /// Code of an invoice series with the `offline` adapter.
+    pub series: String,
+    /// The terminal's name, as printed on its documents (e.g. `Taquilla 3`).
+    pub terminal: String,
+    pub size: i64,
+    pub valid_for: chrono::Duration,
+}
+
+/// A terminal's block of consecutive document numbers and control numbers.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OfflineBlock {
+    pub id: Uuid,
+    pub series: String,
+    pub terminal: String,
+    /// The cashier who took the block; synced sales count on their fiscal day.
+    pub cashier_id: Uuid,
+    pub first_number: i64,
+    pub last_number: i64,
+    pub first_control_number: String,
+    pub last_control_number: String,
+    /// `open` or `closed`.
+    pub status: String,
+    /// `block_closed` or `block_expired` once closed.
+    pub close_reason: Option<String>,
+    /// The highest number synced so far (0 before the first sync).
+    pub last_synced: i64,
+    pub accepted: i64,
+    pub rejected: i64,
+    pub voided: i64,
+    /// Numbers not synced yet; voided when the block closes or expires.
+    pub unresolved: i64,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// A sale the terminal made offline, with everything the store needs to
+/// make it again: the hold, the order and the payments.
+#[derive(Debug, Clone)]
+pub struct OfflineSaleEntry {
+    pub hold: NewHold,
+    pub customer_id: Uuid,
+    pub discount_code: Option<String>,
+    /// One signed ticket per seat or unit, issued if the sale is accepted.
+    pub tickets: Vec<NewTicket>,
+    pub payments: Vec<NewPayment>,
+}
+
+/// What a terminal did with one number of its block.
+#[derive(Debug, Clone)]
+pub enum OfflineEntry {
+    Sale(Box<OfflineSaleEntry>),
+    /// The terminal did not use the number (a sale cancelled before printing).
+    Void {
+        reason: String,
+    },
+}
+
+/// One number of a block as the terminal sends it in a sync.
+#[derive(Debug, Clone)]
+pub struct OfflineSale {
+    pub number: i64,
+    /// Hash of the item as sent; the same number sent again with another
+    /// content is refused.
+    pub request_hash: String,
+    /// The terminal's own reference for the sale.
+    pub local_id: Option<String>,
+    /// When the terminal made the sale; the invoice carries this date.
+    pub sold_at: DateTime<Utc>,
+    pub entry: OfflineEntry,
+}
+
+/// What became of one number of a block.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OfflineSaleResult {
+    pub number: i64,
+    pub control_number: String,
+    /// `accepted` (invoiced), `rejected` (the sale could not be taken; see
+    /// `reason`) or `voided` (the number was not used).
+    pub outcome: String,
+    /// Why a sale was rejected or a number voided: `seats_unavailable`,
+    /// `zone_sold_out`, `block_expired`, `out_of_order`, `amount_mismatch`, …
+    pub reason: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub detail: Option<serde_json::Value>,
+    pub local_id: Option<String>,
+    pub order_id: Option<Uuid>,
+    pub invoice: Option<DocumentSummary>,
+    /// True when an earlier sync settled this number and this is its record.
+    pub replayed: bool,
+}
+
+/// An offline block closed at its expiry.
+#[derive(Debug, Clone)]
+pub struct ExpiredBlock {
+    pub tenant_id: Uuid,
+    pub block_id: Uuid,
+    /// Numbers voided because the terminal had not synced them.
+    pub voided: i64,
 }

@@ -50,7 +50,7 @@ pub fn record_document_issued(
 }
 
 /// Adapters a series can issue through.
-pub const ADAPTERS: [&str; 3] = ["internal", "digital_printer", "fiscal_printer"];
+pub const ADAPTERS: [&str; 4] = ["internal", "digital_printer", "fiscal_printer", "offline"];
 
 #[derive(Serialize, ToSchema)]
 pub struct Bank {
@@ -109,7 +109,8 @@ pub struct CreateSeries {
     pub code: String,
     /// `invoice` or `credit_note`.
     pub kind: String,
-    /// `internal` (default), `digital_printer` or `fiscal_printer`.
+    /// `internal` (default), `digital_printer`, `fiscal_printer`, or `offline` (an
+    /// invoice series whose numbers terminals take in blocks to sell offline).
     #[serde(default)]
     pub adapter: Option<String>,
     /// Adapter settings. `digital_printer`: `{"base_url": "...", "api_token": "...", "timeout_ms": 10000}`.
@@ -189,7 +190,7 @@ fn adapter_config(
                 "unknown_printer_driver",
             ));
         }
-        "internal" if config.as_object().is_some_and(|object| !object.is_empty()) => {
+        "internal" | "offline" if config.as_object().is_some_and(|object| !object.is_empty()) => {
             errors.push(FieldError::new("adapter_config", "not_used_by_adapter"));
         }
         _ => {}
@@ -219,6 +220,16 @@ pub async fn create_series(
         errors.push(FieldError::new("adapter", "unknown_adapter"));
     }
     let config = adapter_config(&mut errors, &adapter, body.adapter_config);
+    // Numbers of an offline series go to terminals in blocks: it never numbers
+    // a credit note and is never the series of a sale that names none.
+    if adapter == "offline" {
+        if body.kind != "invoice" {
+            errors.push(FieldError::new("adapter", "offline_invoices_only"));
+        }
+        if body.is_default {
+            errors.push(FieldError::new("is_default", "series_offline_only"));
+        }
+    }
     let description =
         validate::optional_text(&mut errors, "description", body.description.as_deref(), 200)
             .unwrap_or_default();

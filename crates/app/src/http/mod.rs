@@ -8,6 +8,7 @@ pub mod extract;
 pub mod fiscal;
 pub mod gate;
 pub mod health;
+pub mod offline;
 pub mod operations;
 pub mod pricing;
 pub mod print;
@@ -143,6 +144,13 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route("/fiscal/reports/daily", get(fiscal::daily_summary))
         .route("/fiscal/verify", get(fiscal::verify))
         .route("/banks", get(fiscal::list_banks))
+        .route(
+            "/offline/blocks",
+            get(offline::list_blocks).post(offline::create_block),
+        )
+        .route("/offline/blocks/{id}", get(offline::get_block))
+        .route("/offline/blocks/{id}/sync", post(offline::sync_block))
+        .route("/offline/blocks/{id}/close", post(offline::close_block))
         .route("/admin/profiling/requests", get(profiling::list_requests))
         .route("/admin/operations/snapshot", get(operations::snapshot));
 

@@ -122,56 +122,11 @@ pub async fn create_hold(
     principal.require(SELLERS)?;
     let tenant_id = principal.tenant()?;
     let idempotency = key.request(&principal, uri.path(), &body.body_sha256);
-    let request = body.value;
-
-    let mut errors = Vec::new();
-    if request.seat_ids.as_ref().is_some_and(Vec::is_empty) && request.quantity.is_none() {
-        errors.push(FieldError::new("seat_ids", "required"));
-    }
-    let mut seat_ids = request.seat_ids.unwrap_or_default();
-    let quantity = match (seat_ids.is_empty(), request.quantity) {
-        (false, Some(_)) => {
-            errors.push(FieldError::new("quantity", "seats_or_quantity"));
-            0
-        }
-        (false, None) => {
-            if seat_ids.len() as i64 > MAX_UNITS_PER_HOLD {
-                errors.push(FieldError::new("seat_ids", "too_long"));
-            }
-            let count = seat_ids.len();
-            // Sorting finds duplicates; the store takes the seats in this ascending order.
-            seat_ids.sort_unstable();
-            seat_ids.dedup();
-            if seat_ids.len() != count {
-                errors.push(FieldError::new("seat_ids", "duplicate"));
-            }
-            seat_ids.len() as i64
-        }
-        (true, Some(quantity)) => {
-            validate::range(&mut errors, "quantity", quantity, 1, MAX_UNITS_PER_HOLD);
-            quantity
-        }
-        (true, None) => {
-            if errors.is_empty() {
-                errors.push(FieldError::new("quantity", "required"));
-            }
-            0
-        }
-    };
-    validate::finish(errors)?;
+    let hold = validate_hold(body.value)?;
 
     let result = state
         .store
-        .create_hold(
-            tenant_id,
-            principal.user_id,
-            idempotency,
-            NewHold {
-                zone_id: request.zone_id,
-                seat_ids,
-                quantity,
-            },
-        )
+        .create_hold(tenant_id, principal.user_id, idempotency, hold)
         .await?;
     if let Idempotent::Fresh(hold) = &result {
         tracing::info!(event = "hold_created", tenant.id = %tenant_id, hold.id = %hold.id, zone.id = %hold.zone_id, quantity = hold.quantity, "hold created");
@@ -293,11 +248,56 @@ pub async fn cancel_order(
     ))
 }
 
-struct ValidPayment {
-    payment: NewPayment,
+/// Checks a hold request: seats of a numbered zone (no duplicates, sorted) or
+/// a quantity of a general-admission zone.
+pub(crate) fn validate_hold(request: CreateHold) -> ApiResult<NewHold> {
+    let mut errors = Vec::new();
+    if request.seat_ids.as_ref().is_some_and(Vec::is_empty) && request.quantity.is_none() {
+        errors.push(FieldError::new("seat_ids", "required"));
+    }
+    let mut seat_ids = request.seat_ids.unwrap_or_default();
+    let quantity = match (seat_ids.is_empty(), request.quantity) {
+        (false, Some(_)) => {
+            errors.push(FieldError::new("quantity", "seats_or_quantity"));
+            0
+        }
+        (false, None) => {
+            if seat_ids.len() as i64 > MAX_UNITS_PER_HOLD {
+                errors.push(FieldError::new("seat_ids", "too_long"));
+            }
+            let count = seat_ids.len();
+            // Sorting finds duplicates; the store takes the seats in this ascending order.
+            seat_ids.sort_unstable();
+            seat_ids.dedup();
+            if seat_ids.len() != count {
+                errors.push(FieldError::new("seat_ids", "duplicate"));
+            }
+            seat_ids.len() as i64
+        }
+        (true, Some(quantity)) => {
+            validate::range(&mut errors, "quantity", quantity, 1, MAX_UNITS_PER_HOLD);
+            quantity
+        }
+        (true, None) => {
+            if errors.is_empty() {
+                errors.push(FieldError::new("quantity", "required"));
+            }
+            0
+        }
+    };
+    validate::finish(errors)?;
+    Ok(NewHold {
+        zone_id: request.zone_id,
+        seat_ids,
+        quantity,
+    })
 }
 
-fn validate_payment(request: CreatePayment) -> ApiResult<ValidPayment> {
+pub(crate) struct ValidPayment {
+    pub(crate) payment: NewPayment,
+}
+
+pub(crate) fn validate_payment(request: CreatePayment) -> ApiResult<ValidPayment> {
     let mut errors = Vec::new();
     let currency = Currency::parse(request.currency.trim());
     if currency.is_none() {
@@ -524,7 +524,12 @@ pub async fn add_payment(
 }
 
 /// Emits the sale metrics and the `ticket_purchase_completed` event once an order is paid.
-fn record_sale(state: &AppState, tenant_id: Uuid, order: &Order, processing_time_ms: f64) {
+pub(crate) fn record_sale(
+    state: &AppState,
+    tenant_id: Uuid,
+    order: &Order,
+    processing_time_ms: f64,
+) {
     let first_method = order
         .payments
         .first()

@@ -39,6 +39,7 @@ mod holds;
 mod idempotency;
 mod isolation;
 mod money;
+mod offline;
 mod operations;
 mod pricing;
 mod print;

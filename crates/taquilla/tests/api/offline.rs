@@ -1,0 +1,545 @@
+//! Offline sales over HTTP: a terminal takes a block of numbers, sells while
+//! the same seats partly sell online, syncs, and the block expires.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+use taquilla_app::jobs::sweep_once;
+use uuid::Uuid;
+
+use crate::helpers::{
+    ApiResponse, Backend, EventTimes, Shop, TestApp, ZoneSpec, assert_error, assert_status,
+    cash_ves, rfc3339, spawn_app,
+};
+
+backend_tests!(
+    terminal_sync_takes_free_seats_and_voids_unused_numbers,
+    sync_keeps_order_and_rejects_misuse,
+);
+
+async fn numbered_shop(app: &TestApp, slug: &str) -> Shop {
+    app.setup_shop(
+        slug,
+        "J-12345678-4",
+        ZoneSpec::Numbered {
+            rows: vec![10, 10, 10, 10],
+            price_usd_cents: 2_000,
+        },
+        EventTimes::default(),
+    )
+    .await
+}
+
+/// Creates the offline series `code` as the tenant admin.
+async fn offline_series(app: &TestApp, admin: &str, code: &str) {
+    let created = app
+        .post("/api/v1/fiscal/series")
+        .token(admin)
+        .json(json!({ "code": code, "kind": "invoice", "adapter": "offline" }))
+        .send()
+        .await;
+    assert_status(&created, 201);
+}
+
+async fn take_block(app: &TestApp, token: &str, body: Value) -> ApiResponse {
+    app.post("/api/v1/offline/blocks")
+        .token(token)
+        .json(body)
+        .send()
+        .await
+}
+
+async fn sync(app: &TestApp, token: &str, block_id: Uuid, sales: Vec<Value>) -> ApiResponse {
+    app.post(&format!("/api/v1/offline/blocks/{block_id}/sync"))
+        .token(token)
+        .json(json!({ "sales": sales }))
+        .send()
+        .await
+}
+
+/// Returns what one seat costs in Bs. with taxes, by pricing an online order and cancelling it.
+async fn seat_total_bs(app: &TestApp, shop: &Shop, token: &str, seat: Uuid) -> i64 {
+    let hold = app.hold_seats(token, shop.zone_id, &[seat]).await;
+    assert_status(&hold, 201);
+    let order = app
+        .create_order(token, hold.id("id"), shop.customer_id)
+        .await;
+    assert_status(&order, 201);
+    let cancelled = app
+        .post(&format!("/api/v1/orders/{}/cancel", order.id("id")))
+        .token(token)
+        .send()
+        .await;
+    assert_status(&cancelled, 200);
+    order.body["total_bs_cents"].as_i64().unwrap()
+}
+
+fn sale_item(number: i64, sold_at: DateTime<Utc>, shop: &Shop, seat: Uuid, paid: i64) -> Value {
+    json!({
+        "number": number,
+        "local_id": format!("T3-{number:04}"),
+        "sold_at": rfc3339(sold_at),
+        "zone_id": shop.zone_id,
+        "seat_ids": [seat],
+        "customer_id": shop.customer_id,
+        "payments": [cash_ves(paid)],
+    })
+}
+
+/// Every number of the series, from invoices and from settled offline numbers.
+async fn series_numbers(app: &TestApp, tenant_id: Uuid, code: &str) -> Vec<i64> {
+    let mut numbers = app
+        .db
+        .column_i64(
+            "SELECT d.number FROM fiscal_documents d JOIN fiscal_series s ON s.tenant_id = d.tenant_id \
+             AND s.id = d.series_id WHERE d.tenant_id = $1 AND s.code = $2",
+            &[tenant_id.into(), code.into()],
+        )
+        .await;
+    numbers.extend(
+        app.db
+            .column_i64(
+                "SELECT n.number FROM offline_numbers n JOIN fiscal_series s ON s.tenant_id = n.tenant_id \
+                 AND s.id = n.series_id WHERE n.tenant_id = $1 AND s.code = $2 AND n.outcome <> 'accepted'",
+                &[tenant_id.into(), code.into()],
+            )
+            .await,
+    );
+    numbers.sort_unstable();
+    numbers
+}
+
+/// Checks the tenant's fiscal verification and the series check behind the
+/// health endpoint.
+async fn verify_ok(app: &TestApp, admin: &str) {
+    let verification = app.get("/api/v1/fiscal/verify").token(admin).send().await;
+    assert_status(&verification, 200);
+    assert_eq!(
+        verification.body["problems"],
+        json!([]),
+        "{:#}",
+        verification.body
+    );
+    let integrity = app
+        .state
+        .store
+        .check_integrity()
+        .await
+        .expect("integrity check");
+    assert!(
+        integrity.series_with_gaps.is_empty(),
+        "{:?}",
+        integrity.series_with_gaps
+    );
+}
+
+/// The scenario of the issue: a terminal sells 30 numbers of a 50-number block
+/// while 10 of its seats sell online; the sync takes the free ones, reports
+/// each conflict, and the 20 unused numbers are voided at expiry.
+async fn terminal_sync_takes_free_seats_and_voids_unused_numbers(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let shop = numbered_shop(&app, "terminal").await;
+    let admin = &shop.tenant.admin_token;
+    let cashier = &shop.tenant.cashier_token;
+    offline_series(&app, admin, "OFF").await;
+    let seats = app.seat_ids(cashier, shop.zone_id).await;
+    let total = seat_total_bs(&app, &shop, cashier, seats[39]).await;
+
+    let block = take_block(
+        &app,
+        cashier,
+        json!({ "series": "off", "terminal": "Taquilla 3" }),
+    )
+    .await;
+    assert_status(&block, 201);
+    let block_id = block.id("id");
+    assert_eq!(block.body["first_number"], 1);
+    assert_eq!(block.body["last_number"], 50);
+    assert_eq!(block.body["unresolved"], 50);
+    let first_control = block.body["first_control_number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let issued_at: DateTime<Utc> = block.body["issued_at"].as_str().unwrap().parse().unwrap();
+
+    // Online sales keep their own numbering while the block is out.
+    let online_seats: Vec<Uuid> = (0..30).step_by(3).map(|index| seats[index]).collect();
+    let hold = app.hold_seats(cashier, shop.zone_id, &online_seats).await;
+    assert_status(&hold, 201);
+    let order = app
+        .create_order(cashier, hold.id("id"), shop.customer_id)
+        .await;
+    assert_status(&order, 201);
+    let online_total = order.body["total_bs_cents"].as_i64().unwrap();
+    let paid = app
+        .pay(cashier, order.id("id"), cash_ves(online_total))
+        .await;
+    assert_status(&paid, 201);
+    assert_ne!(paid.body["order"]["invoice"]["series"], "OFF");
+
+    // The terminal sold numbers 1–30 offline, one seat each: number 2 was
+    // cancelled before printing and number 30 was collected short.
+    app.advance(Duration::minutes(30));
+    let items: Vec<Value> = (0..30)
+        .map(|index| {
+            let number = index as i64 + 1;
+            let sold_at = issued_at + Duration::seconds(30 * number);
+            match number {
+                2 => json!({ "number": 2, "sold_at": rfc3339(sold_at), "void": "cancelled_at_terminal" }),
+                30 => sale_item(number, sold_at, &shop, seats[index], total - 100),
+                _ => sale_item(number, sold_at, &shop, seats[index], total),
+            }
+        })
+        .collect();
+    let first = sync(&app, cashier, block_id, items[..15].to_vec()).await;
+    assert_status(&first, 200);
+    let second = sync(&app, cashier, block_id, items[15..].to_vec()).await;
+    assert_status(&second, 200);
+    let results: Vec<Value> = first.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(second.body["results"].as_array().unwrap())
+        .cloned()
+        .collect();
+    assert_eq!(results.len(), 30);
+    assert_eq!(second.body["error"], Value::Null);
+
+    for (index, result) in results.iter().enumerate() {
+        let number = index as i64 + 1;
+        assert_eq!(result["number"], number);
+        assert_eq!(result["replayed"], false);
+        if number == 2 {
+            assert_eq!(result["outcome"], "voided");
+            assert_eq!(result["reason"], "cancelled_at_terminal");
+        } else if index % 3 == 0 {
+            assert_eq!(result["outcome"], "rejected", "{result}");
+            assert_eq!(result["reason"], "seats_unavailable");
+            assert_eq!(result["order_id"], Value::Null);
+        } else if number == 30 {
+            assert_eq!(result["outcome"], "rejected");
+            assert_eq!(result["reason"], "amount_mismatch");
+            assert_eq!(result["detail"]["balance_bs_cents"], 100);
+        } else {
+            assert_eq!(result["outcome"], "accepted", "{result}");
+            assert_eq!(result["invoice"]["series"], "OFF");
+            assert_eq!(result["invoice"]["number"], number);
+            assert_eq!(result["local_id"], format!("T3-{number:04}"));
+            // The invoice keeps the terminal's time of sale.
+            let invoice_at: DateTime<Utc> = result["invoice"]["issued_at"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let sold_at: DateTime<Utc> = rfc3339(issued_at + Duration::seconds(30 * number))
+                .parse()
+                .unwrap();
+            assert_eq!(invoice_at, sold_at);
+        }
+    }
+    // Control numbers run with the document numbers from the block's first.
+    let prefix = &first_control[..3];
+    let first_sequence: i64 = first_control[3..].parse().unwrap();
+    assert_eq!(
+        results[4]["control_number"],
+        format!("{prefix}{:08}", first_sequence + 4)
+    );
+    assert_eq!(
+        results[4]["invoice"]["control_number"],
+        results[4]["control_number"]
+    );
+
+    // Sending the first batch again changes nothing.
+    let again = sync(&app, cashier, block_id, items[..15].to_vec()).await;
+    assert_status(&again, 200);
+    for (before, after) in results[..15]
+        .iter()
+        .zip(again.body["results"].as_array().unwrap())
+    {
+        assert_eq!(after["replayed"], true);
+        assert_eq!(after["outcome"], before["outcome"]);
+        assert_eq!(after["order_id"], before["order_id"]);
+    }
+
+    // Seats: the 10 sold online, 18 sold offline, none sold twice.
+    let accepted = results
+        .iter()
+        .filter(|result| result["outcome"] == "accepted")
+        .count();
+    assert_eq!(accepted, 18);
+    let sold = app
+        .db
+        .scalar_i64(
+            "SELECT COUNT(*) FROM seats WHERE tenant_id = $1 AND zone_id = $2 AND status = 'sold'",
+            &[shop.tenant.tenant_id.into(), shop.zone_id.into()],
+        )
+        .await;
+    assert_eq!(sold, 28);
+    let tickets = app
+        .db
+        .scalar_i64(
+            "SELECT COUNT(*) FROM tickets WHERE tenant_id = $1 AND zone_id = $2",
+            &[shop.tenant.tenant_id.into(), shop.zone_id.into()],
+        )
+        .await;
+    assert_eq!(tickets, 28);
+    let double_sold = app
+        .db
+        .scalar_i64(
+            "SELECT COUNT(*) FROM (SELECT seat_id FROM tickets WHERE tenant_id = $1 AND seat_id IS NOT NULL \
+             GROUP BY seat_id HAVING COUNT(*) > 1) AS twice",
+            &[shop.tenant.tenant_id.into()],
+        )
+        .await;
+    assert_eq!(double_sold, 0);
+
+    // While the block is open its unsynced numbers are reserved, not gaps,
+    // and the cashier cannot close the day.
+    verify_ok(&app, admin).await;
+    let z = app
+        .post("/api/v1/fiscal/reports/z")
+        .token(cashier)
+        .json(json!({}))
+        .send()
+        .await;
+    assert_error(&z, 409, "offline_block_open");
+
+    // Past its validity the job voids the 20 unused numbers.
+    app.advance(Duration::hours(8));
+    sweep_once(&app.state).await.expect("sweeper round");
+    let admin = &app.access_token("terminal-admin").await;
+    let cashier = &app.access_token("terminal-cajero").await;
+    let closed = app
+        .get(&format!("/api/v1/offline/blocks/{block_id}"))
+        .token(cashier)
+        .send()
+        .await;
+    assert_status(&closed, 200);
+    assert_eq!(closed.body["status"], "closed");
+    assert_eq!(closed.body["close_reason"], "block_expired");
+    assert_eq!(closed.body["accepted"], 18);
+    assert_eq!(closed.body["rejected"], 11);
+    assert_eq!(closed.body["voided"], 21);
+    assert_eq!(closed.body["unresolved"], 0);
+    let expired_reasons = app
+        .db
+        .column_string(
+            "SELECT reason FROM offline_numbers WHERE tenant_id = $1 AND block_id = $2 AND number > 30 ORDER BY number",
+            &[shop.tenant.tenant_id.into(), block_id.into()],
+        )
+        .await;
+    assert_eq!(expired_reasons, vec!["block_expired".to_string(); 20]);
+    assert_eq!(
+        series_numbers(&app, shop.tenant.tenant_id, "OFF").await,
+        (1..=50).collect::<Vec<i64>>()
+    );
+    verify_ok(&app, admin).await;
+
+    // A sale of number 31 sent after the expiry finds its number voided.
+    let late = sync(
+        &app,
+        cashier,
+        block_id,
+        vec![sale_item(
+            31,
+            issued_at + Duration::hours(1),
+            &shop,
+            seats[35],
+            total,
+        )],
+    )
+    .await;
+    assert_status(&late, 200);
+    assert_eq!(late.body["results"][0]["outcome"], "voided");
+    assert_eq!(late.body["results"][0]["reason"], "block_expired");
+
+    // The next block continues the series after the voided numbers.
+    let next = take_block(
+        &app,
+        cashier,
+        json!({ "series": "OFF", "terminal": "Taquilla 3", "size": 5 }),
+    )
+    .await;
+    assert_status(&next, 201);
+    assert_eq!(next.body["first_number"], 51);
+    assert_eq!(next.body["last_number"], 55);
+    app.teardown().await;
+}
+
+/// Out-of-order numbers, reused numbers, numbers outside the block, other
+/// cashiers and tenants, online orders in an offline series, and closing.
+async fn sync_keeps_order_and_rejects_misuse(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let shop = numbered_shop(&app, "orden").await;
+    let admin = &shop.tenant.admin_token;
+    let cashier = &shop.tenant.cashier_token;
+    offline_series(&app, admin, "OFF").await;
+    let seats = app.seat_ids(cashier, shop.zone_id).await;
+    let total = seat_total_bs(&app, &shop, cashier, seats[39]).await;
+
+    // Only offline series hand out blocks, and they number no online sale.
+    let wrong = take_block(&app, cashier, json!({ "series": "A", "terminal": "T1" })).await;
+    assert_eq!(wrong.status, 422, "{:?}", wrong.body);
+    let bad_size = take_block(
+        &app,
+        cashier,
+        json!({ "series": "OFF", "terminal": "T1", "size": 0, "valid_hours": 100 }),
+    )
+    .await;
+    assert_eq!(bad_size.status, 422);
+    let hold = app.hold_seats(cashier, shop.zone_id, &[seats[38]]).await;
+    let online = app
+        .post("/api/v1/orders")
+        .token(cashier)
+        .json(json!({ "hold_id": hold.id("id"), "customer_id": shop.customer_id, "series": "OFF" }))
+        .send()
+        .await;
+    assert_eq!(online.status, 422, "{:?}", online.body);
+
+    let block = take_block(
+        &app,
+        cashier,
+        json!({ "series": "OFF", "terminal": "T1", "size": 10 }),
+    )
+    .await;
+    assert_status(&block, 201);
+    let block_id = block.id("id");
+    let now = app.now();
+
+    // Numbers must rise within a batch, and stay inside the block.
+    let falling = sync(
+        &app,
+        cashier,
+        block_id,
+        vec![
+            sale_item(3, now, &shop, seats[3], total),
+            sale_item(2, now, &shop, seats[2], total),
+        ],
+    )
+    .await;
+    assert_eq!(falling.status, 422);
+    let outside = sync(
+        &app,
+        cashier,
+        block_id,
+        vec![sale_item(11, now, &shop, seats[11], total)],
+    )
+    .await;
+    assert_status(&outside, 200);
+    assert_eq!(outside.body["error"]["code"], "number_outside_block");
+    assert_eq!(outside.body["results"], json!([]));
+
+    // An unknown customer stops the sync without settling the number, so the
+    // sale can be sent again once the customer is registered.
+    let mut unknown_customer = sale_item(3, now, &shop, seats[3], total);
+    unknown_customer["customer_id"] = json!(Uuid::now_v7());
+    let stopped = sync(&app, cashier, block_id, vec![unknown_customer]).await;
+    assert_status(&stopped, 200);
+    assert_eq!(stopped.body["error"]["code"], "not_found");
+    assert_eq!(stopped.body["error"]["number"], 3);
+    assert_eq!(stopped.body["block"]["unresolved"], 10);
+
+    // Number 3 first: number 1, sent later, would change the terminal's order.
+    let third = sync(
+        &app,
+        cashier,
+        block_id,
+        vec![sale_item(3, now, &shop, seats[3], total)],
+    )
+    .await;
+    assert_eq!(third.body["results"][0]["outcome"], "accepted");
+    let first = sync(
+        &app,
+        cashier,
+        block_id,
+        vec![sale_item(1, now, &shop, seats[1], total)],
+    )
+    .await;
+    assert_eq!(first.body["results"][0]["outcome"], "rejected");
+    assert_eq!(first.body["results"][0]["reason"], "out_of_order");
+
+    // The same number with another sale is refused, and stops the batch.
+    let reused = sync(
+        &app,
+        cashier,
+        block_id,
+        vec![
+            sale_item(3, now, &shop, seats[4], total),
+            sale_item(4, now, &shop, seats[5], total),
+        ],
+    )
+    .await;
+    assert_status(&reused, 200);
+    assert_eq!(reused.body["error"]["code"], "offline_number_reused");
+    assert_eq!(reused.body["results"], json!([]));
+    // A terminal clock far off is a rejection, not a silent sale.
+    let skewed = sync(
+        &app,
+        cashier,
+        block_id,
+        vec![sale_item(
+            4,
+            now - Duration::days(2),
+            &shop,
+            seats[5],
+            total,
+        )],
+    )
+    .await;
+    assert_eq!(skewed.body["results"][0]["reason"], "sold_at_out_of_range");
+
+    // Another cashier of the tenant may not sync this block; another tenant
+    // does not see it.
+    app.create_user(
+        Some(shop.tenant.tenant_id),
+        "orden-cajero-2",
+        taquilla_store::model::Role::Cashier,
+    )
+    .await;
+    let other_token = app.access_token("orden-cajero-2").await;
+    let forbidden = sync(
+        &app,
+        &other_token,
+        block_id,
+        vec![sale_item(5, now, &shop, seats[6], total)],
+    )
+    .await;
+    assert_error(&forbidden, 403, "forbidden");
+    let stranger = app.setup_tenant("ajeno", "J-00124134-5").await;
+    let hidden = app
+        .get(&format!("/api/v1/offline/blocks/{block_id}"))
+        .token(&stranger.admin_token)
+        .send()
+        .await;
+    assert_eq!(hidden.status, 404);
+
+    // Closing voids what is left; the day can then be closed.
+    let closed = app
+        .post(&format!("/api/v1/offline/blocks/{block_id}/close"))
+        .token(cashier)
+        .send()
+        .await;
+    assert_status(&closed, 200);
+    assert_eq!(closed.body["accepted"], 1);
+    assert_eq!(closed.body["rejected"], 2);
+    assert_eq!(closed.body["voided"], 7);
+    assert_eq!(closed.body["close_reason"], "block_closed");
+    let twice = app
+        .post(&format!("/api/v1/offline/blocks/{block_id}/close"))
+        .token(cashier)
+        .send()
+        .await;
+    assert_error(&twice, 409, "offline_block_closed");
+    assert_eq!(
+        series_numbers(&app, shop.tenant.tenant_id, "OFF").await,
+        (1..=10).collect::<Vec<i64>>()
+    );
+    verify_ok(&app, admin).await;
+    let z = app
+        .post("/api/v1/fiscal/reports/z")
+        .token(cashier)
+        .json(json!({}))
+        .send()
+        .await;
+    assert_status(&z, 201);
+    app.teardown().await;
+}
