@@ -5,11 +5,14 @@
 # Then runs PostgreSQL's own ceiling (../shared/bench/pgbench-sale) in the same
 # sitting. Results go to stdout and to bench-results/ as JSON.
 #
-# Usage: scripts/bench-sales.sh [SECONDS_PER_RUN]   (default 20)
+# Usage: scripts/bench-sales.sh [SECONDS_PER_RUN] [FLOW]   (default 20 online)
+#   FLOW online: hold, order, payment and tickets (four requests per sale);
+#   FLOW quick: one POST /api/v1/sales per sale, as at the box office.
 # Needs: cargo, PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres), pgbench, psql.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
+flow=${2:-online}
 port=8100
 bin=target/release/taquilla
 out=bench-results
@@ -32,20 +35,20 @@ run_backend() {
       sleep 0.2
     done
     "$bin" load-test --target-url "http://127.0.0.1:$port" --concurrent-users "$clients" \
-      --duration "$seconds" --json >"$out/$name-$clients.json"
+      --duration "$seconds" --flow "$flow" --json >"$out/$name-$flow-$clients.json"
     local rss
     rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
     kill -TERM "$pid"
     wait "$pid" || true
-    python3 - "$out/$name-$clients.json" "$rss" "$name" <<'PY'
+    python3 - "$out/$name-$flow-$clients.json" "$rss" "$name" <<'PY'
 import json, sys
 path, rss_kib, backend = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 report = json.load(open(path))
 report["backend"] = backend
 report["peak_rss_mib"] = round(rss_kib / 1024, 1)
 json.dump(report, open(path, "w"), indent=2)
-sale = next(kind for kind in report["requests"] if kind["kind"] == "complete_sale")
-print(f"{backend:<9} clients={report['concurrent_users']:<3} sales/s={report['sales_per_second']:8.1f} "
+sale = next(kind for kind in report["requests"] if kind["kind"] in ("complete_sale", "quick_sale"))
+print(f"{backend:<9} {report['flow']:<6} clients={report['concurrent_users']:<3} sales/s={report['sales_per_second']:8.1f} "
       f"p50={sale['p50_ms']:7.1f} ms p95={sale['p95_ms']:7.1f} ms p99={sale['p99_ms']:7.1f} ms "
       f"failed={report['sales_failed']} peak_rss={report['peak_rss_mib']} MiB")
 PY

@@ -195,6 +195,10 @@ pub fn error_message(code: &str, locale: Locale) -> &'static str {
             "Esa jornada fiscal ya tiene su reporte Z.",
             "That fiscal day already has its Z report.",
         ),
+        "amount_mismatch" => (
+            "Los pagos no cubren el total de la venta; revise el saldo indicado y cobre la diferencia.",
+            "The payments do not cover the sale's total; check the balance shown and collect the difference.",
+        ),
         "offline_block_open" => (
             "Este cajero tiene un bloque de números fuera de línea abierto; sincronice y cierre el bloque antes del reporte Z.",
             "This cashier has an open offline number block; sync and close it before the Z report.",

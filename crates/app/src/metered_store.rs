@@ -944,6 +944,22 @@ impl Store for MeteredStore {
         .await
     }
 
+    async fn quick_sale(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        idempotency: Option<IdempotencyRequest>,
+        sale: NewSale,
+    ) -> StoreResult<Idempotent<Order>> {
+        self.observe(
+            "quick_sale",
+            "orders",
+            self.inner
+                .quick_sale(tenant_id, principal_id, idempotency, sale),
+        )
+        .await
+    }
+
     async fn create_offline_block(
         &self,
         tenant_id: Uuid,

@@ -51,7 +51,7 @@ impl Modify for BearerAuth {
         pricing::igtf_settings, pricing::set_igtf_settings,
         pricing::create_discount_code, pricing::list_discount_codes, pricing::pin_rate,
         sales::create_hold, sales::get_hold, sales::release_hold,
-        sales::create_order, sales::get_order, sales::cancel_order, sales::add_payment, sales::void_order,
+        sales::quick_sale, sales::create_order, sales::get_order, sales::cancel_order, sales::add_payment, sales::void_order,
         gate::list_tickets, gate::validate_ticket, gate::public_key,
         fiscal::list_documents, fiscal::get_document, fiscal::list_banks,
         fiscal::create_series, fiscal::list_series, fiscal::list_issue_queue, fiscal::retry_issue, fiscal::reassign_issue,

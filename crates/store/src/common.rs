@@ -1825,6 +1825,101 @@ impl Backend {
         Ok(Idempotent::Fresh(outcome))
     }
 
+    /// Makes a whole sale in the caller's transaction: hold, order and
+    /// payments, as `principal_id`. The payments must pay the order as priced
+    /// here (409 `amount_mismatch` otherwise), so the caller rolls back on any
+    /// error. `reserved` is the number an offline sale printed.
+    async fn sale_in(
+        &self,
+        tx: &mut WriteTx,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        sale: &NewSale,
+        reserved: Option<&ReservedNumber>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Order> {
+        let fresh = |what: &str| StoreError::Internal(format!("{what} replayed without a key"));
+        let Idempotent::Fresh(hold) = self
+            .create_hold_in(tx, tenant_id, principal_id, None, &sale.hold, now)
+            .await?
+        else {
+            return Err(fresh("hold"));
+        };
+        let order = NewOrder {
+            hold_id: hold.id,
+            customer_id: sale.customer_id,
+            courtesy: false,
+            discount_code: sale.discount_code.clone(),
+            tickets: sale.tickets.clone(),
+            series: sale.series.clone(),
+        };
+        let Idempotent::Fresh(mut order) = self
+            .create_order_in(tx, tenant_id, principal_id, None, &order, reserved, now)
+            .await?
+        else {
+            return Err(fresh("order"));
+        };
+        for payment in &sale.payments {
+            if order.status == "paid" {
+                return Err(StoreError::conflict_with(
+                    "amount_mismatch",
+                    json!({ "total_usd_cents": order.total_usd_cents, "overpaid": true }),
+                ));
+            }
+            let mut payment = payment.clone();
+            payment.tickets = sale.tickets.clone();
+            let target = PaymentTarget {
+                order_id: order.id,
+                reserved,
+            };
+            let Idempotent::Fresh(outcome) = self
+                .add_payment_in(tx, tenant_id, principal_id, None, target, &payment, now)
+                .await?
+            else {
+                return Err(fresh("payment"));
+            };
+            order = outcome.order;
+        }
+        if order.status != "paid" {
+            return Err(StoreError::conflict_with(
+                "amount_mismatch",
+                json!({
+                    "total_usd_cents": order.total_usd_cents,
+                    "total_bs_cents": order.total_bs_cents,
+                    "balance_bs_cents": order.balance_bs_cents,
+                    "balance_usd_cents": order.balance_usd_cents,
+                }),
+            ));
+        }
+        Ok(order)
+    }
+
+    /// Sells in one transaction, for a walk-in customer at the box office.
+    async fn quick_sale_once(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        idempotency: Option<&IdempotencyRequest>,
+        sale: &NewSale,
+    ) -> StoreResult<Idempotent<Order>> {
+        let mut tx = self.begin_write().await?;
+        let now = self.clock.now();
+        if let Some(key) = idempotency
+            && let Claim::Replay { status_code, body } =
+                claim_key(tx.conn(), tenant_id, key, now).await?
+        {
+            return Ok(Idempotent::Replay { status_code, body });
+        }
+        let order = self
+            .sale_in(&mut tx, tenant_id, principal_id, sale, None, now)
+            .await?;
+        if let Some(key) = idempotency {
+            save_key_response(tx.conn(), tenant_id, key, 201, &order).await?;
+        }
+        tx.commit().await?;
+        Ok(Idempotent::Fresh(order))
+    }
+
     /// Turns a fully paid order into a sale: the hold becomes sold capacity,
     /// the tickets are issued and the invoice takes the next fiscal number.
     /// Returns the order with its invoice.
@@ -3845,6 +3940,19 @@ impl Store for Backend {
 
     async fn verify_fiscal(&self, tenant_id: Uuid) -> StoreResult<FiscalVerification> {
         self.verify_fiscal_impl(tenant_id).await
+    }
+
+    async fn quick_sale(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        idempotency: Option<IdempotencyRequest>,
+        sale: NewSale,
+    ) -> StoreResult<Idempotent<Order>> {
+        with_retry!(
+            self.quick_sale_once(tenant_id, principal_id, idempotency.as_ref(), &sale)
+                .await
+        )
     }
 
     async fn create_offline_block(

@@ -457,6 +457,16 @@ pub trait Store: Send + Sync {
     /// Checks a tenant's audit chain, series and Z reports.
     async fn verify_fiscal(&self, tenant_id: Uuid) -> StoreResult<FiscalVerification>;
 
+    /// Sells in one transaction: hold, order and payments that pay it in
+    /// full, with the invoice and tickets. Nothing is written unless the sale completes.
+    async fn quick_sale(
+        &self,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        idempotency: Option<IdempotencyRequest>,
+        sale: NewSale,
+    ) -> StoreResult<Idempotent<Order>>;
+
     // Offline sales.
     /// Hands `cashier_id` a block of consecutive numbers of an offline series.
     async fn create_offline_block(

@@ -1159,14 +1159,17 @@ pub struct OfflineBlock {
     pub closed_at: Option<DateTime<Utc>>,
 }
 
-/// A sale the terminal made offline, with everything the store needs to
-/// make it again: the hold, the order and the payments.
+/// A whole sale in one transaction: the hold, the order and payments that
+/// pay it. Used by the box-office quick sale and by offline sync.
 #[derive(Debug, Clone)]
-pub struct OfflineSaleEntry {
+pub struct NewSale {
     pub hold: NewHold,
     pub customer_id: Uuid,
     pub discount_code: Option<String>,
-    /// One signed ticket per seat or unit, issued if the sale is accepted.
+    /// Code of the invoice series; the tenant's default when empty. Offline
+    /// sales always use their block's series.
+    pub series: Option<String>,
+    /// One signed ticket per seat or unit, issued when the sale completes.
     pub tickets: Vec<NewTicket>,
     pub payments: Vec<NewPayment>,
 }
@@ -1174,7 +1177,7 @@ pub struct OfflineSaleEntry {
 /// What a terminal did with one number of its block.
 #[derive(Debug, Clone)]
 pub enum OfflineEntry {
-    Sale(Box<OfflineSaleEntry>),
+    Sale(Box<NewSale>),
     /// The terminal did not use the number (a sale cancelled before printing).
     Void {
         reason: String,

@@ -678,7 +678,14 @@ impl Backend {
                         sold_at: sale.sold_at,
                     };
                     match self
-                        .offline_sale_in(&mut tx, tenant_id, &block, &reserved, entry, now)
+                        .sale_in(
+                            &mut tx,
+                            tenant_id,
+                            block.cashier_id,
+                            entry,
+                            Some(&reserved),
+                            now,
+                        )
                         .await
                     {
                         Ok(order) => {
@@ -700,81 +707,6 @@ impl Backend {
         let result = number_result(tx.conn(), tenant_id, record, false).await?;
         tx.commit().await?;
         Ok(Attempt::Settled(Box::new(result)))
-    }
-
-    /// Makes an offline sale again in the caller's transaction, as the block's
-    /// cashier: the payments must pay the order exactly as the server prices it.
-    async fn offline_sale_in(
-        &self,
-        tx: &mut WriteTx,
-        tenant_id: Uuid,
-        block: &BlockRecord,
-        reserved: &ReservedNumber,
-        entry: &OfflineSaleEntry,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Order> {
-        let fresh = |what: &str| StoreError::Internal(format!("{what} replayed without a key"));
-        let Idempotent::Fresh(hold) = self
-            .create_hold_in(tx, tenant_id, block.cashier_id, None, &entry.hold, now)
-            .await?
-        else {
-            return Err(fresh("hold"));
-        };
-        let order = NewOrder {
-            hold_id: hold.id,
-            customer_id: entry.customer_id,
-            courtesy: false,
-            discount_code: entry.discount_code.clone(),
-            tickets: entry.tickets.clone(),
-            series: None,
-        };
-        let Idempotent::Fresh(mut order) = self
-            .create_order_in(
-                tx,
-                tenant_id,
-                block.cashier_id,
-                None,
-                &order,
-                Some(reserved),
-                now,
-            )
-            .await?
-        else {
-            return Err(fresh("order"));
-        };
-        for payment in &entry.payments {
-            if order.status == "paid" {
-                return Err(StoreError::conflict_with(
-                    "amount_mismatch",
-                    json!({ "total_usd_cents": order.total_usd_cents, "overpaid": true }),
-                ));
-            }
-            let mut payment = payment.clone();
-            payment.tickets = entry.tickets.clone();
-            let target = PaymentTarget {
-                order_id: order.id,
-                reserved: Some(reserved),
-            };
-            let Idempotent::Fresh(outcome) = self
-                .add_payment_in(tx, tenant_id, block.cashier_id, None, target, &payment, now)
-                .await?
-            else {
-                return Err(fresh("payment"));
-            };
-            order = outcome.order;
-        }
-        if order.status != "paid" {
-            return Err(StoreError::conflict_with(
-                "amount_mismatch",
-                json!({
-                    "total_usd_cents": order.total_usd_cents,
-                    "total_bs_cents": order.total_bs_cents,
-                    "balance_bs_cents": order.balance_bs_cents,
-                    "balance_usd_cents": order.balance_usd_cents,
-                }),
-            ));
-        }
-        Ok(order)
     }
 
     /// Records a sale that could not be taken, in its own transaction.

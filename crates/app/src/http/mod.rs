@@ -111,6 +111,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             "/holds/{id}",
             get(sales::get_hold).delete(sales::release_hold),
         )
+        .route("/sales", post(sales::quick_sale))
         .route("/orders", post(sales::create_order))
         .route("/orders/{id}", get(sales::get_order))
         .route("/orders/{id}/cancel", post(sales::cancel_order))

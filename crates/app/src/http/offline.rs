@@ -14,8 +14,8 @@ use sha2::{Digest, Sha256};
 use taquilla_domain::FieldError;
 use taquilla_store::StoreError;
 use taquilla_store::model::{
-    NewOfflineBlock, NewTicket, OfflineBlock, OfflineEntry, OfflineSale, OfflineSaleEntry,
-    OfflineSaleResult, Page, Role,
+    NewOfflineBlock, NewSale, OfflineBlock, OfflineEntry, OfflineSale, OfflineSaleResult, Page,
+    Role,
 };
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -23,10 +23,11 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiQuery, IdPath, PageQuery};
-use crate::http::sales::{CreateHold, CreatePayment, validate_hold, validate_payment};
+use crate::http::sales::{
+    CreateHold, CreatePayment, prepare_sale_tickets, validate_hold, validate_payment,
+};
 use crate::http::validate;
 use crate::state::AppState;
-use crate::tickets;
 
 const SELLERS: &[Role] = &[Role::TenantAdmin, Role::Cashier, Role::ApiClient];
 
@@ -281,14 +282,15 @@ fn parse_item(
         };
         validate::finish(errors).map_err(|error| in_item(index, error))?;
         let hold = hold.expect("validated above");
-        let tickets = prepare_tickets(secret, tenant_id, &hold).map_err(|error| {
+        let tickets = prepare_sale_tickets(secret, tenant_id, &hold).map_err(|error| {
             tracing::error!(error.cause_chain = ?error, "cannot sign offline tickets");
             vec![FieldError::new(format!("sales[{index}]"), "invalid_value")]
         })?;
-        OfflineEntry::Sale(Box::new(OfflineSaleEntry {
+        OfflineEntry::Sale(Box::new(NewSale {
             hold,
             customer_id: item.customer_id.expect("validated above"),
             discount_code,
+            series: None,
             tickets,
             payments,
         }))
@@ -300,33 +302,6 @@ fn parse_item(
         sold_at: item.sold_at,
         entry,
     })
-}
-
-/// One signed ticket per seat or unit; the store issues them if the sale is accepted.
-fn prepare_tickets(
-    secret: &[u8],
-    tenant_id: Uuid,
-    hold: &taquilla_store::model::NewHold,
-) -> anyhow::Result<Vec<NewTicket>> {
-    let seats: Vec<Option<Uuid>> = if hold.seat_ids.is_empty() {
-        vec![None; hold.quantity.max(0) as usize]
-    } else {
-        hold.seat_ids.iter().copied().map(Some).collect()
-    };
-    seats
-        .into_iter()
-        .map(|seat_id| {
-            let code = tickets::new_code();
-            let qr_payload = tickets::sign(secret, tenant_id, &code)?;
-            Ok(NewTicket {
-                id: Uuid::now_v7(),
-                code,
-                zone_id: hold.zone_id,
-                seat_id,
-                qr_payload,
-            })
-        })
-        .collect()
 }
 
 /// Checks that the caller may act on the block: its cashier or a tenant admin.

@@ -17,8 +17,8 @@ use taquilla_domain::identity::Document;
 use taquilla_domain::money::Currency;
 use taquilla_domain::phone::PhoneNumber;
 use taquilla_store::model::{
-    Hold, Idempotent, NewHold, NewOrder, NewPayment, NewTicket, Order, OrderLine, PaymentOutcome,
-    Role, VoidOutcome,
+    Hold, Idempotent, NewHold, NewOrder, NewPayment, NewSale, NewTicket, Order, OrderLine,
+    PaymentOutcome, Role, VoidOutcome,
 };
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -35,6 +35,8 @@ const SELLERS: &[Role] = &[Role::TenantAdmin, Role::Cashier, Role::ApiClient];
 pub const MAX_UNITS_PER_HOLD: i64 = 50;
 /// Largest single payment: 10,000,000,000.00 in either currency.
 const MAX_PAYMENT_CENTS: i64 = 1_000_000_000_000;
+/// Maximum payments in one quick sale.
+pub const MAX_SALE_PAYMENTS: usize = 10;
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateHold {
@@ -644,4 +646,157 @@ pub async fn void_order(
         }
     }
     Ok(respond(StatusCode::OK, result))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateSale {
+    pub zone_id: Uuid,
+    /// Seats of a numbered zone.
+    pub seat_ids: Option<Vec<Uuid>>,
+    /// Units of a general-admission zone.
+    pub quantity: Option<i64>,
+    /// A customer with a cédula or RIF, for the invoice.
+    pub customer_id: Uuid,
+    pub discount_code: Option<String>,
+    /// Code of the invoice series (e.g. the box office's); the tenant's default when empty.
+    pub series: Option<String>,
+    /// 1 to 10 payments that together pay the order as priced now; cash may
+    /// exceed it and gets change.
+    pub payments: Vec<CreatePayment>,
+}
+
+/// Sells seats or units to a walk-in customer in one request and one
+/// transaction: hold, order, payments, invoice and tickets. If the payments
+/// do not pay the order (409 `amount_mismatch`, with the balance) or anything
+/// else fails, nothing is written.
+#[utoipa::path(post, path = "/api/v1/sales", tag = "sales", request_body = CreateSale,
+    params(("Idempotency-Key" = String, Header)),
+    responses((status = 201, body = Order), (status = 400, description = "idempotency_key_required"), (status = 404),
+        (status = 409, description = "seats_unavailable, insufficient_capacity, amount_mismatch, amount_exceeds_balance, exchange_rate_missing, event_not_on_sale, sale_window_closed, fiscal_day_closed"),
+        (status = 422)),
+    security(("bearer" = [])))]
+pub async fn quick_sale(
+    State(state): State<AppState>,
+    principal: Principal,
+    key: IdempotencyKey,
+    uri: Uri,
+    body: ApiJson<CreateSale>,
+) -> ApiResult<Response> {
+    let started = Instant::now();
+    principal.require(SELLERS)?;
+    let tenant_id = principal.tenant()?;
+    let idempotency = key.required(&principal, uri.path(), &body.body_sha256)?;
+    let request = body.value;
+
+    let mut errors = Vec::new();
+    let hold = match validate_hold(CreateHold {
+        zone_id: request.zone_id,
+        seat_ids: request.seat_ids,
+        quantity: request.quantity,
+    }) {
+        Ok(hold) => Some(hold),
+        Err(ApiError::Validation(fields)) => {
+            errors.extend(fields);
+            None
+        }
+        Err(error) => return Err(error),
+    };
+    if request.payments.is_empty() {
+        errors.push(FieldError::new("payments", "required"));
+    } else if request.payments.len() > MAX_SALE_PAYMENTS {
+        errors.push(FieldError::new("payments", "too_long"));
+    }
+    let mut payments = Vec::with_capacity(request.payments.len());
+    for (position, payment) in request.payments.into_iter().enumerate() {
+        match validate_payment(payment) {
+            Ok(valid) => payments.push(valid.payment),
+            Err(ApiError::Validation(fields)) => {
+                errors.extend(fields.into_iter().map(|mut field| {
+                    field.field = format!("payments[{position}].{}", field.field);
+                    field
+                }));
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    validate::finish(errors)?;
+    let hold = hold.expect("validated above");
+    // The method that paid, or `mixed`, as the sales metrics label it.
+    let method_label = match payments.first() {
+        Some(first)
+            if payments
+                .iter()
+                .all(|payment| payment.method == first.method) =>
+        {
+            first.method.clone()
+        }
+        _ => "mixed".to_string(),
+    };
+
+    let secret = state.signing_key(tenant_id).await?;
+    let tickets = prepare_sale_tickets(&secret, tenant_id, &hold).map_err(ApiError::internal)?;
+    let sale = NewSale {
+        hold,
+        customer_id: request.customer_id,
+        discount_code: request
+            .discount_code
+            .as_deref()
+            .map(crate::http::pricing::normalise_code)
+            .filter(|code| !code.is_empty()),
+        series: request
+            .series
+            .as_deref()
+            .map(|code| code.trim().to_uppercase())
+            .filter(|code| !code.is_empty()),
+        tickets,
+        payments,
+    };
+    let result = state
+        .store
+        .quick_sale(tenant_id, principal.user_id, Some(idempotency), sale)
+        .await;
+    let elapsed = started.elapsed();
+    state
+        .metrics
+        .payment_processing_duration_seconds
+        .with_label_values(&[
+            method_label.as_str(),
+            if result.is_ok() { "true" } else { "false" },
+        ])
+        .observe(elapsed.as_secs_f64());
+    let result = result?;
+    if let Idempotent::Fresh(order) = &result {
+        tracing::info!(event = "order_created", tenant.id = %tenant_id, order.id = %order.id, total_bs_cents = order.total_bs_cents, "order created by a quick sale");
+        crate::http::pricing::record_transitions(&state, tenant_id, &order.stage_transitions);
+        record_sale(&state, tenant_id, order, elapsed.as_secs_f64() * 1000.0);
+    }
+    Ok(respond(StatusCode::CREATED, result))
+}
+
+/// Prepares one signed ticket per seat or unit of a hold not yet made; the
+/// store issues them if the sale completes.
+pub(crate) fn prepare_sale_tickets(
+    secret: &[u8],
+    tenant_id: Uuid,
+    hold: &NewHold,
+) -> anyhow::Result<Vec<NewTicket>> {
+    let seats: Vec<Option<Uuid>> = if hold.seat_ids.is_empty() {
+        vec![None; hold.quantity.max(0) as usize]
+    } else {
+        hold.seat_ids.iter().copied().map(Some).collect()
+    };
+    seats
+        .into_iter()
+        .map(|seat_id| {
+            let code = tickets::new_code();
+            let qr_payload = tickets::sign(secret, tenant_id, &code)?;
+            Ok(NewTicket {
+                id: Uuid::now_v7(),
+                code,
+                zone_id: hold.zone_id,
+                seat_id,
+                qr_payload,
+            })
+        })
+        .collect()
 }

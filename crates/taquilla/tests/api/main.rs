@@ -44,6 +44,7 @@ mod operations;
 mod pricing;
 mod print;
 mod profiling;
+mod quick_sale;
 mod sale_flow;
 mod sentry;
 mod validation;

@@ -1,0 +1,320 @@
+//! The box-office quick sale: hold, order, payments, invoice and tickets in
+//! one request, all or nothing.
+
+use std::collections::BTreeSet;
+
+use futures::future::join_all;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{
+    ApiResponse, Backend, EventTimes, Shop, TestApp, ZoneSpec, assert_error, assert_status,
+    cash_usd, cash_ves, pago_movil, spawn_app,
+};
+
+backend_tests!(
+    quick_sale_invoices_in_one_request,
+    quick_sale_writes_nothing_on_failure,
+    concurrent_quick_sales_never_oversell,
+);
+
+async fn seat_shop(app: &TestApp, slug: &str) -> Shop {
+    app.setup_shop(
+        slug,
+        "J-12345678-4",
+        ZoneSpec::Numbered {
+            rows: vec![10, 10],
+            price_usd_cents: 2_000,
+        },
+        EventTimes::default(),
+    )
+    .await
+}
+
+async fn sell(app: &TestApp, token: &str, key: &str, body: Value) -> ApiResponse {
+    app.post("/api/v1/sales")
+        .token(token)
+        .idempotency_key(key)
+        .json(body)
+        .send()
+        .await
+}
+
+/// Returns the Bs. total of an order for `seats`, by pricing one and cancelling it.
+async fn total_for(app: &TestApp, shop: &Shop, token: &str, seats: &[Uuid]) -> i64 {
+    let hold = app.hold_seats(token, shop.zone_id, seats).await;
+    assert_status(&hold, 201);
+    let order = app
+        .create_order(token, hold.id("id"), shop.customer_id)
+        .await;
+    assert_status(&order, 201);
+    let cancelled = app
+        .post(&format!("/api/v1/orders/{}/cancel", order.id("id")))
+        .token(token)
+        .send()
+        .await;
+    assert_status(&cancelled, 200);
+    order.body["total_bs_cents"].as_i64().unwrap()
+}
+
+async fn count(app: &TestApp, sql: &'static str, tenant_id: Uuid) -> i64 {
+    app.db.scalar_i64(sql, &[tenant_id.into()]).await
+}
+
+async fn quick_sale_invoices_in_one_request(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let shop = seat_shop(&app, "rapida").await;
+    let cashier = &shop.tenant.cashier_token;
+    let seats = app.seat_ids(cashier, shop.zone_id).await;
+    let total = total_for(&app, &shop, cashier, &seats[..2]).await;
+
+    // Part by Pago Móvil, the rest in cash with change.
+    let by_phone = total / 2;
+    let body = json!({
+        "zone_id": shop.zone_id,
+        "seat_ids": [seats[0], seats[1]],
+        "customer_id": shop.customer_id,
+        "payments": [pago_movil(by_phone, "778899"), cash_ves(total - by_phone + 5_000)],
+    });
+    let sale = sell(&app, cashier, "venta-1", body.clone()).await;
+    assert_status(&sale, 201);
+    assert_eq!(sale.body["status"], "paid");
+    assert_eq!(sale.body["fiscal_status"], "invoiced");
+    assert_eq!(sale.body["invoice"]["series"], "A");
+    assert_eq!(sale.body["payments"].as_array().unwrap().len(), 2);
+    assert_eq!(sale.body["total_bs_cents"], total);
+    assert_eq!(sale.body["balance_bs_cents"], 0);
+    let order_id = sale.id("id");
+    let tickets = app
+        .get(&format!("/api/v1/orders/{order_id}/tickets"))
+        .token(cashier)
+        .send()
+        .await;
+    assert_status(&tickets, 200);
+    assert_eq!(tickets.body.as_array().unwrap().len(), 2);
+
+    // The same key and body replays the sale instead of selling again.
+    let replay = sell(&app, cashier, "venta-1", body).await;
+    assert_status(&replay, 201);
+    assert_eq!(replay.body["id"], sale.body["id"]);
+    assert_eq!(
+        replay
+            .headers
+            .get("idempotent-replayed")
+            .map(|value| value.to_str().unwrap()),
+        Some("true")
+    );
+    let orders = count(
+        &app,
+        "SELECT COUNT(*) FROM orders WHERE tenant_id = $1 AND status = 'paid'",
+        shop.tenant.tenant_id,
+    )
+    .await;
+    assert_eq!(orders, 1);
+
+    // The seats are sold: a second sale of one of them is a conflict.
+    let again = sell(
+        &app,
+        cashier,
+        "venta-2",
+        json!({
+            "zone_id": shop.zone_id,
+            "seat_ids": [seats[1]],
+            "customer_id": shop.customer_id,
+            "payments": [cash_usd(10_000)],
+        }),
+    )
+    .await;
+    assert_error(&again, 409, "seats_unavailable");
+
+    // A key is required, as for payments.
+    let without_key = app
+        .post("/api/v1/sales")
+        .token(cashier)
+        .json(json!({
+            "zone_id": shop.zone_id,
+            "seat_ids": [seats[2]],
+            "customer_id": shop.customer_id,
+            "payments": [cash_ves(total)],
+        }))
+        .send()
+        .await;
+    assert_error(&without_key, 400, "idempotency_key_required");
+    app.teardown().await;
+}
+
+async fn quick_sale_writes_nothing_on_failure(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let shop = seat_shop(&app, "nada").await;
+    let cashier = &shop.tenant.cashier_token;
+    let seats = app.seat_ids(cashier, shop.zone_id).await;
+    let total = total_for(&app, &shop, cashier, &seats[..1]).await;
+    let holds_before = count(
+        &app,
+        "SELECT COUNT(*) FROM holds WHERE tenant_id = $1",
+        shop.tenant.tenant_id,
+    )
+    .await;
+
+    // Short by one cent: nothing is sold, held or paid.
+    let short = sell(
+        &app,
+        cashier,
+        "corta",
+        json!({
+            "zone_id": shop.zone_id,
+            "seat_ids": [seats[0]],
+            "customer_id": shop.customer_id,
+            "payments": [cash_ves(total - 1)],
+        }),
+    )
+    .await;
+    assert_error(&short, 409, "amount_mismatch");
+    assert_eq!(short.body["error"]["details"]["balance_bs_cents"], 1);
+    let holds_after = count(
+        &app,
+        "SELECT COUNT(*) FROM holds WHERE tenant_id = $1",
+        shop.tenant.tenant_id,
+    )
+    .await;
+    assert_eq!(holds_after, holds_before);
+    let payments = count(
+        &app,
+        "SELECT COUNT(*) FROM payments WHERE tenant_id = $1",
+        shop.tenant.tenant_id,
+    )
+    .await;
+    assert_eq!(payments, 0);
+    let seat_status = app
+        .db
+        .scalar_string(
+            "SELECT status FROM seats WHERE tenant_id = $1 AND id = $2",
+            &[shop.tenant.tenant_id.into(), seats[0].into()],
+        )
+        .await;
+    assert_eq!(seat_status, "available");
+
+    // Bad input is reported per field, with the payment's position.
+    let invalid = sell(
+        &app,
+        cashier,
+        "invalida",
+        json!({
+            "zone_id": shop.zone_id,
+            "seat_ids": [],
+            "customer_id": shop.customer_id,
+            "payments": [{ "method": "cheque", "currency": "VES", "amount_cents": 100 }],
+        }),
+    )
+    .await;
+    assert_eq!(invalid.status, 422);
+    let fields: Vec<&str> = invalid.body["error"]["details"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|field| field["field"].as_str().unwrap())
+        .collect();
+    assert!(fields.contains(&"seat_ids"), "{fields:?}");
+    assert!(fields.contains(&"payments[0].method"), "{fields:?}");
+
+    // A failed sale leaves the series without a gap.
+    let sold = sell(
+        &app,
+        cashier,
+        "buena",
+        json!({
+            "zone_id": shop.zone_id,
+            "seat_ids": [seats[0]],
+            "customer_id": shop.customer_id,
+            "payments": [cash_ves(total)],
+        }),
+    )
+    .await;
+    assert_status(&sold, 201);
+    assert_eq!(sold.body["invoice"]["number"], 1);
+    app.teardown().await;
+}
+
+async fn concurrent_quick_sales_never_oversell(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let shop = app
+        .setup_shop(
+            "avalancha",
+            "J-12345678-4",
+            ZoneSpec::GeneralAdmission {
+                capacity: 30,
+                price_usd_cents: 1_500,
+            },
+            EventTimes::default(),
+        )
+        .await;
+    let cashier = &shop.tenant.cashier_token;
+    let hold = app.hold_quantity(cashier, shop.zone_id, 1).await;
+    let order = app
+        .create_order(cashier, hold.id("id"), shop.customer_id)
+        .await;
+    let unit_total = order.body["total_bs_cents"].as_i64().unwrap();
+    let cancelled = app
+        .post(&format!("/api/v1/orders/{}/cancel", order.id("id")))
+        .token(cashier)
+        .send()
+        .await;
+    assert_status(&cancelled, 200);
+
+    // 60 buyers of one unit each for 30 places, all at once.
+    let requests = (0..60).map(|buyer| {
+        app.post("/api/v1/sales")
+            .token(cashier)
+            .idempotency_key(&format!("avalancha-{buyer}"))
+            .json(json!({
+                "zone_id": shop.zone_id,
+                "quantity": 1,
+                "customer_id": shop.customer_id,
+                "payments": [cash_ves(unit_total)],
+            }))
+            .send()
+    });
+    let responses: Vec<ApiResponse> = join_all(requests).await;
+    let mut sold = 0;
+    for response in &responses {
+        match response.status.as_u16() {
+            201 => sold += 1,
+            409 => assert_eq!(
+                response.error_code(),
+                "insufficient_capacity",
+                "{:?}",
+                response.body
+            ),
+            other => panic!("unexpected status {other}: {:?}", response.body),
+        }
+    }
+    assert_eq!(sold, 30);
+
+    let tenant = shop.tenant.tenant_id;
+    let zone_sold = app
+        .db
+        .scalar_i64(
+            "SELECT sold FROM zones WHERE tenant_id = $1 AND id = $2",
+            &[tenant.into(), shop.zone_id.into()],
+        )
+        .await;
+    assert_eq!(zone_sold, 30);
+    let tickets = count(
+        &app,
+        "SELECT COUNT(*) FROM tickets WHERE tenant_id = $1",
+        tenant,
+    )
+    .await;
+    assert_eq!(tickets, 30);
+    let numbers: BTreeSet<i64> = app
+        .db
+        .column_i64(
+            "SELECT number FROM fiscal_documents WHERE tenant_id = $1 AND kind = 'invoice'",
+            &[tenant.into()],
+        )
+        .await
+        .into_iter()
+        .collect();
+    assert_eq!(numbers, (1..=30).collect::<BTreeSet<i64>>());
+    app.teardown().await;
+}
