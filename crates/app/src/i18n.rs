@@ -306,6 +306,10 @@ pub fn rule_message(rule: &str, locale: Locale) -> &'static str {
             "solo sirve para series de facturas",
             "is for invoice series only",
         ),
+        "reason_reserved" => (
+            "es un motivo que solo registra el servidor; use otro",
+            "is a reason only the server records; use another",
+        ),
         "number_outside_block" => (
             "no pertenece al bloque de números",
             "is not a number of the block",

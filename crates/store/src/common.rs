@@ -3659,7 +3659,11 @@ impl Store for Backend {
             .collect();
 
         let series: Vec<(Uuid, String, String, i64)> = sqlx::query_as(
-            "SELECT tenant_id, code, kind, next_number - 1 FROM fiscal_series ORDER BY tenant_id, code",
+            // An offline series' counter also covers the numbers of its blocks
+            // that did not become documents, so its documents are counted.
+            "SELECT s.tenant_id, s.code, s.kind, CASE WHEN s.adapter = 'offline' THEN \
+             (SELECT COUNT(*) FROM fiscal_documents d WHERE d.tenant_id = s.tenant_id AND d.series_id = s.id) \
+             ELSE s.next_number - 1 END FROM fiscal_series s ORDER BY s.tenant_id, s.code",
         )
         .fetch_all(&mut *conn)
         .await?;

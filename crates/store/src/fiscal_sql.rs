@@ -924,20 +924,24 @@ pub(super) async fn verify_tenant(
     // series, each with its voiding entry; those of open blocks not synced
     // yet are reserved, not missing.
     let offline = offline_numbers_of(conn, tenant_id).await?;
-    for (id, series_id, number, control_number, outcome) in &offline.voided {
-        by_series.entry(*series_id).or_default().push(*number);
-        let row = format!("offline_numbers id={id}");
-        match voidings.remove(id) {
+    for voided in &offline.voided {
+        by_series
+            .entry(voided.series_id)
+            .or_default()
+            .push(voided.number);
+        let row = format!("offline_numbers id={}", voided.id);
+        match voidings.remove(&voided.id) {
             None => problem(
                 "missing_audit_entry",
                 row,
                 "the voided number has no entry in the audit log".to_string(),
             ),
             Some((sequence, payload)) => {
-                let matches = payload["number"].as_i64() == Some(*number)
-                    && payload["series_id"].as_str() == Some(series_id.to_string().as_str())
-                    && payload["control_number"].as_str() == Some(control_number.as_str())
-                    && payload["outcome"].as_str() == Some(outcome.as_str());
+                let matches = payload["number"].as_i64() == Some(voided.number)
+                    && payload["series_id"].as_str() == Some(voided.series_id.to_string().as_str())
+                    && payload["control_number"].as_str() == Some(voided.control_number.as_str())
+                    && payload["outcome"].as_str() == Some(voided.outcome.as_str())
+                    && payload["reason"].as_str() == voided.reason.as_deref();
                 if !matches {
                     problem(
                         "voided_number_mismatch",

@@ -932,7 +932,7 @@ pub struct FiscalSeries {
     pub code: String,
     /// `invoice` or `credit_note`.
     pub kind: String,
-    /// `internal`, `digital_printer` or `fiscal_printer`.
+    /// `internal`, `digital_printer`, `fiscal_printer` or `offline`.
     pub adapter: String,
     pub description: String,
     /// The series a sale uses when the request names none.
@@ -1207,7 +1207,7 @@ pub struct OfflineSaleResult {
     /// `reason`) or `voided` (the number was not used).
     pub outcome: String,
     /// Why a sale was rejected or a number voided: `seats_unavailable`,
-    /// `zone_sold_out`, `block_expired`, `out_of_order`, `amount_mismatch`, …
+    /// `insufficient_capacity`, `block_expired`, `out_of_order`, `amount_mismatch`, …
     pub reason: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub detail: Option<serde_json::Value>,

@@ -677,6 +677,8 @@ impl Backend {
                         control_number: block.control_number(sale.number),
                         sold_at: sale.sold_at,
                     };
+                    // The sale is made again as of when the terminal made it:
+                    // that day's rate, stage, sale window and fiscal day.
                     match self
                         .sale_in(
                             &mut tx,
@@ -684,7 +686,7 @@ impl Backend {
                             block.cashier_id,
                             entry,
                             Some(&reserved),
-                            now,
+                            sale.sold_at,
                         )
                         .await
                     {
@@ -720,8 +722,19 @@ impl Backend {
         let mut tx = self.begin_write().await?;
         let now = self.clock.now();
         let block = lock_block(tx.conn(), tenant_id, block_id).await?;
-        // Another sync may have settled the number meanwhile.
+        // Another sync may have settled the number meanwhile, with this sale
+        // or with another one.
         if let Some(existing) = fetch_number(tx.conn(), tenant_id, block.id, sale.number).await? {
+            if existing
+                .request_hash
+                .as_deref()
+                .is_some_and(|hash| hash != sale.request_hash)
+            {
+                return Err(StoreError::conflict_with(
+                    "offline_number_reused",
+                    json!({ "number": sale.number }),
+                ));
+            }
             return number_result(tx.conn(), tenant_id, existing, true).await;
         }
         let (reason, detail) = rejection_of(error);
@@ -813,11 +826,22 @@ impl Backend {
     }
 }
 
+/// A rejected or voided number of a block, as `fiscal verify` checks it.
+#[derive(FromRow)]
+pub(super) struct VoidedNumber {
+    pub(super) id: Uuid,
+    pub(super) series_id: Uuid,
+    pub(super) number: i64,
+    pub(super) control_number: String,
+    pub(super) outcome: String,
+    pub(super) reason: Option<String>,
+}
+
 /// The numbers of offline blocks as `fiscal verify` counts them: voided and
 /// rejected numbers per series (with their row id), and the unsettled
 /// numbers of open blocks, which are reserved rather than missing.
 pub(super) struct OfflineNumbers {
-    pub(super) voided: Vec<(Uuid, Uuid, i64, String, String)>,
+    pub(super) voided: Vec<VoidedNumber>,
     pub(super) reserved: Vec<(Uuid, i64)>,
 }
 
@@ -825,8 +849,8 @@ pub(super) async fn offline_numbers_of(
     conn: &mut Conn,
     tenant_id: Uuid,
 ) -> StoreResult<OfflineNumbers> {
-    let voided: Vec<(Uuid, Uuid, i64, String, String)> = sqlx::query_as(
-        "SELECT id, series_id, number, control_number, outcome FROM offline_numbers \
+    let voided: Vec<VoidedNumber> = sqlx::query_as(
+        "SELECT id, series_id, number, control_number, outcome, reason FROM offline_numbers \
          WHERE tenant_id = $1 AND outcome <> 'accepted' ORDER BY series_id, number",
     )
     .bind(tenant_id)

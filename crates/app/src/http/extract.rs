@@ -194,6 +194,7 @@ impl IdempotencyKey {
 
 /// `?limit=&cursor=` of every list endpoint.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Items per page, 1 to 200 (default 50).
     pub limit: Option<i64>,

@@ -138,7 +138,7 @@ pub async fn get_block(
 
 /// One number of the block as the terminal used it: a sale, or `void` with
 /// the reason the number was not used.
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct OfflineSaleItem {
     /// The document number the terminal printed, from the block.
     pub number: i64,
@@ -193,6 +193,29 @@ pub struct SyncOutcome {
     pub error: Option<SyncError>,
 }
 
+/// Reasons the server records; a terminal's own void reason may not pose as one.
+const SERVER_REASONS: &[&str] = &[
+    "block_closed",
+    "block_expired",
+    "out_of_order",
+    "sold_at_out_of_range",
+    "amount_mismatch",
+    "seats_unavailable",
+    "insufficient_capacity",
+];
+
+/// Names the field of an item that does not parse, where serde says which.
+fn parse_error(index: usize, error: &serde_json::Error) -> FieldError {
+    let message = error.to_string();
+    match message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        Some(field) => FieldError::new(format!("sales[{index}].{field}"), "required"),
+        None => FieldError::new(format!("sales[{index}]"), "invalid_value"),
+    }
+}
+
 /// Prefixes the fields of validation errors with the item's position.
 fn in_item(index: usize, error: ApiError) -> Vec<FieldError> {
     match error {
@@ -216,14 +239,20 @@ fn parse_item(
 ) -> Result<OfflineSale, Vec<FieldError>> {
     let item: OfflineSaleItem = serde_json::from_value(raw.clone()).map_err(|error| {
         tracing::debug!(%error, index, "offline sale item does not parse");
+        vec![parse_error(index, &error)]
+    })?;
+    // The hash covers the parsed item, so the same sale sent again with its
+    // keys in another order or its time in another offset is a replay.
+    let canonical = serde_json::to_string(&item).map_err(|error| {
+        tracing::error!(%error, index, "offline sale item does not serialize");
         vec![FieldError::new(format!("sales[{index}]"), "invalid_value")]
     })?;
+    let request_hash = hex::encode(Sha256::digest(canonical.as_bytes()));
     let mut errors = Vec::new();
     if item.number < 1 {
         errors.push(FieldError::new("number", "out_of_range"));
     }
     let local_id = validate::optional_text(&mut errors, "local_id", item.local_id.as_deref(), 64);
-    let request_hash = hex::encode(Sha256::digest(raw.to_string().as_bytes()));
     let has_sale = item.zone_id.is_some()
         || item.seat_ids.is_some()
         || item.quantity.is_some()
@@ -232,6 +261,9 @@ fn parse_item(
         || !item.payments.is_empty();
     let entry = if let Some(reason) = item.void.as_deref() {
         let reason = validate::text(&mut errors, "void", reason, 100);
+        if SERVER_REASONS.contains(&reason.as_str()) {
+            errors.push(FieldError::new("void", "reason_reserved"));
+        }
         if has_sale {
             errors.push(FieldError::new("void", "void_with_sale"));
         }

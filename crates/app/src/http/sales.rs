@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use taquilla_domain::FieldError;
 use taquilla_domain::bank::BankCode;
 use taquilla_domain::identity::Document;
@@ -62,7 +62,7 @@ pub struct CreateOrder {
     pub series: Option<String>,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct CreatePayment {
     /// `cash`, `card`, `transfer` or `pago_movil`.
     pub method: String,

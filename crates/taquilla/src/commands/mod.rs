@@ -2,6 +2,8 @@
 //! progress to stderr and results to stdout.
 
 mod admin;
+mod benchmark;
+mod check_regression;
 mod fiscal;
 mod health_check;
 mod load_test;
@@ -44,6 +46,11 @@ enum Command {
     HealthCheck(health_check::HealthCheckArgs),
     /// Run complete sales against a server on loopback and report throughput and latency.
     LoadTest(load_test::LoadTestArgs),
+    /// Time store calls and HTTP requests in-process on a scratch database and
+    /// print mean, p50, p95, p99 and operations per second.
+    Benchmark(benchmark::BenchmarkArgs),
+    /// Compare a benchmark run with a baseline; exit 1 when an operation regressed.
+    CheckRegression(check_regression::CheckRegressionArgs),
     /// Serve gauges read from the database (tickets sold and revenue per event, places
     /// available per zone, active holds, fiscal documents per series) on /metrics.
     MetricsExport(metrics_export::MetricsExportArgs),
@@ -83,6 +90,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Fiscal(args) => fiscal::run(args).await,
         Command::HealthCheck(args) => health_check::run(args).await,
         Command::LoadTest(args) => load_test::run(args).await,
+        Command::Benchmark(args) => benchmark::run(args).await,
+        Command::CheckRegression(args) => check_regression::run(args).await,
         Command::MetricsExport(args) => metrics_export::run(args).await,
     }
 }

@@ -14,6 +14,7 @@ use crate::helpers::{
 backend_tests!(
     terminal_sync_takes_free_seats_and_voids_unused_numbers,
     sync_keeps_order_and_rejects_misuse,
+    concurrent_syncs_of_one_number,
 );
 
 async fn numbered_shop(app: &TestApp, slug: &str) -> Shop {
@@ -471,6 +472,55 @@ async fn sync_keeps_order_and_rejects_misuse(backend: Backend) {
     assert_status(&reused, 200);
     assert_eq!(reused.body["error"]["code"], "offline_number_reused");
     assert_eq!(reused.body["results"], json!([]));
+    // The same sale with its keys reordered and its time in Caracas' offset is a replay.
+    let caracas = chrono::FixedOffset::west_opt(4 * 3600).unwrap();
+    let mut same_sale = serde_json::Map::new();
+    let original = sale_item(3, now, &shop, seats[3], total);
+    for (key, value) in original.as_object().unwrap().iter().rev() {
+        same_sale.insert(key.clone(), value.clone());
+    }
+    let sold_at: DateTime<Utc> = rfc3339(now).parse().unwrap();
+    same_sale.insert(
+        "sold_at".to_string(),
+        json!(
+            sold_at
+                .with_timezone(&caracas)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+        ),
+    );
+    let replayed = sync(&app, cashier, block_id, vec![Value::Object(same_sale)]).await;
+    assert_status(&replayed, 200);
+    assert_eq!(replayed.body["error"], Value::Null, "{:?}", replayed.body);
+    assert_eq!(replayed.body["results"][0]["replayed"], true);
+    assert_eq!(replayed.body["results"][0]["outcome"], "accepted");
+
+    // Items that do not parse name the missing field, and a terminal cannot
+    // void a number with a reason the server records.
+    let missing = sync(
+        &app,
+        cashier,
+        block_id,
+        vec![json!({ "number": 4, "void": "cancelled_at_terminal" })],
+    )
+    .await;
+    assert_eq!(missing.status, 422);
+    assert_eq!(
+        missing.body["error"]["details"]["errors"][0]["field"],
+        "sales[0].sold_at"
+    );
+    let posing = sync(
+        &app,
+        cashier,
+        block_id,
+        vec![json!({ "number": 4, "sold_at": rfc3339(now), "void": "block_expired" })],
+    )
+    .await;
+    assert_eq!(posing.status, 422);
+    assert_eq!(
+        posing.body["error"]["details"]["errors"][0]["rule"],
+        "reason_reserved"
+    );
+
     // A terminal clock far off is a rejection, not a silent sale.
     let skewed = sync(
         &app,
@@ -541,5 +591,59 @@ async fn sync_keeps_order_and_rejects_misuse(backend: Backend) {
         .send()
         .await;
     assert_status(&z, 201);
+    app.teardown().await;
+}
+
+/// Two syncs race for one number with different sales: one settles it, and
+/// the other learns the number is taken instead of getting the other's result.
+async fn concurrent_syncs_of_one_number(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let shop = numbered_shop(&app, "carrera").await;
+    let admin = &shop.tenant.admin_token;
+    let cashier = &shop.tenant.cashier_token;
+    offline_series(&app, admin, "OFF").await;
+    let seats = app.seat_ids(cashier, shop.zone_id).await;
+    let total = seat_total_bs(&app, &shop, cashier, seats[39]).await;
+    // Seat 39 is sold online, so a sale of it is rejected.
+    let hold = app.hold_seats(cashier, shop.zone_id, &[seats[39]]).await;
+    let order = app
+        .create_order(cashier, hold.id("id"), shop.customer_id)
+        .await;
+    let paid = app.pay(cashier, order.id("id"), cash_ves(total)).await;
+    assert_status(&paid, 201);
+
+    let block = take_block(
+        &app,
+        cashier,
+        json!({ "series": "OFF", "terminal": "T9", "size": 12 }),
+    )
+    .await;
+    assert_status(&block, 201);
+    let block_id = block.id("id");
+    let now = app.now();
+    for trial in 0..12 {
+        let number = trial + 1;
+        let mut taken = sale_item(number, now, &shop, seats[39], total);
+        taken["local_id"] = json!(format!("X{number}"));
+        let mut free = sale_item(number, now, &shop, seats[trial as usize], total);
+        free["local_id"] = json!(format!("Y{number}"));
+        let (first, second) = futures::join!(
+            sync(&app, cashier, block_id, vec![taken]),
+            sync(&app, cashier, block_id, vec![free]),
+        );
+        for (response, own) in [
+            (&first, format!("X{number}")),
+            (&second, format!("Y{number}")),
+        ] {
+            assert_status(response, 200);
+            if response.body["error"].is_null() {
+                let result = &response.body["results"][0];
+                assert_eq!(result["local_id"], own, "{result}");
+            } else {
+                assert_eq!(response.body["error"]["code"], "offline_number_reused");
+            }
+        }
+    }
+    verify_ok(&app, admin).await;
     app.teardown().await;
 }

@@ -1,0 +1,636 @@
+//! `taquilla benchmark`: times store calls and HTTP requests in-process,
+//! through the real router with no network, on a scratch database with the
+//! demo tenant. Results print as a table or JSON and can be saved as a
+//! baseline for `taquilla check-regression`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use clap::{Args, ValueEnum};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use taquilla_app::Config;
+use taquilla_app::state::AppState;
+use taquilla_store::model::{NewCustomer, PageRequest};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+/// p95 thresholds of the operators' guide, in milliseconds.
+const WARNING_MS: f64 = 50.0;
+const ERROR_MS: f64 = 100.0;
+const CRITICAL_MS: f64 = 200.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Component {
+    /// Store reads and writes.
+    Database,
+    /// Read endpoints through the router: events, zones, availability.
+    Api,
+    /// `/health/live`, `/health/ready` and `/health/`.
+    Health,
+    /// A full online sale (hold, order, payment) and a quick sale.
+    Sales,
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchmarkArgs {
+    /// Measured runs of each operation (after a short warm-up).
+    #[arg(long, default_value_t = 200)]
+    pub iterations: usize,
+
+    /// Print each operation's figures as soon as it finishes.
+    #[arg(long)]
+    pub verbose: bool,
+
+    /// Component to measure.
+    #[arg(long, value_enum, default_value = "all")]
+    pub component: Component,
+
+    /// Print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also write the results as JSON to FILE, as a baseline for `check-regression`.
+    #[arg(long, value_name = "FILE")]
+    pub save_baseline: Option<PathBuf>,
+
+    /// Database to run on. The benchmark creates the demo tenant in it and sells
+    /// from it, so use a scratch database. Default: a new SQLite file in a
+    /// temporary directory, removed at the end.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+/// Figures of one operation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Measurement {
+    pub component: String,
+    pub name: String,
+    pub iterations: usize,
+    pub mean_ms: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub ops_per_second: f64,
+    /// `ok`, or `warning`, `error`, `critical` when p95 passes 50, 100 or 200 ms.
+    pub status: String,
+}
+
+/// A benchmark run, as printed with `--json` and saved with `--save-baseline`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BenchmarkReport {
+    pub backend: String,
+    pub iterations: usize,
+    pub build: String,
+    pub cpus: usize,
+    pub operations: Vec<Measurement>,
+}
+
+fn status_of(p95_ms: f64) -> &'static str {
+    if p95_ms > CRITICAL_MS {
+        "critical"
+    } else if p95_ms > ERROR_MS {
+        "error"
+    } else if p95_ms > WARNING_MS {
+        "warning"
+    } else {
+        "ok"
+    }
+}
+
+fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 * fraction).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
+fn measure(component: Component, name: &str, mut samples: Vec<Duration>) -> Measurement {
+    samples.sort_unstable();
+    let total: Duration = samples.iter().sum();
+    let count = samples.len().max(1);
+    let p95_ms = percentile(&samples, 0.95);
+    Measurement {
+        component: format!("{component:?}").to_lowercase(),
+        name: name.to_string(),
+        iterations: samples.len(),
+        mean_ms: total.as_secs_f64() * 1000.0 / count as f64,
+        p50_ms: percentile(&samples, 0.50),
+        p95_ms,
+        p99_ms: percentile(&samples, 0.99),
+        max_ms: samples.last().map_or(0.0, |max| max.as_secs_f64() * 1000.0),
+        ops_per_second: if total.is_zero() {
+            0.0
+        } else {
+            samples.len() as f64 / total.as_secs_f64()
+        },
+        status: status_of(p95_ms).to_string(),
+    }
+}
+
+/// Calls the router in-process and returns the status and JSON body.
+struct Client {
+    router: Router,
+}
+
+impl Client {
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> anyhow::Result<(StatusCode, Value)> {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        if body.is_some() {
+            request = request
+                .header("content-type", "application/json")
+                .header("idempotency-key", Uuid::now_v7().to_string());
+        }
+        let request = request.body(match body {
+            Some(body) => Body::from(body.to_string()),
+            None => Body::empty(),
+        })?;
+        let response = self.router.clone().oneshot(request).await?;
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024 * 1024).await?;
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
+        Ok((status, value))
+    }
+
+    /// Calls and checks the status, returning the body.
+    async fn expect(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        expected: StatusCode,
+    ) -> anyhow::Result<Value> {
+        let (status, value) = self.call(method.clone(), uri, token, body).await?;
+        if status != expected {
+            bail!("{method} {uri} returned {status}, expected {expected}: {value}");
+        }
+        Ok(value)
+    }
+}
+
+/// What the operations need: tokens and ids of the demo tenant and of a
+/// general-admission zone large enough for every sale of the run.
+struct Fixture {
+    state: AppState,
+    client: Client,
+    admin: String,
+    tenant_id: Uuid,
+    event_id: String,
+    platea_id: String,
+    sale_zone_id: String,
+    customer_id: String,
+}
+
+async fn login(client: &Client, username: &str, password: &str) -> anyhow::Result<String> {
+    let body = client
+        .expect(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({ "username": username, "password": password })),
+            StatusCode::OK,
+        )
+        .await
+        .with_context(|| format!("logging in as {username}"))?;
+    body["access_token"]
+        .as_str()
+        .map(str::to_string)
+        .context("the login response has no access token")
+}
+
+async fn set_up(state: AppState, sales: usize) -> anyhow::Result<Fixture> {
+    let demo = taquilla_app::demo::seed(&state).await?;
+    let client = Client {
+        router: taquilla_app::http::router(state.clone()),
+    };
+    let (admin_user, admin_password, _) = taquilla_app::demo::DEMO_USERS[0];
+    let admin = login(&client, admin_user, admin_password).await?;
+    let event_id = demo.event_id.to_string();
+    let zones = client
+        .expect(
+            Method::GET,
+            &format!("/api/v1/events/{event_id}/zones"),
+            Some(&admin),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+    let platea_id = zones
+        .as_array()
+        .and_then(|zones| zones.iter().find(|zone| zone["name"] == "Platea"))
+        .and_then(|zone| zone["id"].as_str())
+        .context("the demo event has no Platea zone")?
+        .to_string();
+
+    // Sales go to their own event, so the demo event's seat map stays the same
+    // size for the read operations.
+    let venue = client
+        .expect(
+            Method::POST,
+            "/api/v1/venues",
+            Some(&admin),
+            Some(json!({ "name": "Sala de pruebas de rendimiento", "address": "Av. Principal", "city": "Caracas" })),
+            StatusCode::CREATED,
+        )
+        .await?;
+    let now = chrono::Utc::now();
+    let starts = now + chrono::Duration::days(30);
+    let event = client
+        .expect(
+            Method::POST,
+            "/api/v1/events",
+            Some(&admin),
+            Some(json!({
+                "venue_id": venue["id"],
+                "name": "Prueba de rendimiento",
+                "starts_at": starts.to_rfc3339(),
+                "sale_starts_at": (now - chrono::Duration::days(1)).to_rfc3339(),
+                "sale_ends_at": (starts - chrono::Duration::days(1)).to_rfc3339(),
+            })),
+            StatusCode::CREATED,
+        )
+        .await?;
+    let sale_event_id = event["id"].as_str().unwrap_or_default().to_string();
+    let zone = client
+        .expect(
+            Method::POST,
+            &format!("/api/v1/events/{sale_event_id}/zones"),
+            Some(&admin),
+            Some(json!({
+                "name": "General",
+                "kind": "general_admission",
+                "capacity": (sales * 2 + 100) as i64,
+                "price_usd_cents": 2_000,
+            })),
+            StatusCode::CREATED,
+        )
+        .await?;
+    client
+        .expect(
+            Method::POST,
+            &format!("/api/v1/events/{sale_event_id}/activate"),
+            Some(&admin),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+    let customer = client
+        .expect(
+            Method::POST,
+            "/api/v1/customers",
+            Some(&admin),
+            Some(json!({
+                "first_name": "Carmen",
+                "last_name": "Benchmark",
+                "document": "V-11.222.333",
+                "phone": "0414-5550000",
+            })),
+            StatusCode::CREATED,
+        )
+        .await?;
+    Ok(Fixture {
+        client,
+        admin,
+        tenant_id: demo.tenant_id,
+        event_id,
+        platea_id,
+        sale_zone_id: zone["id"].as_str().unwrap_or_default().to_string(),
+        customer_id: customer["id"].as_str().unwrap_or_default().to_string(),
+        state,
+    })
+}
+
+/// Runs `operation` for the warm-up and then `iterations` measured times.
+macro_rules! time_operation {
+    ($iterations:expr, $operation:expr) => {{
+        for _ in 0..($iterations / 10).clamp(1, 20) {
+            $operation;
+        }
+        let mut samples = Vec::with_capacity($iterations);
+        for _ in 0..$iterations {
+            let started = Instant::now();
+            $operation;
+            samples.push(started.elapsed());
+        }
+        samples
+    }};
+}
+
+async fn run_database(fixture: &Fixture, iterations: usize) -> anyhow::Result<Vec<Measurement>> {
+    let store = &fixture.state.store;
+    let tenant = fixture.tenant_id;
+    let event_id: Uuid = fixture.event_id.parse()?;
+    let zone_id: Uuid = fixture.platea_id.parse()?;
+    let page = PageRequest {
+        limit: 50,
+        after: None,
+    };
+    let mut results = Vec::new();
+    let samples = time_operation!(iterations, store.get_event(tenant, event_id).await?);
+    results.push(measure(Component::Database, "get_event", samples));
+    let samples = time_operation!(iterations, store.list_events(tenant, page).await?);
+    results.push(measure(Component::Database, "list_events", samples));
+    let samples = time_operation!(iterations, store.zone_availability(tenant, zone_id).await?);
+    results.push(measure(
+        Component::Database,
+        "zone_availability_1300_seats",
+        samples,
+    ));
+    let samples = time_operation!(
+        iterations,
+        store
+            .create_customer(
+                tenant,
+                NewCustomer {
+                    first_name: "Luis".to_string(),
+                    last_name: "Medina".to_string(),
+                    search_name: "luis medina".to_string(),
+                    document_kind: None,
+                    document: None,
+                    phone: Some("+584125550000".to_string()),
+                    email: None,
+                },
+            )
+            .await?
+    );
+    results.push(measure(Component::Database, "create_customer", samples));
+    Ok(results)
+}
+
+async fn run_get(
+    fixture: &Fixture,
+    iterations: usize,
+    component: Component,
+    name: &str,
+    uri: &str,
+    token: Option<&str>,
+) -> anyhow::Result<Measurement> {
+    let client = &fixture.client;
+    let samples = time_operation!(iterations, {
+        let (status, body) = client.call(Method::GET, uri, token, None).await?;
+        if !status.is_success() {
+            bail!("GET {uri} returned {status}: {body}");
+        }
+    });
+    Ok(measure(component, name, samples))
+}
+
+async fn run_api(fixture: &Fixture, iterations: usize) -> anyhow::Result<Vec<Measurement>> {
+    let admin = Some(fixture.admin.as_str());
+    Ok(vec![
+        run_get(
+            fixture,
+            iterations,
+            Component::Api,
+            "list_events",
+            "/api/v1/events",
+            admin,
+        )
+        .await?,
+        run_get(
+            fixture,
+            iterations,
+            Component::Api,
+            "list_zones",
+            &format!("/api/v1/events/{}/zones", fixture.event_id),
+            admin,
+        )
+        .await?,
+        run_get(
+            fixture,
+            iterations,
+            Component::Api,
+            "zone_availability_1300_seats",
+            &format!("/api/v1/zones/{}/availability", fixture.platea_id),
+            admin,
+        )
+        .await?,
+    ])
+}
+
+async fn run_health(fixture: &Fixture, iterations: usize) -> anyhow::Result<Vec<Measurement>> {
+    let mut results = Vec::new();
+    for (name, uri) in [
+        ("live", "/health/live"),
+        ("ready", "/health/ready"),
+        ("full", "/health/"),
+    ] {
+        results.push(run_get(fixture, iterations, Component::Health, name, uri, None).await?);
+    }
+    Ok(results)
+}
+
+async fn online_sale(fixture: &Fixture) -> anyhow::Result<()> {
+    let client = &fixture.client;
+    let token = Some(fixture.admin.as_str());
+    let hold = client
+        .expect(
+            Method::POST,
+            "/api/v1/holds",
+            token,
+            Some(json!({ "zone_id": fixture.sale_zone_id, "quantity": 1 })),
+            StatusCode::CREATED,
+        )
+        .await?;
+    let order = client
+        .expect(
+            Method::POST,
+            "/api/v1/orders",
+            token,
+            Some(json!({ "hold_id": hold["id"], "customer_id": fixture.customer_id })),
+            StatusCode::CREATED,
+        )
+        .await?;
+    let total = order["total_bs_cents"].as_i64().unwrap_or_default();
+    let paid = client
+        .expect(
+            Method::POST,
+            &format!(
+                "/api/v1/orders/{}/payments",
+                order["id"].as_str().unwrap_or_default()
+            ),
+            token,
+            Some(json!({ "method": "cash", "currency": "VES", "amount_cents": total })),
+            StatusCode::CREATED,
+        )
+        .await?;
+    if paid["order"]["status"] != "paid" {
+        bail!("the order was not paid: {}", paid["order"]["status"]);
+    }
+    Ok(())
+}
+
+async fn quick_sale(fixture: &Fixture) -> anyhow::Result<()> {
+    let order = fixture
+        .client
+        .expect(
+            Method::POST,
+            "/api/v1/sales",
+            Some(fixture.admin.as_str()),
+            Some(json!({
+                "zone_id": fixture.sale_zone_id,
+                "quantity": 1,
+                "customer_id": fixture.customer_id,
+                "payments": [{ "method": "cash", "currency": "USD", "amount_cents": 5_000 }],
+            })),
+            StatusCode::CREATED,
+        )
+        .await?;
+    if order["status"] != "paid" {
+        bail!("the quick sale was not paid: {}", order["status"]);
+    }
+    Ok(())
+}
+
+async fn run_sales(fixture: &Fixture, iterations: usize) -> anyhow::Result<Vec<Measurement>> {
+    let samples = time_operation!(iterations, online_sale(fixture).await?);
+    let online = measure(Component::Sales, "online_sale", samples);
+    let samples = time_operation!(iterations, quick_sale(fixture).await?);
+    let quick = measure(Component::Sales, "quick_sale", samples);
+    Ok(vec![online, quick])
+}
+
+/// Runs the benchmark and returns its report.
+pub async fn benchmark(args: &BenchmarkArgs) -> anyhow::Result<BenchmarkReport> {
+    if args.iterations == 0 {
+        bail!("--iterations must be at least 1");
+    }
+    let scratch = tempfile::tempdir().context("creating a temporary directory")?;
+    let config = Config {
+        data_dir: scratch.path().to_path_buf(),
+        database_url: args.database_url.clone(),
+        ..Config::default()
+    };
+    let state =
+        taquilla_app::startup::build_state(config, Arc::new(taquilla_store::SystemClock)).await?;
+    let backend = state.store.backend().to_string();
+    eprintln!(
+        "benchmarking on {backend} with {} iterations per operation …",
+        args.iterations
+    );
+    let fixture = set_up(state, args.iterations + 40).await?;
+
+    let wanted =
+        |component: Component| args.component == Component::All || args.component == component;
+    let mut operations = Vec::new();
+    let runs: [(Component, &str); 4] = [
+        (Component::Database, "database"),
+        (Component::Api, "api"),
+        (Component::Health, "health"),
+        (Component::Sales, "sales"),
+    ];
+    for (component, label) in runs {
+        if !wanted(component) {
+            continue;
+        }
+        eprintln!("  {label} …");
+        let measured = match component {
+            Component::Database => run_database(&fixture, args.iterations).await?,
+            Component::Api => run_api(&fixture, args.iterations).await?,
+            Component::Health => run_health(&fixture, args.iterations).await?,
+            Component::Sales => run_sales(&fixture, args.iterations).await?,
+            Component::All => Vec::new(),
+        };
+        if args.verbose {
+            for measurement in &measured {
+                eprintln!(
+                    "    {:<30} p50 {:>8.2} ms  p95 {:>8.2} ms  {:>9.0} ops/s",
+                    measurement.name,
+                    measurement.p50_ms,
+                    measurement.p95_ms,
+                    measurement.ops_per_second
+                );
+            }
+        }
+        operations.extend(measured);
+    }
+    drop(fixture);
+    drop(scratch);
+    Ok(BenchmarkReport {
+        backend,
+        iterations: args.iterations,
+        build: if cfg!(debug_assertions) {
+            "debug".to_string()
+        } else {
+            "release".to_string()
+        },
+        cpus: std::thread::available_parallelism().map_or(1, |count| count.get()),
+        operations,
+    })
+}
+
+/// Prints the report as a table, with the thresholds passed.
+pub fn print_table(report: &BenchmarkReport) {
+    println!(
+        "{} build on {} ({} CPUs), {} iterations per operation",
+        report.build, report.backend, report.cpus, report.iterations
+    );
+    println!(
+        "{:<10} {:<30} {:>9} {:>9} {:>9} {:>9} {:>10}  status",
+        "component", "operation", "mean ms", "p50 ms", "p95 ms", "p99 ms", "ops/s"
+    );
+    for operation in &report.operations {
+        println!(
+            "{:<10} {:<30} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>10.0}  {}",
+            operation.component,
+            operation.name,
+            operation.mean_ms,
+            operation.p50_ms,
+            operation.p95_ms,
+            operation.p99_ms,
+            operation.ops_per_second,
+            operation.status
+        );
+    }
+    for operation in report
+        .operations
+        .iter()
+        .filter(|operation| operation.status != "ok")
+    {
+        println!(
+            "{}: {} {} has a p95 of {:.1} ms (thresholds: warning {WARNING_MS} ms, error {ERROR_MS} ms, critical {CRITICAL_MS} ms)",
+            operation.status.to_uppercase(),
+            operation.component,
+            operation.name,
+            operation.p95_ms
+        );
+    }
+}
+
+pub async fn run(args: BenchmarkArgs) -> anyhow::Result<ExitCode> {
+    let report = benchmark(&args).await?;
+    if let Some(path) = &args.save_baseline {
+        std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
+            .with_context(|| format!("writing the baseline {}", path.display()))?;
+        eprintln!("baseline written to {}", path.display());
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_table(&report);
+    }
+    Ok(ExitCode::SUCCESS)
+}
