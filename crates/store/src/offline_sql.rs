@@ -648,6 +648,14 @@ impl Backend {
             order_id: None,
             document_id: None,
         };
+        // Invoices of a block must follow each other in time as in number.
+        let previous_sold_at: Option<DateTime<Utc>> = sqlx::query_scalar(
+            "SELECT MAX(sold_at) FROM offline_numbers WHERE tenant_id = $1 AND block_id = $2 AND outcome = 'accepted'",
+        )
+        .bind(tenant_id)
+        .bind(block.id)
+        .fetch_one(tx.conn())
+        .await?;
         let earliest = block.issued_at - chrono::Duration::minutes(CLOCK_TOLERANCE_MINUTES);
         let latest = now.min(block.expires_at) + chrono::Duration::minutes(CLOCK_TOLERANCE_MINUTES);
         if sale.number <= block.last_synced {
@@ -661,6 +669,14 @@ impl Backend {
                 "sold_at": sale.sold_at,
                 "block_issued_at": block.issued_at,
                 "block_expires_at": block.expires_at,
+            }));
+        } else if let Some(previous) = previous_sold_at
+            && sale.sold_at < previous
+        {
+            settlement.reason = Some("sold_at_before_previous");
+            settlement.detail = Some(json!({
+                "sold_at": sale.sold_at,
+                "previous_sold_at": previous,
             }));
         } else {
             match &sale.entry {

@@ -199,6 +199,7 @@ const SERVER_REASONS: &[&str] = &[
     "block_expired",
     "out_of_order",
     "sold_at_out_of_range",
+    "sold_at_before_previous",
     "amount_mismatch",
     "seats_unavailable",
     "insufficient_capacity",

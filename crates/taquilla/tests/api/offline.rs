@@ -537,6 +537,26 @@ async fn sync_keeps_order_and_rejects_misuse(backend: Backend) {
     .await;
     assert_eq!(skewed.body["results"][0]["reason"], "sold_at_out_of_range");
 
+    // Invoices of a block follow each other in time: a sale dated before
+    // the last accepted one is rejected.
+    let earlier = sync(
+        &app,
+        cashier,
+        block_id,
+        vec![sale_item(
+            5,
+            now - Duration::minutes(1),
+            &shop,
+            seats[6],
+            total,
+        )],
+    )
+    .await;
+    assert_eq!(
+        earlier.body["results"][0]["reason"],
+        "sold_at_before_previous"
+    );
+
     // Another cashier of the tenant may not sync this block; another tenant
     // does not see it.
     app.create_user(
@@ -550,7 +570,7 @@ async fn sync_keeps_order_and_rejects_misuse(backend: Backend) {
         &app,
         &other_token,
         block_id,
-        vec![sale_item(5, now, &shop, seats[6], total)],
+        vec![sale_item(6, now, &shop, seats[7], total)],
     )
     .await;
     assert_error(&forbidden, 403, "forbidden");
@@ -570,8 +590,8 @@ async fn sync_keeps_order_and_rejects_misuse(backend: Backend) {
         .await;
     assert_status(&closed, 200);
     assert_eq!(closed.body["accepted"], 1);
-    assert_eq!(closed.body["rejected"], 2);
-    assert_eq!(closed.body["voided"], 7);
+    assert_eq!(closed.body["rejected"], 3);
+    assert_eq!(closed.body["voided"], 6);
     assert_eq!(closed.body["close_reason"], "block_closed");
     let twice = app
         .post(&format!("/api/v1/offline/blocks/{block_id}/close"))
