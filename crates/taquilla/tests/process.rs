@@ -579,3 +579,107 @@ async fn metrics_pass_promtool_check() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Runs `taquilla load-test --test-type onsale` against a real server: the
+/// zone sells out exactly, the command's invariant report is clean, and the
+/// database agrees (each seat sold once, with one ticket, invoices gapless).
+async fn onsale_sells_out_exactly(database_url: String) {
+    let port = free_port();
+    let mut server = start_server(&database_url, port).await;
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_taquilla"))
+            .args([
+                "load-test",
+                "--target-url",
+                &format!("http://127.0.0.1:{port}"),
+                "--test-type",
+                "onsale",
+                "--seats",
+                "150",
+                "--concurrent-users",
+                "40",
+                "--duration",
+                "60",
+                "--json",
+            ])
+            .output()
+            .expect("run taquilla load-test")
+    })
+    .await
+    .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| {
+        panic!(
+            "load-test printed no JSON report: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    // The exit status follows the report. Latency thresholds depend on the
+    // machine, so only the invariants are checked here.
+    assert_eq!(
+        output.status.success(),
+        report["passed"] == true,
+        "{report}"
+    );
+    assert_eq!(report["capacity"], 150);
+    assert_eq!(report["seats_sold"], 150);
+    assert_eq!(report["sold_out"], true);
+    assert_eq!(report["invariants"]["clean"], true, "{report}");
+    assert_eq!(report["errors"], 0);
+    assert!(
+        report["conflicts"].as_i64().unwrap() > 0,
+        "buyers should have raced for seats: {report}"
+    );
+
+    let mut database = if database_url.starts_with("sqlite") {
+        Database::Sqlite(
+            sqlx::SqliteConnection::connect(&database_url)
+                .await
+                .unwrap(),
+        )
+    } else {
+        Database::Postgres(sqlx::PgConnection::connect(&database_url).await.unwrap())
+    };
+    let sold_twice = numbers(
+        &mut database,
+        "SELECT COUNT(*) FROM (SELECT seat_id FROM tickets WHERE seat_id IS NOT NULL \
+         GROUP BY seat_id HAVING COUNT(*) > 1) AS twice",
+    )
+    .await;
+    assert_eq!(sold_twice, vec![0]);
+    let sold = numbers(
+        &mut database,
+        "SELECT COUNT(*) FROM seats s JOIN zones z ON z.tenant_id = s.tenant_id AND z.id = s.zone_id \
+         WHERE z.name = 'Platea' AND s.status = 'sold' AND z.capacity = 150",
+    )
+    .await;
+    assert_eq!(sold, vec![150]);
+    let invoices = numbers(
+        &mut database,
+        "SELECT number FROM fiscal_documents WHERE kind = 'invoice' ORDER BY number",
+    )
+    .await;
+    let expected: Vec<i64> = (1..=invoices.len() as i64).collect();
+    assert_eq!(invoices, expected);
+    let (passed, verification) = fiscal_verify(&database_url);
+    assert!(passed, "{verification}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onsale_sells_out_exactly_on_sqlite() {
+    let directory = tempfile::tempdir().unwrap();
+    onsale_sells_out_exactly(format!(
+        "sqlite://{}",
+        directory.path().join("taquilla.db").display()
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onsale_sells_out_exactly_on_postgres() {
+    let (name, url) = create_pg_database().await;
+    onsale_sells_out_exactly(url).await;
+    drop_pg_database(&name).await;
+}

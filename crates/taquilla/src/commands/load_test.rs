@@ -1,7 +1,8 @@
 //! `taquilla load-test`: closed-loop complete sales against a running server on
-//! loopback. Each virtual client repeats hold → order → payment → tickets on
-//! seats no other client picks, so every sale should succeed; latency is
-//! reported per request kind and for the whole sale.
+//! loopback. Each virtual client repeats hold → order → payment → tickets (or
+//! one quick sale) on seats no other client picks, so every sale should
+//! succeed; latency is reported per request kind and for the whole sale.
+//! `--test-type onsale` runs the on-sale spike instead (see `onsale.rs`).
 //!
 //! The command sets up its own event (a numbered zone large enough for the
 //! run) with a tenant admin's credentials, and never targets a host other than
@@ -46,6 +47,17 @@ pub struct LoadTestArgs {
     #[arg(long, default_value = "demo-admin-2026", hide_default_value = true)]
     admin_password: String,
 
+    /// `sales`: closed-loop complete sales on seats no other client picks.
+    /// `onsale`: the spike, with --concurrent-users buyers racing for the
+    /// --seats of one new event with quick sales until it is sold out; then the
+    /// invariants are checked through the API.
+    #[arg(long, value_enum, default_value = "sales")]
+    test_type: TestType,
+
+    /// Seats of the on-sale event (`--test-type onsale`).
+    #[arg(long, default_value_t = 2_500)]
+    seats: usize,
+
     /// `online`: hold, order, payment and tickets, four requests per sale.
     /// `quick`: one `POST /sales` per sale, as at the box office.
     #[arg(long, value_enum, default_value = "online")]
@@ -54,6 +66,12 @@ pub struct LoadTestArgs {
     /// Print the results as JSON.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TestType {
+    Sales,
+    Onsale,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -75,14 +93,14 @@ fn check_loopback(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-struct Api {
-    client: reqwest::Client,
-    base: String,
-    token: String,
+pub(super) struct Api {
+    pub(super) client: reqwest::Client,
+    pub(super) base: String,
+    pub(super) token: String,
 }
 
 impl Api {
-    async fn send(
+    pub(super) async fn send(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -105,7 +123,7 @@ impl Api {
         Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
     }
 
-    async fn expect(
+    pub(super) async fn expect(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -142,8 +160,11 @@ async fn login(
         .to_string())
 }
 
-/// Creates an active event with one numbered zone holding at least `seats` seats.
-async fn set_up_event(api: &Api, seats: usize) -> anyhow::Result<(String, Vec<String>, String)> {
+/// Creates an active event with one numbered zone of `seats` seats.
+pub(super) async fn set_up_event(
+    api: &Api,
+    seats: usize,
+) -> anyhow::Result<(String, Vec<String>, String)> {
     let now = chrono::Utc::now();
     let venue = api
         .expect(
@@ -167,12 +188,17 @@ async fn set_up_event(api: &Api, seats: usize) -> anyhow::Result<(String, Vec<St
         )
         .await?;
     let event_id = event["id"].as_str().unwrap_or_default().to_string();
-    let rows = seats.div_ceil(500).max(1);
+    // Rows of 500 seats, the last one holding the rest, so the zone has exactly `seats`.
+    let seats = seats.max(1);
+    let mut rows = vec![500; seats / 500];
+    if !seats.is_multiple_of(500) {
+        rows.push(seats % 500);
+    }
     let zone = api
         .expect(
             reqwest::Method::POST,
             &format!("/events/{event_id}/zones"),
-            Some(json!({ "name": "Platea", "kind": "numbered", "rows": vec![500; rows], "price_usd_cents": 2_500 })),
+            Some(json!({ "name": "Platea", "kind": "numbered", "rows": rows, "price_usd_cents": 2_500 })),
             None,
         )
         .await?;
@@ -244,7 +270,7 @@ fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
     sorted[index].as_secs_f64() * 1000.0
 }
 
-fn summary(name: &str, samples: &mut [Duration]) -> Value {
+pub(super) fn summary(name: &str, samples: &mut [Duration]) -> Value {
     samples.sort_unstable();
     let mean = if samples.is_empty() {
         0.0
@@ -360,6 +386,61 @@ async fn one_quick_sale(
     Ok(())
 }
 
+/// Prints the on-sale report as JSON or as a short text summary.
+fn print_onsale(report: &Value, as_json: bool) -> anyhow::Result<()> {
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+        return Ok(());
+    }
+    let request = &report["requests"][0];
+    println!(
+        "{} buyers, {} seats: {} sold in {:.1} s ({} sales, {} conflicts, {} errors)",
+        report["buyers"],
+        report["capacity"],
+        report["seats_sold"],
+        report["duration_s"].as_f64().unwrap_or(0.0),
+        report["sales"],
+        report["conflicts"],
+        report["errors"]
+    );
+    println!(
+        "requests: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        request["p50_ms"].as_f64().unwrap_or(0.0),
+        request["p95_ms"].as_f64().unwrap_or(0.0),
+        request["p99_ms"].as_f64().unwrap_or(0.0),
+        request["max_ms"].as_f64().unwrap_or(0.0)
+    );
+    let invariants = &report["invariants"];
+    println!(
+        "invariants: {} (seats sold twice: {}, zone sold {} of {} bought, invoices repeated: {}, numbering problems: {})",
+        if invariants["clean"] == true {
+            "clean"
+        } else {
+            "BROKEN"
+        },
+        invariants["seats_sold_twice"],
+        invariants["sold_in_zone"],
+        invariants["sold_by_buyers"],
+        invariants["invoices_repeated"],
+        invariants["numbering_problems"]
+    );
+    println!(
+        "thresholds (p95 < 500 ms, p99 < 1000 ms, errors < 5 %): {}; sold out: {}; {}",
+        if report["thresholds"]["met"] == true {
+            "met"
+        } else {
+            "NOT met"
+        },
+        report["sold_out"],
+        if report["passed"] == true {
+            "PASSED"
+        } else {
+            "FAILED"
+        }
+    );
+    Ok(())
+}
+
 pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
     check_loopback(&args.target_url)?;
     if args.concurrent_users == 0 || args.seats_per_sale == 0 {
@@ -380,6 +461,30 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
         base: base.clone(),
         token: admin_token.clone(),
     };
+    if args.test_type == TestType::Onsale {
+        if args.seats == 0 {
+            bail!("--seats must be at least 1");
+        }
+        let make_api = || Api {
+            client: client.clone(),
+            base: base.clone(),
+            token: admin_token.clone(),
+        };
+        let report = super::onsale::run_onsale(
+            &admin,
+            make_api,
+            args.concurrent_users,
+            args.seats,
+            Duration::from_secs(args.duration),
+        )
+        .await?;
+        print_onsale(&report, args.json)?;
+        return Ok(if report["passed"] == true {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
     // Enough seats for the largest number of sales this run can make.
     let seat_budget = (args.max_sales.min(50_000) * args.seats_per_sale)
         .max(args.concurrent_users * args.seats_per_sale);

@@ -8,6 +8,7 @@ mod fiscal;
 mod health_check;
 mod load_test;
 mod metrics_export;
+mod onsale;
 mod serve;
 
 use std::process::ExitCode;
