@@ -49,6 +49,15 @@ impl JobStatus {
 
 /// Runs one round: expire due holds, purge old idempotency keys.
 pub async fn sweep_once(state: &AppState) -> anyhow::Result<u64> {
+    // The backlog before this round: holds past their expiry not ended yet.
+    let (due, oldest) = state.store.holds_due().await?;
+    state.metrics.holds_due.set(due);
+    state
+        .metrics
+        .holds_due_oldest_seconds
+        .set(oldest.map_or(0, |oldest| {
+            (state.clock.now() - oldest).num_seconds().max(0)
+        }));
     let expired = state.store.expire_holds(SWEEP_BATCH).await?;
     if expired > 0 {
         state.metrics.holds_expired_total.inc_by(expired);
@@ -85,7 +94,11 @@ pub async fn run_sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
     let issuer = tokio::spawn(crate::issuing::job::run(state.clone(), stop.clone()));
     let interval = Duration::from_secs(state.config.sweep_interval_seconds);
     loop {
-        if let Err(error) = sweep_once(&state).await {
+        let result = sweep_once(&state).await;
+        state
+            .metrics
+            .record_job_round("sweeper", result.is_ok(), state.clock.now());
+        if let Err(error) = result {
             state.jobs.failures.fetch_add(1, Ordering::Relaxed);
             tracing::error!(event = "job_failed", job = "sweeper", error.cause_chain = ?error, "hold sweeper failed");
         }

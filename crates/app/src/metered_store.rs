@@ -382,6 +382,11 @@ impl Store for MeteredStore {
             .await
     }
 
+    async fn holds_due(&self) -> StoreResult<(i64, Option<DateTime<Utc>>)> {
+        self.observe("holds_due", "holds", self.inner.holds_due())
+            .await
+    }
+
     async fn create_order(
         &self,
         tenant_id: Uuid,

@@ -18,6 +18,16 @@ pub struct Metrics {
     pub http_request_duration_seconds: HistogramVec,
     pub http_requests_in_flight: IntGauge,
     pub holds_expired_total: prometheus::IntCounter,
+    /// Background job rounds by task (`sweeper`, `fiscal_issuer`) and outcome
+    /// (`success`, `failure`). The label is `task`, not `job`, because
+    /// Prometheus keeps `job` for the scrape target.
+    pub job_runs_total: IntCounterVec,
+    /// Unix time of each job's last successful round.
+    pub job_last_success_timestamp_seconds: prometheus::GaugeVec,
+    /// Holds past their expiry that the sweeper has not ended yet: its queue.
+    pub holds_due: IntGauge,
+    /// Age of the oldest of those holds, in seconds (0 when none).
+    pub holds_due_oldest_seconds: IntGauge,
     /// Failed attempts to issue a document through an external adapter.
     pub fiscal_issue_failures_total: IntCounterVec,
     /// Documents waiting for an external adapter, by status (`pending`, `rejected`).
@@ -105,6 +115,38 @@ impl Metrics {
             "Holds expired by the background sweeper.",
         )
         .expect("valid metric");
+        let job_runs_total = IntCounterVec::new(
+            Opts::new(
+                "venezuelan_pos_job_runs_total",
+                "Rounds of the background jobs, by task and outcome.",
+            ),
+            &["task", "outcome"],
+        )
+        .expect("valid metric");
+        let job_last_success_timestamp_seconds = prometheus::GaugeVec::new(
+            Opts::new(
+                "venezuelan_pos_job_last_success_timestamp_seconds",
+                "Unix time of each background job's last successful round.",
+            ),
+            &["task"],
+        )
+        .expect("valid metric");
+        // Every series exists from the start, so alerts see 0 rather than no data.
+        for task in ["sweeper", "fiscal_issuer"] {
+            for outcome in ["success", "failure"] {
+                job_runs_total.with_label_values(&[task, outcome]);
+            }
+        }
+        let holds_due = IntGauge::new(
+            "venezuelan_pos_holds_due",
+            "Holds past their expiry that the sweeper has not ended yet.",
+        )
+        .expect("valid metric");
+        let holds_due_oldest_seconds = IntGauge::new(
+            "venezuelan_pos_holds_due_oldest_seconds",
+            "How long the oldest hold past its expiry has waited for the sweeper, in seconds.",
+        )
+        .expect("valid metric");
         let fiscal_issue_failures_total = IntCounterVec::new(
             Opts::new(
                 "venezuelan_pos_fiscal_issue_failures_total",
@@ -171,6 +213,10 @@ impl Metrics {
             Box::new(http_request_duration_seconds.clone()),
             Box::new(http_requests_in_flight.clone()),
             Box::new(holds_expired_total.clone()),
+            Box::new(job_runs_total.clone()),
+            Box::new(job_last_success_timestamp_seconds.clone()),
+            Box::new(holds_due.clone()),
+            Box::new(holds_due_oldest_seconds.clone()),
             Box::new(fiscal_issue_failures_total.clone()),
             Box::new(fiscal_documents_waiting.clone()),
             Box::new(fiscal_oldest_pending_seconds.clone()),
@@ -203,6 +249,10 @@ impl Metrics {
             http_request_duration_seconds,
             http_requests_in_flight,
             holds_expired_total,
+            job_runs_total,
+            job_last_success_timestamp_seconds,
+            holds_due,
+            holds_due_oldest_seconds,
             fiscal_issue_failures_total,
             fiscal_documents_waiting,
             fiscal_oldest_pending_seconds,
@@ -278,5 +328,20 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+impl Metrics {
+    /// Counts a background job round and, when it succeeded, its time.
+    pub fn record_job_round(&self, task: &str, succeeded: bool, at: chrono::DateTime<chrono::Utc>) {
+        let outcome = if succeeded { "success" } else { "failure" };
+        self.job_runs_total
+            .with_label_values(&[task, outcome])
+            .inc();
+        if succeeded {
+            self.job_last_success_timestamp_seconds
+                .with_label_values(&[task])
+                .set(at.timestamp_micros() as f64 / 1_000_000.0);
+        }
     }
 }

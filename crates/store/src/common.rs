@@ -3311,6 +3311,17 @@ impl Store for Backend {
         Ok(expired)
     }
 
+    async fn holds_due(&self) -> StoreResult<(i64, Option<DateTime<Utc>>)> {
+        let now = self.clock.now();
+        let (count, oldest): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
+            "SELECT COUNT(*), MIN(expires_at) FROM holds WHERE status = 'active' AND expires_at <= $1",
+        )
+        .bind(now)
+        .fetch_one(self.read_pool())
+        .await?;
+        Ok((count, oldest))
+    }
+
     async fn create_order(
         &self,
         tenant_id: Uuid,

@@ -222,6 +222,8 @@ pub trait Store: Send + Sync {
     async fn release_hold(&self, tenant_id: Uuid, hold_id: Uuid) -> StoreResult<()>;
     /// Expires up to `limit` holds whose time has passed; returns how many.
     async fn expire_holds(&self, limit: i64) -> StoreResult<u64>;
+    /// Counts the active holds past their expiry and returns when the oldest expired.
+    async fn holds_due(&self) -> StoreResult<(i64, Option<DateTime<Utc>>)>;
     async fn create_order(
         &self,
         tenant_id: Uuid,

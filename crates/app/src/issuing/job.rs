@@ -204,7 +204,11 @@ pub async fn issue_due_once(state: &AppState) -> anyhow::Result<usize> {
 pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let interval = Duration::from_secs(state.config.sweep_interval_seconds.clamp(1, 5));
     loop {
-        match issue_due_once(&state).await {
+        let result = issue_due_once(&state).await;
+        state
+            .metrics
+            .record_job_round("fiscal_issuer", result.is_ok(), state.clock.now());
+        match result {
             // A full batch may mean more are due now.
             Ok(attempted) if attempted as i64 == BATCH => continue,
             Ok(_) => {}

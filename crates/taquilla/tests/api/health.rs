@@ -15,7 +15,8 @@ backend_tests!(
     openapi_lists_every_route,
     metrics_move_to_export_port,
     integrity_breach_degrades_health,
-    business_labels_bound_to_tenant
+    business_labels_bound_to_tenant,
+    job_metrics_show_sweeper_backlog
 );
 
 async fn health_reports_database(backend: Backend) {
@@ -366,6 +367,97 @@ async fn integrity_breach_degrades_health(backend: Backend) {
     assert_eq!(
         health.body["components"]["tenant_data_integrity"]["status"],
         "healthy"
+    );
+    app.teardown().await;
+}
+
+/// Returns the value of the exposition line that starts with `series `.
+fn series_value(exposition: &str, series: &str) -> Option<f64> {
+    exposition
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
+}
+
+async fn job_metrics_show_sweeper_backlog(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let shop = app
+        .setup_shop(
+            "cola",
+            "J-12345678-4",
+            ZoneSpec::GeneralAdmission {
+                capacity: 10,
+                price_usd_cents: 2_500,
+            },
+            EventTimes::default(),
+        )
+        .await;
+    // The sweeper's first round runs when the server starts.
+    let mut exposition = String::new();
+    for _ in 0..50 {
+        exposition = app.get("/metrics").send().await.text;
+        if series_value(
+            &exposition,
+            "venezuelan_pos_job_runs_total{outcome=\"success\",task=\"sweeper\"}",
+        )
+        .is_some_and(|runs| runs >= 1.0)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        series_value(
+            &exposition,
+            "venezuelan_pos_job_runs_total{outcome=\"success\",task=\"sweeper\"}"
+        )
+        .is_some_and(|runs| runs >= 1.0),
+        "{exposition}"
+    );
+    assert_eq!(
+        series_value(
+            &exposition,
+            "venezuelan_pos_job_runs_total{outcome=\"failure\",task=\"sweeper\"}"
+        ),
+        Some(0.0)
+    );
+    assert!(
+        series_value(
+            &exposition,
+            "venezuelan_pos_job_last_success_timestamp_seconds{task=\"sweeper\"}"
+        )
+        .is_some_and(|at| at > 1.0e9)
+    );
+
+    // Two holds pass their expiry: the next round sees them waiting, and
+    // the round after sees none.
+    for _ in 0..2 {
+        let hold = app
+            .hold_quantity(&shop.tenant.cashier_token, shop.zone_id, 1)
+            .await;
+        assert_status(&hold, 201);
+    }
+    app.advance(chrono::Duration::minutes(30));
+    sweep_once(&app.state).await.expect("sweeper round");
+    let exposition = app.get("/metrics").send().await.text;
+    assert_eq!(
+        series_value(&exposition, "venezuelan_pos_holds_due"),
+        Some(2.0)
+    );
+    assert!(
+        series_value(&exposition, "venezuelan_pos_holds_due_oldest_seconds")
+            .is_some_and(|age| age >= 60.0),
+        "{exposition}"
+    );
+    sweep_once(&app.state).await.expect("sweeper round");
+    let exposition = app.get("/metrics").send().await.text;
+    assert_eq!(
+        series_value(&exposition, "venezuelan_pos_holds_due"),
+        Some(0.0)
+    );
+    assert_eq!(
+        series_value(&exposition, "venezuelan_pos_holds_due_oldest_seconds"),
+        Some(0.0)
     );
     app.teardown().await;
 }
