@@ -238,6 +238,19 @@ pub struct Config {
         default_value_t = 0.0
     )]
     pub sentry_profiles_sample_rate: f32,
+
+    /// OTLP/HTTP collector, e.g. `http://127.0.0.1:4318`; spans go to its
+    /// `/v1/traces`. Unset: no traces are exported.
+    #[arg(long = "otlp-endpoint", env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+
+    /// `service.name` of the exported spans.
+    #[arg(
+        long = "otel-service-name",
+        env = "OTEL_SERVICE_NAME",
+        default_value = "taquilla"
+    )]
+    pub otel_service_name: String,
 }
 
 impl Default for Config {
@@ -272,6 +285,8 @@ impl Default for Config {
             sentry_release: None,
             sentry_traces_sample_rate: 0.0,
             sentry_profiles_sample_rate: 0.0,
+            otlp_endpoint: None,
+            otel_service_name: "taquilla".to_string(),
         }
     }
 }
@@ -343,6 +358,13 @@ impl Config {
         {
             return Err("SENTRY_DSN is not a valid DSN (https://KEY@HOST/PROJECT)".to_string());
         }
+        if let Some(endpoint) = self.configured_otlp_endpoint()
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return Err(
+                "OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL".to_string(),
+            );
+        }
         if self.active_user_minutes < 1 {
             return Err("TAQUILLA_ACTIVE_USER_MINUTES must be at least 1".to_string());
         }
@@ -365,6 +387,14 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// Returns OTEL_EXPORTER_OTLP_ENDPOINT when it is set and not empty.
+    pub fn configured_otlp_endpoint(&self) -> Option<&str> {
+        self.otlp_endpoint
+            .as_deref()
+            .map(str::trim)
+            .filter(|endpoint| !endpoint.is_empty())
     }
 
     /// Returns DATABASE_URL when it is set and not empty.

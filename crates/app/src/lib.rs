@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod metered_store;
 pub mod metrics;
 pub mod openapi;
+pub mod otel;
 pub mod print;
 pub mod profiling;
 pub mod startup;

@@ -18,6 +18,40 @@ const SCRUBBED_HEADERS: &[&str] = &["authorization", "cookie", "set-cookie", "x-
 /// Installs the global subscriber; a second call (tests) is a no-op. The Sentry
 /// layer turns `error!` events into Sentry events and does nothing without a client.
 pub fn init(format: LogFormat) {
+    install(format, None);
+}
+
+/// Installs the global subscriber like [`init`] and, when
+/// OTEL_EXPORTER_OTLP_ENDPOINT is set, exports spans over OTLP/HTTP. Keep the
+/// returned guard until the process exits: dropping it flushes the spans.
+///
+/// # Errors
+/// Fails when the configuration is invalid or the exporter cannot be built.
+pub fn init_with_traces(config: &Config) -> anyhow::Result<Option<crate::otel::TracesGuard>> {
+    config
+        .validate()
+        .map_err(|message| anyhow::anyhow!("invalid configuration: {message}"))?;
+    let traces = match config.configured_otlp_endpoint() {
+        Some(endpoint) => Some(crate::otel::layer(endpoint, &config.otel_service_name)?),
+        None => None,
+    };
+    let (layer, guard) = match traces {
+        Some((layer, guard)) => (Some(layer), Some(guard)),
+        None => (None, None),
+    };
+    install(config.log_format, layer);
+    Ok(guard)
+}
+
+fn install(
+    format: LogFormat,
+    traces: Option<
+        tracing_opentelemetry::OpenTelemetryLayer<
+            tracing_subscriber::Registry,
+            opentelemetry_sdk::trace::Tracer,
+        >,
+    >,
+) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let output = match format {
@@ -35,6 +69,7 @@ pub fn init(format: LogFormat) {
             .boxed(),
     };
     let _ = tracing_subscriber::registry()
+        .with(traces)
         .with(filter)
         .with(output)
         .with(ErrorLayer::new().with_filter(LevelFilter::ERROR))

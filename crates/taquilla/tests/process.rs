@@ -57,6 +57,11 @@ fn free_port() -> u16 {
 
 /// Starts `taquilla serve --demo` on `database_url` and waits until it responds.
 async fn start_server(database_url: &str, port: u16) -> Child {
+    start_server_with(database_url, port, &[]).await
+}
+
+/// Like [`start_server`], with extra environment variables.
+async fn start_server_with(database_url: &str, port: u16, environment: &[(&str, &str)]) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_taquilla"))
         .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", database_url)
@@ -64,6 +69,8 @@ async fn start_server(database_url: &str, port: u16) -> Child {
         .env("TAQUILLA_ARGON2_ITERATIONS", "1")
         .env("TAQUILLA_LOG_FORMAT", "text")
         .env("RUST_LOG", "warn")
+        // Last, so a test can override the defaults above.
+        .envs(environment.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -682,4 +689,114 @@ async fn onsale_sells_out_exactly_on_postgres() {
     let (name, url) = create_pg_database().await;
     onsale_sells_out_exactly(url).await;
     drop_pg_database(&name).await;
+}
+
+/// A loopback OTLP/HTTP collector stub: it stores every body posted to
+/// `/v1/traces` and answers 200.
+async fn start_collector() -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
+    let bodies: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let stored = bodies.clone();
+    let app = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let stored = stored.clone();
+            async move {
+                stored.lock().await.push(body.to_vec());
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}"), bodies)
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle.as_bytes())
+}
+
+/// With OTEL_EXPORTER_OTLP_ENDPOINT set, a request's span reaches the
+/// collector with its route, request id and tenant, at the latest when the
+/// server stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_spans_reach_otlp_collector() {
+    let (collector, bodies) = start_collector().await;
+    let directory = tempfile::tempdir().unwrap();
+    let database_url = format!(
+        "sqlite://{}",
+        directory.path().join("taquilla.db").display()
+    );
+    let port = free_port();
+    let mut server = start_server_with(
+        &database_url,
+        port,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.as_str()),
+            ("OTEL_SERVICE_NAME", "taquilla-otel-test"),
+            ("RUST_LOG", "info"),
+        ],
+    )
+    .await;
+    let base = format!("http://127.0.0.1:{port}");
+    let cashier = Cashier::login(&base).await;
+    let request_id = format!("otel-{}", Uuid::new_v4());
+    let response = cashier
+        .client
+        .get(format!("{base}/api/v1/events"))
+        .bearer_auth(&cashier.token)
+        .header("x-request-id", &request_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let me: Value = cashier
+        .client
+        .get(format!("{base}/api/v1/auth/me"))
+        .bearer_auth(&cashier.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tenant_id = me["tenant_id"]
+        .as_str()
+        .expect("the cashier's tenant")
+        .to_string();
+
+    // SIGTERM: a graceful stop flushes the batch of spans.
+    let pid = server.id().to_string();
+    let stopped = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(stopped.success());
+    let waited = tokio::task::spawn_blocking(move || server.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(waited.success(), "server exit status {waited:?}");
+
+    let bodies = bodies.lock().await;
+    assert!(!bodies.is_empty(), "the collector received no spans");
+    let all: Vec<u8> = bodies.iter().flatten().copied().collect();
+    assert!(
+        contains(&all, &request_id),
+        "the request id is not in any span"
+    );
+    assert!(
+        contains(&all, "GET /api/v1/events"),
+        "no span is named after the route"
+    );
+    assert!(contains(&all, "tenant.id"));
+    assert!(
+        contains(&all, &tenant_id),
+        "the tenant id is not in any span"
+    );
+    assert!(
+        contains(&all, "taquilla-otel-test"),
+        "the service name is missing"
+    );
+    // Tokens never reach spans.
+    assert!(!contains(&all, &cashier.token));
 }

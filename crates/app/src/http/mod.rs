@@ -219,8 +219,14 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         .and_then(|id| id.header_value().to_str().ok())
         .unwrap_or_default()
         .to_string();
+    // `otel.name` and the `http.*` fields name and describe the span when
+    // traces are exported over OTLP.
     let span = tracing::info_span!(
         "request",
+        otel.name = %format!("{method} {route}"),
+        http.request.method = %method,
+        http.route = %route,
+        http.response.status_code = tracing::field::Empty,
         request.id = %request_id,
         tenant.id = tracing::field::Empty,
         user.id = tracing::field::Empty,
@@ -239,6 +245,7 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
 
     let duration = started.elapsed();
     let status = response.status().as_u16();
+    span.record("http.response.status_code", status);
     state
         .metrics
         .http_requests_total

@@ -19,7 +19,8 @@ pub struct ServeArgs {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    taquilla_app::telemetry::init(args.config.log_format);
+    // Held until `run` returns, so the spans of the last requests are sent.
+    let _traces = taquilla_app::telemetry::init_with_traces(&args.config)?;
     let _sentry = taquilla_app::telemetry::init_sentry(&args.config);
     let application =
         Application::build(args.config, Arc::new(taquilla_store::SystemClock)).await?;
