@@ -1,45 +1,102 @@
 //! Log and error-reporting setup. Logs are JSON lines in production and
 //! readable text in development, filtered by `RUST_LOG` (default `info`, which
 //! silences sqlx's per-statement logs but keeps its slow-statement warnings).
-//! When SENTRY_DSN is set, `error!` events and panics also go to Sentry.
+//! With TAQUILLA_LOG_DIR set, they also go to rotated JSON-lines files (see
+//! `files`). When SENTRY_DSN is set, `error!` events and panics also go to Sentry.
+
+mod files;
 
 use sentry::integrations::tracing::{BreadcrumbLayer, ErrorLayer};
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::{FilterExt, LevelFilter};
+use tracing_subscriber::fmt::format::{Format, Json, JsonFields};
+use tracing_subscriber::fmt::writer::MakeWriter;
 use tracing_subscriber::prelude::*;
+use tracing_subscriber::{EnvFilter, Registry};
 
 use crate::config::{Config, LogFormat};
+
+pub use files::LogFileGuards;
 
 const DEFAULT_FILTER: &str = "info,sqlx::query=warn";
 
 /// Request headers never sent to Sentry.
 const SCRUBBED_HEADERS: &[&str] = &["authorization", "cookie", "set-cookie", "x-api-key"];
 
-/// Installs the global subscriber; a second call (tests) is a no-op. The Sentry
-/// layer turns `error!` events into Sentry events and does nothing without a client.
+/// A layer of the global subscriber, boxed so that optional layers fit in one list.
+type BoxedLayer = Box<dyn tracing_subscriber::Layer<Registry> + Send + Sync>;
+
+/// Installs the global subscriber without log files; a second call (tests) is a
+/// no-op. The Sentry layer turns `error!` events into Sentry events and does
+/// nothing without a client.
 pub fn init(format: LogFormat) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    install(format, Vec::new());
+}
+
+/// Installs the global subscriber like [`init`] and, when TAQUILLA_LOG_DIR is
+/// set, adds the log files. Validates the configuration first, so a bad setting
+/// stops the start before anything is logged.
+///
+/// # Errors
+/// Fails when the configuration is invalid, or when the log directory cannot be
+/// created or a log file cannot be opened in it.
+///
+/// Keep the returned guards until the process exits: dropping them writes out
+/// the buffered lines and stops writing the files.
+pub fn init_with_files(config: &Config) -> anyhow::Result<LogFileGuards> {
+    config
+        .validate()
+        .map_err(|message| anyhow::anyhow!("invalid configuration: {message}"))?;
+    let (layers, guards) = match config.configured_log_dir() {
+        Some(directory) => files::layers(directory, config.log_rotation, config.log_max_files)?,
+        None => (Vec::new(), LogFileGuards::default()),
+    };
+    install(config.log_format, layers);
+    Ok(guards)
+}
+
+/// Installs the stderr and Sentry layers next to `layers`. RUST_LOG filters each
+/// of them separately (per-layer filters), so the performance and security
+/// files can select their events at any RUST_LOG setting.
+fn install(format: LogFormat, mut layers: Vec<BoxedLayer>) {
     let output = match format {
-        LogFormat::Json => tracing_subscriber::fmt::layer()
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .with_writer(std::io::stderr)
-            .boxed(),
+        LogFormat::Json => json_layer(std::io::stderr).boxed(),
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .compact()
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_writer(std::io::stderr)
             .boxed(),
     };
-    let _ = tracing_subscriber::registry()
-        .with(filter)
-        .with(output)
-        .with(ErrorLayer::new().with_filter(LevelFilter::ERROR))
-        .with(BreadcrumbLayer::new().with_filter(LevelFilter::INFO))
-        .try_init();
+    layers.push(output.with_filter(env_filter()).boxed());
+    layers.push(
+        ErrorLayer::new()
+            .with_filter(LevelFilter::ERROR.and(env_filter()))
+            .boxed(),
+    );
+    layers.push(
+        BreadcrumbLayer::new()
+            .with_filter(LevelFilter::INFO.and(env_filter()))
+            .boxed(),
+    );
+    let _ = tracing_subscriber::registry().with(layers).try_init();
+}
+
+/// Returns the filter of RUST_LOG, or the default filter when RUST_LOG is unset or invalid.
+fn env_filter() -> EnvFilter {
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER))
+}
+
+/// Builds the JSON-lines format of stderr and the log files: the event's fields at
+/// the top level and the current span under `span`.
+fn json_layer<W>(writer: W) -> tracing_subscriber::fmt::Layer<Registry, JsonFields, Format<Json>, W>
+where
+    W: for<'writer> MakeWriter<'writer> + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_writer(writer)
 }
 
 /// Starts the Sentry client when SENTRY_DSN is set; keep the guard alive for

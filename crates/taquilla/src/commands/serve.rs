@@ -19,7 +19,8 @@ pub struct ServeArgs {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    taquilla_app::telemetry::init(args.config.log_format);
+    // Held until `run` returns, so the log files get every line up to `server_stopped`.
+    let _log_files = taquilla_app::telemetry::init_with_files(&args.config)?;
     let _sentry = taquilla_app::telemetry::init_sentry(&args.config);
     let application =
         Application::build(args.config, Arc::new(taquilla_store::SystemClock)).await?;
