@@ -3,7 +3,7 @@
 //! in the data directory and listens on 127.0.0.1:8000.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
@@ -15,6 +15,17 @@ pub enum LogFormat {
     Json,
     /// Human-readable lines, for development.
     Text,
+}
+
+/// When a log file is closed and a new one started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogRotation {
+    /// A new file each day at midnight UTC.
+    Daily,
+    /// A new file each hour.
+    Hourly,
+    /// One file per log that grows without limit.
+    Never,
 }
 
 /// Settings of `taquilla serve` and the other subcommands that open the database.
@@ -54,6 +65,29 @@ pub struct Config {
         default_value = "json"
     )]
     pub log_format: LogFormat,
+
+    /// Directory for the application, performance and security log files (JSON lines),
+    /// created if missing. Unset: no log files, only the log stream on stderr.
+    #[arg(long = "log-dir", env = "TAQUILLA_LOG_DIR")]
+    pub log_dir: Option<PathBuf>,
+
+    /// When each log file is rotated: `daily` or `hourly` (UTC), or `never`.
+    #[arg(
+        long = "log-rotation",
+        env = "TAQUILLA_LOG_ROTATION",
+        value_enum,
+        default_value = "daily"
+    )]
+    pub log_rotation: LogRotation,
+
+    /// Files kept per log, counting the current one (at least 2). The oldest are
+    /// deleted at start-up and at each rotation.
+    #[arg(
+        long = "log-max-files",
+        env = "TAQUILLA_LOG_MAX_FILES",
+        default_value_t = 14
+    )]
+    pub log_max_files: usize,
 
     /// Secret for signing access tokens (at least 32 bytes). Default: a random secret
     /// generated once and kept in the database, shared by every instance.
@@ -262,6 +296,9 @@ impl Default for Config {
             db_max_connections: 16,
             sqlite_synchronous: "full".to_string(),
             log_format: LogFormat::Json,
+            log_dir: None,
+            log_rotation: LogRotation::Daily,
+            log_max_files: 14,
             jwt_secret: None,
             access_token_minutes: 15,
             refresh_token_days: 14,
@@ -386,6 +423,11 @@ impl Config {
                 crate::http::offline::MAX_BLOCK_HOURS
             ));
         }
+        // tracing-appender 0.2.5 prunes at start-up down to max - 1 files before it
+        // reopens the current one, so a limit of 1 would delete the current file.
+        if self.log_max_files < 2 {
+            return Err("TAQUILLA_LOG_MAX_FILES must be at least 2".to_string());
+        }
         Ok(())
     }
 
@@ -395,6 +437,13 @@ impl Config {
             .as_deref()
             .map(str::trim)
             .filter(|endpoint| !endpoint.is_empty())
+    }
+
+    /// Returns TAQUILLA_LOG_DIR when it is set and not empty.
+    pub fn configured_log_dir(&self) -> Option<&Path> {
+        self.log_dir
+            .as_deref()
+            .filter(|directory| !directory.as_os_str().is_empty())
     }
 
     /// Returns DATABASE_URL when it is set and not empty.
@@ -420,5 +469,79 @@ impl Config {
             slow_statement_threshold: Duration::from_secs_f64(self.slow_query_threshold_seconds),
             sqlite_synchronous_full: self.sqlite_synchronous == "full",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    /// The flags of `Config` as a command line, for parsing tests.
+    #[derive(Debug, Parser)]
+    struct Command {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    #[test]
+    fn default_config_is_valid() {
+        assert_eq!(Config::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn log_rotation_rejects_unknown_value() {
+        let parsed = Command::try_parse_from(["taquilla", "--log-rotation", "weekly"]);
+
+        let error = parsed.expect_err("weekly is not a rotation");
+        assert_eq!(error.kind(), clap::error::ErrorKind::InvalidValue);
+        assert!(
+            error.to_string().contains("daily, hourly, never"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn log_rotation_parses_known_values() {
+        for (value, expected) in [
+            ("daily", LogRotation::Daily),
+            ("hourly", LogRotation::Hourly),
+            ("never", LogRotation::Never),
+        ] {
+            let parsed = Command::try_parse_from(["taquilla", "--log-rotation", value])
+                .unwrap_or_else(|error| panic!("{value}: {error}"));
+            assert_eq!(parsed.config.log_rotation, expected);
+        }
+    }
+
+    #[test]
+    fn log_max_files_below_two_is_invalid() {
+        for max_files in [0, 1] {
+            let config = Config {
+                log_max_files: max_files,
+                ..Config::default()
+            };
+
+            let error = config.validate().expect_err("too few log files");
+            assert!(error.contains("TAQUILLA_LOG_MAX_FILES"), "{error}");
+        }
+    }
+
+    #[test]
+    fn log_max_files_rejects_negative_number() {
+        let parsed = Command::try_parse_from(["taquilla", "--log-max-files=-3"]);
+
+        assert!(parsed.is_err(), "a negative file count was accepted");
+    }
+
+    #[test]
+    fn empty_log_dir_means_no_log_files() {
+        let config = Config {
+            log_dir: Some(PathBuf::new()),
+            ..Config::default()
+        };
+
+        assert_eq!(config.configured_log_dir(), None);
     }
 }

@@ -1,80 +1,122 @@
 //! Log and error-reporting setup. Logs are JSON lines in production and
 //! readable text in development, filtered by `RUST_LOG` (default `info`, which
 //! silences sqlx's per-statement logs but keeps its slow-statement warnings).
-//! When SENTRY_DSN is set, `error!` events and panics also go to Sentry.
+//! With TAQUILLA_LOG_DIR set, they also go to rotated JSON-lines files (see
+//! `files`), and with OTEL_EXPORTER_OTLP_ENDPOINT set, spans go to a collector
+//! (see `crate::otel`). When SENTRY_DSN is set, `error!` events and panics also go to Sentry.
+
+mod files;
 
 use sentry::integrations::tracing::{BreadcrumbLayer, ErrorLayer};
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::{FilterExt, LevelFilter};
+use tracing_subscriber::fmt::format::{Format, Json, JsonFields};
+use tracing_subscriber::fmt::writer::MakeWriter;
 use tracing_subscriber::prelude::*;
+use tracing_subscriber::{EnvFilter, Registry};
 
 use crate::config::{Config, LogFormat};
+
+pub use files::LogFileGuards;
+
+/// What the process holds until it exits: the log files' writers and the
+/// OTLP exporter. Dropping them writes out buffered lines and sends the
+/// spans not sent yet.
+pub struct TelemetryGuards {
+    pub files: LogFileGuards,
+    pub traces: Option<crate::otel::TracesGuard>,
+}
 
 const DEFAULT_FILTER: &str = "info,sqlx::query=warn";
 
 /// Request headers never sent to Sentry.
 const SCRUBBED_HEADERS: &[&str] = &["authorization", "cookie", "set-cookie", "x-api-key"];
 
-/// Installs the global subscriber; a second call (tests) is a no-op. The Sentry
-/// layer turns `error!` events into Sentry events and does nothing without a client.
+/// A layer of the global subscriber, boxed so that optional layers fit in one list.
+type BoxedLayer = Box<dyn tracing_subscriber::Layer<Registry> + Send + Sync>;
+
+/// Installs the global subscriber without log files; a second call (tests) is a
+/// no-op. The Sentry layer turns `error!` events into Sentry events and does
+/// nothing without a client.
 pub fn init(format: LogFormat) {
-    install(format, None);
+    install(format, Vec::new());
 }
 
-/// Installs the global subscriber like [`init`] and, when
-/// OTEL_EXPORTER_OTLP_ENDPOINT is set, exports spans over OTLP/HTTP. Keep the
-/// returned guard until the process exits: dropping it flushes the spans.
+/// Installs the global subscriber like [`init`] and, when TAQUILLA_LOG_DIR is
+/// set, adds the log files, and when OTEL_EXPORTER_OTLP_ENDPOINT is set, the
+/// span exporter. Validates the configuration first, so a bad setting
+/// stops the start before anything is logged.
 ///
 /// # Errors
-/// Fails when the configuration is invalid or the exporter cannot be built.
-pub fn init_with_traces(config: &Config) -> anyhow::Result<Option<crate::otel::TracesGuard>> {
+/// Fails when the configuration is invalid, or when the log directory cannot be
+/// created, a log file cannot be opened in it, or the span exporter cannot be built.
+///
+/// Keep the returned guards until the process exits: dropping them writes out
+/// the buffered lines and stops writing the files.
+pub fn init_with_files(config: &Config) -> anyhow::Result<TelemetryGuards> {
     config
         .validate()
         .map_err(|message| anyhow::anyhow!("invalid configuration: {message}"))?;
+    let (mut layers, files) = match config.configured_log_dir() {
+        Some(directory) => files::layers(directory, config.log_rotation, config.log_max_files)?,
+        None => (Vec::new(), LogFileGuards::default()),
+    };
+    // With OTEL_EXPORTER_OTLP_ENDPOINT set, spans go to the collector too,
+    // filtered by RUST_LOG like the stderr output.
     let traces = match config.configured_otlp_endpoint() {
-        Some(endpoint) => Some(crate::otel::layer(endpoint, &config.otel_service_name)?),
+        Some(endpoint) => {
+            let (layer, guard) = crate::otel::layer(endpoint, &config.otel_service_name)?;
+            layers.push(layer.with_filter(env_filter()).boxed());
+            Some(guard)
+        }
         None => None,
     };
-    let (layer, guard) = match traces {
-        Some((layer, guard)) => (Some(layer), Some(guard)),
-        None => (None, None),
-    };
-    install(config.log_format, layer);
-    Ok(guard)
+    install(config.log_format, layers);
+    Ok(TelemetryGuards { files, traces })
 }
 
-fn install(
-    format: LogFormat,
-    traces: Option<
-        tracing_opentelemetry::OpenTelemetryLayer<
-            tracing_subscriber::Registry,
-            opentelemetry_sdk::trace::Tracer,
-        >,
-    >,
-) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+/// Installs the stderr and Sentry layers next to `layers`. RUST_LOG filters each
+/// of them separately (per-layer filters), so the performance and security
+/// files can select their events at any RUST_LOG setting.
+fn install(format: LogFormat, mut layers: Vec<BoxedLayer>) {
     let output = match format {
-        LogFormat::Json => tracing_subscriber::fmt::layer()
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .with_writer(std::io::stderr)
-            .boxed(),
+        LogFormat::Json => json_layer(std::io::stderr).boxed(),
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .compact()
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_writer(std::io::stderr)
             .boxed(),
     };
-    let _ = tracing_subscriber::registry()
-        .with(traces)
-        .with(filter)
-        .with(output)
-        .with(ErrorLayer::new().with_filter(LevelFilter::ERROR))
-        .with(BreadcrumbLayer::new().with_filter(LevelFilter::INFO))
-        .try_init();
+    layers.push(output.with_filter(env_filter()).boxed());
+    layers.push(
+        ErrorLayer::new()
+            .with_filter(LevelFilter::ERROR.and(env_filter()))
+            .boxed(),
+    );
+    layers.push(
+        BreadcrumbLayer::new()
+            .with_filter(LevelFilter::INFO.and(env_filter()))
+            .boxed(),
+    );
+    let _ = tracing_subscriber::registry().with(layers).try_init();
+}
+
+/// Returns the filter of RUST_LOG, or the default filter when RUST_LOG is unset or invalid.
+fn env_filter() -> EnvFilter {
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER))
+}
+
+/// Builds the JSON-lines format of stderr and the log files: the event's fields at
+/// the top level and the current span under `span`.
+fn json_layer<W>(writer: W) -> tracing_subscriber::fmt::Layer<Registry, JsonFields, Format<Json>, W>
+where
+    W: for<'writer> MakeWriter<'writer> + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_writer(writer)
 }
 
 /// Starts the Sentry client when SENTRY_DSN is set; keep the guard alive for

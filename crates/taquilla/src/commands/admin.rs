@@ -42,7 +42,7 @@ pub struct CreateAdminArgs {
 }
 
 pub async fn run(args: CreateAdminArgs) -> anyhow::Result<ExitCode> {
-    taquilla_app::telemetry::init(args.config.log_format);
+    let _log_files = taquilla_app::telemetry::init_with_files(&args.config)?;
     if args.password.chars().count() < 8 {
         anyhow::bail!("the password must have at least 8 characters");
     }

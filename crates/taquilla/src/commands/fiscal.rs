@@ -83,7 +83,7 @@ fn print_text(tenant: &Tenant, report: &FiscalVerification) {
 }
 
 async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    taquilla_app::telemetry::init(args.config.log_format);
+    let _log_files = taquilla_app::telemetry::init_with_files(&args.config)?;
     let state =
         taquilla_app::startup::build_state(args.config, Arc::new(taquilla_store::SystemClock))
             .await?;

@@ -61,7 +61,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Worker { config } => {
-            taquilla_app::telemetry::init(config.log_format);
+            let _log_files = taquilla_app::telemetry::init_with_files(&config)?;
             let _sentry = taquilla_app::telemetry::init_sentry(&config);
             let state = taquilla_app::startup::build_state(
                 config,
@@ -77,7 +77,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate { config } => {
-            taquilla_app::telemetry::init(config.log_format);
+            let _log_files = taquilla_app::telemetry::init_with_files(&config)?;
             let url = config.effective_database_url();
             taquilla_app::startup::build_state(
                 config,

@@ -19,8 +19,9 @@ pub struct ServeArgs {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    // Held until `run` returns, so the spans of the last requests are sent.
-    let _traces = taquilla_app::telemetry::init_with_traces(&args.config)?;
+    // Held until `run` returns, so the log files get every line up to `server_stopped` and the
+    // last spans are sent.
+    let _log_files = taquilla_app::telemetry::init_with_files(&args.config)?;
     let _sentry = taquilla_app::telemetry::init_sentry(&args.config);
     let application =
         Application::build(args.config, Arc::new(taquilla_store::SystemClock)).await?;
