@@ -24,7 +24,7 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiQuery, IdPath, PageQuery};
 use crate::http::sales::{
-    CreateHold, CreatePayment, prepare_sale_tickets, validate_hold, validate_payment,
+    CreateHold, CreatePayment, prepare_sale_tickets, validate_hold, validate_payments,
 };
 use crate::http::validate;
 use crate::state::AppState;
@@ -37,8 +37,6 @@ pub const MAX_BLOCK_SIZE: i64 = 500;
 pub const MAX_BLOCK_HOURS: i64 = 48;
 /// Sales per sync request.
 const MAX_SYNC_ITEMS: usize = 100;
-/// Payments per offline sale.
-const MAX_PAYMENTS: usize = 10;
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateOfflineBlock {
@@ -277,11 +275,6 @@ fn parse_item(
         if item.customer_id.is_none() {
             errors.push(FieldError::new("customer_id", "required"));
         }
-        if item.payments.is_empty() {
-            errors.push(FieldError::new("payments", "required"));
-        } else if item.payments.len() > MAX_PAYMENTS {
-            errors.push(FieldError::new("payments", "too_long"));
-        }
         let discount_code = item
             .discount_code
             .as_deref()
@@ -292,19 +285,7 @@ fn parse_item(
             seat_ids: item.seat_ids,
             quantity: item.quantity,
         });
-        let mut payments = Vec::new();
-        for (position, payment) in item.payments.into_iter().enumerate() {
-            match validate_payment(payment) {
-                Ok(valid) => payments.push(valid.payment),
-                Err(ApiError::Validation(fields)) => {
-                    errors.extend(fields.into_iter().map(|mut field| {
-                        field.field = format!("payments[{position}].{}", field.field);
-                        field
-                    }))
-                }
-                Err(error) => return Err(in_item(index, error)),
-            }
-        }
+        let payments = validate_payments(&mut errors, item.payments);
         let hold = match hold {
             Ok(hold) => Some(hold),
             Err(ApiError::Validation(fields)) => {

@@ -402,25 +402,12 @@ fn prepare_hold_tickets(
     tenant_id: Uuid,
     hold: &Hold,
 ) -> anyhow::Result<Vec<NewTicket>> {
-    let seats: Vec<Option<Uuid>> = if hold.seats.is_empty() {
-        vec![None; hold.quantity.max(0) as usize]
-    } else {
-        hold.seats.iter().map(|seat| Some(seat.id)).collect()
+    let new_hold = NewHold {
+        zone_id: hold.zone_id,
+        seat_ids: hold.seats.iter().map(|seat| seat.id).collect(),
+        quantity: hold.quantity,
     };
-    seats
-        .into_iter()
-        .map(|seat_id| {
-            let code = tickets::new_code();
-            let qr_payload = tickets::sign(secret, tenant_id, &code)?;
-            Ok(NewTicket {
-                id: Uuid::now_v7(),
-                code,
-                zone_id: hold.zone_id,
-                seat_id,
-                qr_payload,
-            })
-        })
-        .collect()
+    prepare_sale_tickets(secret, tenant_id, &new_hold)
 }
 
 /// Prepares one signed ticket per seat or general-admission unit of the order;
@@ -701,24 +688,7 @@ pub async fn quick_sale(
         }
         Err(error) => return Err(error),
     };
-    if request.payments.is_empty() {
-        errors.push(FieldError::new("payments", "required"));
-    } else if request.payments.len() > MAX_SALE_PAYMENTS {
-        errors.push(FieldError::new("payments", "too_long"));
-    }
-    let mut payments = Vec::with_capacity(request.payments.len());
-    for (position, payment) in request.payments.into_iter().enumerate() {
-        match validate_payment(payment) {
-            Ok(valid) => payments.push(valid.payment),
-            Err(ApiError::Validation(fields)) => {
-                errors.extend(fields.into_iter().map(|mut field| {
-                    field.field = format!("payments[{position}].{}", field.field);
-                    field
-                }));
-            }
-            Err(error) => return Err(error),
-        }
-    }
+    let payments = validate_payments(&mut errors, request.payments);
     validate::finish(errors)?;
     let hold = hold.expect("validated above");
     // The method that paid, or `mixed`, as the sales metrics label it.
@@ -771,6 +741,36 @@ pub async fn quick_sale(
         record_sale(&state, tenant_id, order, elapsed.as_secs_f64() * 1000.0);
     }
     Ok(respond(StatusCode::CREATED, result))
+}
+
+/// Checks the 1 to 10 payments of a whole sale, naming each failure with the
+/// payment's position (`payments[1].reference`).
+pub(crate) fn validate_payments(
+    errors: &mut Vec<FieldError>,
+    requests: Vec<CreatePayment>,
+) -> Vec<NewPayment> {
+    if requests.is_empty() {
+        errors.push(FieldError::new("payments", "required"));
+    } else if requests.len() > MAX_SALE_PAYMENTS {
+        errors.push(FieldError::new("payments", "too_long"));
+    }
+    let mut payments = Vec::with_capacity(requests.len());
+    for (position, payment) in requests.into_iter().enumerate() {
+        match validate_payment(payment) {
+            Ok(valid) => payments.push(valid.payment),
+            Err(ApiError::Validation(fields)) => {
+                errors.extend(fields.into_iter().map(|mut field| {
+                    field.field = format!("payments[{position}].{}", field.field);
+                    field
+                }));
+            }
+            Err(_) => errors.push(FieldError::new(
+                format!("payments[{position}]"),
+                "invalid_value",
+            )),
+        }
+    }
+    payments
 }
 
 /// Prepares one signed ticket per seat or unit of a hold not yet made; the

@@ -835,6 +835,23 @@ impl TestApp {
         }
     }
 
+    /// Returns the Bs. total of an order for `seats`, by pricing one and cancelling it.
+    pub async fn order_total_bs(&self, shop: &Shop, token: &str, seats: &[Uuid]) -> i64 {
+        let hold = self.hold_seats(token, shop.zone_id, seats).await;
+        assert_status(&hold, 201);
+        let order = self
+            .create_order(token, hold.id("id"), shop.customer_id)
+            .await;
+        assert_status(&order, 201);
+        let cancelled = self
+            .post(&format!("/api/v1/orders/{}/cancel", order.id("id")))
+            .token(token)
+            .send()
+            .await;
+        assert_status(&cancelled, 200);
+        order.body["total_bs_cents"].as_i64().unwrap()
+    }
+
     pub async fn availability(&self, token: &str, zone_id: Uuid) -> ApiResponse {
         let response = self
             .get(&format!("/api/v1/zones/{zone_id}/availability"))

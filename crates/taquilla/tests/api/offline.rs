@@ -57,23 +57,6 @@ async fn sync(app: &TestApp, token: &str, block_id: Uuid, sales: Vec<Value>) -> 
         .await
 }
 
-/// Returns what one seat costs in Bs. with taxes, by pricing an online order and cancelling it.
-async fn seat_total_bs(app: &TestApp, shop: &Shop, token: &str, seat: Uuid) -> i64 {
-    let hold = app.hold_seats(token, shop.zone_id, &[seat]).await;
-    assert_status(&hold, 201);
-    let order = app
-        .create_order(token, hold.id("id"), shop.customer_id)
-        .await;
-    assert_status(&order, 201);
-    let cancelled = app
-        .post(&format!("/api/v1/orders/{}/cancel", order.id("id")))
-        .token(token)
-        .send()
-        .await;
-    assert_status(&cancelled, 200);
-    order.body["total_bs_cents"].as_i64().unwrap()
-}
-
 fn sale_item(number: i64, sold_at: DateTime<Utc>, shop: &Shop, seat: Uuid, paid: i64) -> Value {
     json!({
         "number": number,
@@ -143,7 +126,7 @@ async fn terminal_sync_takes_free_seats_and_voids_unused_numbers(backend: Backen
     let cashier = &shop.tenant.cashier_token;
     offline_series(&app, admin, "OFF").await;
     let seats = app.seat_ids(cashier, shop.zone_id).await;
-    let total = seat_total_bs(&app, &shop, cashier, seats[39]).await;
+    let total = app.order_total_bs(&shop, cashier, &seats[39..40]).await;
 
     let block = take_block(
         &app,
@@ -375,7 +358,7 @@ async fn sync_keeps_order_and_rejects_misuse(backend: Backend) {
     let cashier = &shop.tenant.cashier_token;
     offline_series(&app, admin, "OFF").await;
     let seats = app.seat_ids(cashier, shop.zone_id).await;
-    let total = seat_total_bs(&app, &shop, cashier, seats[39]).await;
+    let total = app.order_total_bs(&shop, cashier, &seats[39..40]).await;
 
     // Only offline series hand out blocks, and they number no online sale.
     let wrong = take_block(&app, cashier, json!({ "series": "A", "terminal": "T1" })).await;
@@ -623,7 +606,7 @@ async fn concurrent_syncs_of_one_number(backend: Backend) {
     let cashier = &shop.tenant.cashier_token;
     offline_series(&app, admin, "OFF").await;
     let seats = app.seat_ids(cashier, shop.zone_id).await;
-    let total = seat_total_bs(&app, &shop, cashier, seats[39]).await;
+    let total = app.order_total_bs(&shop, cashier, &seats[39..40]).await;
     // Seat 39 is sold online, so a sale of it is rejected.
     let hold = app.hold_seats(cashier, shop.zone_id, &[seats[39]]).await;
     let order = app

@@ -40,23 +40,6 @@ async fn sell(app: &TestApp, token: &str, key: &str, body: Value) -> ApiResponse
         .await
 }
 
-/// Returns the Bs. total of an order for `seats`, by pricing one and cancelling it.
-async fn total_for(app: &TestApp, shop: &Shop, token: &str, seats: &[Uuid]) -> i64 {
-    let hold = app.hold_seats(token, shop.zone_id, seats).await;
-    assert_status(&hold, 201);
-    let order = app
-        .create_order(token, hold.id("id"), shop.customer_id)
-        .await;
-    assert_status(&order, 201);
-    let cancelled = app
-        .post(&format!("/api/v1/orders/{}/cancel", order.id("id")))
-        .token(token)
-        .send()
-        .await;
-    assert_status(&cancelled, 200);
-    order.body["total_bs_cents"].as_i64().unwrap()
-}
-
 async fn count(app: &TestApp, sql: &'static str, tenant_id: Uuid) -> i64 {
     app.db.scalar_i64(sql, &[tenant_id.into()]).await
 }
@@ -66,7 +49,7 @@ async fn quick_sale_invoices_in_one_request(backend: Backend) {
     let shop = seat_shop(&app, "rapida").await;
     let cashier = &shop.tenant.cashier_token;
     let seats = app.seat_ids(cashier, shop.zone_id).await;
-    let total = total_for(&app, &shop, cashier, &seats[..2]).await;
+    let total = app.order_total_bs(&shop, cashier, &seats[..2]).await;
 
     // Part by Pago Móvil, the rest in cash with change.
     let by_phone = total / 2;
@@ -148,7 +131,7 @@ async fn quick_sale_writes_nothing_on_failure(backend: Backend) {
     let shop = seat_shop(&app, "nada").await;
     let cashier = &shop.tenant.cashier_token;
     let seats = app.seat_ids(cashier, shop.zone_id).await;
-    let total = total_for(&app, &shop, cashier, &seats[..1]).await;
+    let total = app.order_total_bs(&shop, cashier, &seats[..1]).await;
     let holds_before = count(
         &app,
         "SELECT COUNT(*) FROM holds WHERE tenant_id = $1",
