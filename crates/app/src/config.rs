@@ -155,7 +155,7 @@ pub struct Config {
     )]
     pub sweep_interval_seconds: u64,
 
-    /// Numbers in an offline block when the terminal asks for no size.
+    /// Numbers in an offline block when the terminal's request sets no size.
     #[arg(
         long = "offline-block-size",
         env = "TAQUILLA_OFFLINE_BLOCK_SIZE",
@@ -163,8 +163,8 @@ pub struct Config {
     )]
     pub offline_block_size: i64,
 
-    /// Hours an offline block stays valid when the terminal asks for no duration;
-    /// its unused numbers are voided at expiry.
+    /// Hours an offline block stays valid when the terminal's request sets no
+    /// duration. Its unused numbers are voided at expiry.
     #[arg(
         long = "offline-block-hours",
         env = "TAQUILLA_OFFLINE_BLOCK_HOURS",

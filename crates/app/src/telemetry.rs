@@ -18,7 +18,7 @@ use crate::config::{Config, LogFormat};
 
 pub use files::LogFileGuards;
 
-/// What the process holds until it exits: the log files' writers and the
+/// Guards the process keeps until it exits: the log files' writers and the
 /// OTLP exporter. Dropping them writes out buffered lines and sends the
 /// spans not sent yet.
 pub struct TelemetryGuards {

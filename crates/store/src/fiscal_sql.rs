@@ -921,8 +921,8 @@ pub(super) async fn verify_tenant(
         }
     }
     // Numbers of offline blocks that did not become invoices count in their
-    // series, each with its voiding entry; those of open blocks not synced
-    // yet are reserved, not missing.
+    // series, each checked against its voiding entry. Numbers of open blocks
+    // not synced yet are reserved, not missing.
     let offline = offline_numbers_of(conn, tenant_id).await?;
     for voided in &offline.voided {
         by_series

@@ -1174,7 +1174,7 @@ pub struct NewSale {
     pub payments: Vec<NewPayment>,
 }
 
-/// What a terminal did with one number of its block.
+/// The use a terminal made of one number of its block.
 #[derive(Debug, Clone)]
 pub enum OfflineEntry {
     Sale(Box<NewSale>),
@@ -1198,7 +1198,7 @@ pub struct OfflineSale {
     pub entry: OfflineEntry,
 }
 
-/// What became of one number of a block.
+/// The outcome of one number of a block.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OfflineSaleResult {
     pub number: i64,

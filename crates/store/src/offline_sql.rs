@@ -244,7 +244,7 @@ async fn number_result(
     })
 }
 
-/// What to record for one number of a block.
+/// The record of one number of a block, before it is written.
 struct Settlement<'a> {
     number: i64,
     outcome: &'static str,
@@ -289,6 +289,7 @@ async fn settle_number(
     .bind(now)
     .execute(&mut *conn)
     .await?;
+
     if settlement.outcome != "accepted" {
         append_audit(
             conn,
@@ -308,6 +309,7 @@ async fn settle_number(
         )
         .await?;
     }
+
     if let Some(sale) = settlement.sale {
         sqlx::query(
             "UPDATE offline_blocks SET last_synced = $3 WHERE tenant_id = $1 AND id = $2 AND last_synced < $3",
@@ -348,6 +350,7 @@ async fn close_block(
     .await?
     .into_iter()
     .collect();
+
     let mut voided = 0;
     for number in block.first_number..=block.last_number() {
         if settled.contains(&number) {
@@ -371,6 +374,7 @@ async fn close_block(
         .await?;
         voided += 1;
     }
+
     sqlx::query(
         "UPDATE offline_blocks SET status = 'closed', close_reason = $3, closed_at = $4 \
          WHERE tenant_id = $1 AND id = $2",
@@ -402,7 +406,7 @@ enum Attempt {
     Rejected(StoreError),
 }
 
-/// Returns whether `error` says the sale cannot be taken, as opposed to a
+/// Returns whether `error` means the sale cannot be taken, as opposed to a
 /// failure worth retrying later.
 fn rejects_sale(error: &StoreError) -> bool {
     matches!(
@@ -423,7 +427,7 @@ fn needs_staff(error: &StoreError) -> bool {
     }
 }
 
-/// The reason and detail recorded for a rejected sale.
+/// Returns the reason and detail recorded for a rejected sale.
 fn rejection_of(error: &StoreError) -> (String, serde_json::Value) {
     match error {
         StoreError::Conflict { code, details } => (code.to_string(), details.clone()),
@@ -458,6 +462,8 @@ impl Backend {
                 json!({ "fiscal_day": caracas_date(now) }),
             ));
         }
+
+        // The block's numbers and control numbers are taken in one go.
         let first_number: i64 = sqlx::query_scalar(
             "UPDATE fiscal_series SET next_number = next_number + $3 WHERE tenant_id = $1 AND id = $2 \
              RETURNING next_number - $3",
@@ -475,6 +481,7 @@ impl Backend {
         .bind(request.size)
         .fetch_one(tx.conn())
         .await?;
+
         let block = BlockRecord {
             id: Uuid::now_v7(),
             series_id: series.id,
@@ -509,6 +516,7 @@ impl Backend {
         .bind(block.expires_at)
         .execute(tx.conn())
         .await?;
+
         append_audit(
             tx.conn(),
             tenant_id,
@@ -753,6 +761,7 @@ impl Backend {
             }
             return number_result(tx.conn(), tenant_id, existing, true).await;
         }
+
         let (reason, detail) = rejection_of(error);
         let record = settle_number(
             tx.conn(),

@@ -691,8 +691,8 @@ async fn onsale_sells_out_exactly_on_postgres() {
     drop_pg_database(&name).await;
 }
 
-/// A loopback OTLP/HTTP collector stub: it stores every body posted to
-/// `/v1/traces` and answers 200.
+/// Starts a loopback OTLP/HTTP collector stub. It stores every body posted
+/// to `/v1/traces` and returns 200.
 async fn start_collector() -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
     let bodies: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
     let stored = bodies.clone();

@@ -73,6 +73,7 @@ pub async fn create_block(
     let hours = body.valid_hours.unwrap_or(state.config.offline_block_hours);
     validate::range(&mut errors, "valid_hours", hours, 1, MAX_BLOCK_HOURS);
     validate::finish(errors)?;
+
     let block = state
         .store
         .create_offline_block(
@@ -144,7 +145,7 @@ pub struct OfflineSaleItem {
     pub local_id: Option<String>,
     /// When the terminal sold, RFC 3339; the invoice carries this date.
     pub sold_at: DateTime<Utc>,
-    /// Why the number was not used (e.g. `cancelled_at_terminal`); a voided
+    /// Reason the number was not used (e.g. `cancelled_at_terminal`). A voided
     /// number has no sale fields.
     pub void: Option<String>,
     pub zone_id: Option<Uuid>,
@@ -153,7 +154,7 @@ pub struct OfflineSaleItem {
     /// A customer with a cédula or RIF; register new ones with `POST /customers` first.
     pub customer_id: Option<Uuid>,
     pub discount_code: Option<String>,
-    /// What the terminal collected; it must pay the order as the server prices it.
+    /// Payments the terminal collected. They must pay the order as the server prices it.
     #[serde(default)]
     pub payments: Vec<CreatePayment>,
 }
@@ -203,7 +204,7 @@ const SERVER_REASONS: &[&str] = &[
     "insufficient_capacity",
 ];
 
-/// Names the field of an item that does not parse, where serde says which.
+/// Names the field of an item that does not parse, where serde's message names it.
 fn parse_error(index: usize, error: &serde_json::Error) -> FieldError {
     let message = error.to_string();
     match message
@@ -336,11 +337,11 @@ async fn owned_block(
 }
 
 /// Syncs sales a terminal made offline, in the terminal's order. Each number
-/// is settled once: `accepted` when its seats or units are still free and its
-/// payments pay the order as the server prices it (the invoice keeps the
-/// terminal's number, control number and time), otherwise `rejected` with
-/// the reason, or `voided`. Sending a number again returns what was recorded,
-/// so a sync cut off halfway can be sent again whole.
+/// is settled once. It is `accepted` when its seats or units are still free
+/// and its payments pay the order as the server prices it, and the invoice
+/// keeps the terminal's number, control number and time. Otherwise it is
+/// `rejected` with the reason, or `voided`. Sending a number again returns
+/// what was recorded, so a sync cut off halfway can be sent again whole.
 #[utoipa::path(post, path = "/api/v1/offline/blocks/{id}/sync", tag = "offline", params(("id" = Uuid, Path)),
     request_body = SyncOfflineSales,
     responses((status = 200, body = SyncOutcome), (status = 403), (status = 404), (status = 422)),

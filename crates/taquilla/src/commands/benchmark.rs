@@ -191,7 +191,7 @@ impl Client {
     }
 }
 
-/// What the operations need: tokens and ids of the demo tenant and of a
+/// Tokens and ids the operations need: the demo tenant's, and those of a
 /// general-admission zone large enough for every sale of the run.
 struct Fixture {
     state: AppState,
@@ -351,8 +351,10 @@ async fn run_database(fixture: &Fixture, iterations: usize) -> anyhow::Result<Ve
     let mut results = Vec::new();
     let samples = time_operation!(iterations, store.get_event(tenant, event_id).await?);
     results.push(measure(Component::Database, "get_event", samples));
+
     let samples = time_operation!(iterations, store.list_events(tenant, page).await?);
     results.push(measure(Component::Database, "list_events", samples));
+
     let samples = time_operation!(iterations, store.zone_availability(tenant, zone_id).await?);
     results.push(measure(
         Component::Database,
@@ -533,7 +535,7 @@ pub async fn benchmark(args: &BenchmarkArgs) -> anyhow::Result<BenchmarkReport> 
     );
     let fixture = set_up(state, args.iterations + 40).await?;
 
-    let wanted =
+    let selected =
         |component: Component| args.component == Component::All || args.component == component;
     let mut operations = Vec::new();
     let runs: [(Component, &str); 4] = [
@@ -543,7 +545,7 @@ pub async fn benchmark(args: &BenchmarkArgs) -> anyhow::Result<BenchmarkReport> 
         (Component::Sales, "sales"),
     ];
     for (component, label) in runs {
-        if !wanted(component) {
+        if !selected(component) {
             continue;
         }
         eprintln!("  {label} …");

@@ -1,7 +1,7 @@
 //! `taquilla load-test`: closed-loop complete sales against a running server on
 //! loopback. Each virtual client repeats hold → order → payment → tickets (or
 //! one quick sale) on seats no other client picks, so every sale should
-//! succeed; latency is reported per request kind and for the whole sale.
+//! succeed. Latency is reported per request kind and for the whole sale.
 //! `--test-type onsale` runs the on-sale spike instead (see `onsale.rs`).
 //!
 //! The command sets up its own event (a numbered zone large enough for the

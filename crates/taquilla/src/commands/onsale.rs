@@ -35,7 +35,7 @@ fn next_random(state: &mut u64) -> usize {
     (*state >> 33) as usize
 }
 
-/// What every buyer of a run works with.
+/// Settings and shared state every buyer of a run works with.
 #[derive(Clone)]
 struct Race {
     zone_id: String,
@@ -62,9 +62,9 @@ async fn buyer(api: Api, buyer_index: usize, race: Race) {
             if shared.free.is_empty() {
                 break;
             }
-            let wanted = 1 + next_random(&mut random) % 2;
+            let seat_count = 1 + next_random(&mut random) % 2;
             let mut picked = BTreeSet::new();
-            for _ in 0..wanted {
+            for _ in 0..seat_count {
                 let index = next_random(&mut random) % shared.free.len();
                 picked.insert(shared.free[index].clone());
             }
@@ -104,7 +104,7 @@ async fn buyer(api: Api, buyer_index: usize, race: Race) {
                 shared.conflict_latencies.push(elapsed);
                 shared.conflicts += 1;
                 // The conflict names the seats taken, so the buyer drops them from its list.
-                let taken: HashSet<String> = body["error"]["details"]["seats"]
+                let unavailable: HashSet<String> = body["error"]["details"]["seats"]
                     .as_array()
                     .map(|seats| {
                         seats
@@ -118,10 +118,10 @@ async fn buyer(api: Api, buyer_index: usize, race: Race) {
                             .collect()
                     })
                     .unwrap_or_default();
-                if taken.is_empty() {
+                if unavailable.is_empty() {
                     shared.free.retain(|seat| !seats.contains(seat));
                 } else {
-                    shared.free.retain(|seat| !taken.contains(seat));
+                    shared.free.retain(|seat| !unavailable.contains(seat));
                 }
             }
             Ok((status, body)) => {
@@ -166,8 +166,8 @@ async fn invoice_numbers(api: &Api) -> anyhow::Result<Vec<(String, i64)>> {
     Ok(numbers)
 }
 
-/// Runs the spike and returns its report; `passed` says whether the
-/// invariants held and the thresholds were met.
+/// Runs the spike and returns its report. Its `passed` field is true when
+/// the invariants held and the thresholds were met.
 pub async fn run_onsale(
     admin: &Api,
     make_api: impl Fn() -> Api,

@@ -69,7 +69,7 @@ fn sale_item(number: i64, sold_at: DateTime<Utc>, shop: &Shop, seat: Uuid, paid:
     })
 }
 
-/// Every number of the series, from invoices and from settled offline numbers.
+/// Returns every number of the series, from invoices and from settled offline numbers.
 async fn series_numbers(app: &TestApp, tenant_id: Uuid, code: &str) -> Vec<i64> {
     let mut numbers = app
         .db
@@ -116,9 +116,9 @@ async fn verify_ok(app: &TestApp, admin: &str) {
     );
 }
 
-/// The scenario of the issue: a terminal sells 30 numbers of a 50-number block
-/// while 10 of its seats sell online; the sync takes the free ones, reports
-/// each conflict, and the 20 unused numbers are voided at expiry.
+/// A terminal sells 30 numbers of a 50-number block while 10 of its seats
+/// sell online. The sync takes the free ones and reports each conflict, and
+/// the 20 unused numbers are voided at expiry.
 async fn terminal_sync_takes_free_seats_and_voids_unused_numbers(backend: Backend) {
     let app = spawn_app(backend).await;
     let shop = numbered_shop(&app, "terminal").await;
