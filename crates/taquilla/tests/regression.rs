@@ -147,6 +147,57 @@ fn baseline_check_on_postgres() {
 }
 
 #[test]
+fn unrelated_or_bad_settings_fail() {
+    let directory = tempfile::tempdir().unwrap();
+    let current = directory.path().join("current.json");
+    let run = taquilla(&[
+        "benchmark",
+        "--iterations",
+        "3",
+        "--component",
+        "health",
+        "--save-baseline",
+        current.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", text(&run));
+    let mut unrelated: Value =
+        serde_json::from_str(&std::fs::read_to_string(&current).unwrap()).unwrap();
+    unrelated["operations"] = Value::Array(Vec::new());
+    let unrelated_path = directory.path().join("unrelated.json");
+    std::fs::write(&unrelated_path, unrelated.to_string()).unwrap();
+
+    let nothing_compared = taquilla(&[
+        "check-regression",
+        "--baseline",
+        unrelated_path.to_str().unwrap(),
+        "--current",
+        current.to_str().unwrap(),
+    ]);
+    assert!(
+        !nothing_compared.status.success(),
+        "{}",
+        text(&nothing_compared)
+    );
+    assert!(
+        String::from_utf8_lossy(&nothing_compared.stderr)
+            .contains("has none of this run's operations"),
+        "{}",
+        text(&nothing_compared)
+    );
+    for setting in ["--tolerance=NaN", "--max-p95-ms=-1", "--min-increase-ms=-1"] {
+        let rejected = taquilla(&[
+            "check-regression",
+            "--baseline",
+            current.to_str().unwrap(),
+            "--current",
+            current.to_str().unwrap(),
+            setting,
+        ]);
+        assert!(!rejected.status.success(), "{setting}: {}", text(&rejected));
+    }
+}
+
+#[test]
 fn missing_baseline_is_a_clear_error() {
     let run = taquilla(&[
         "check-regression",

@@ -124,8 +124,15 @@ fn read_report(path: &PathBuf) -> anyhow::Result<BenchmarkReport> {
 }
 
 pub async fn run(args: CheckRegressionArgs) -> anyhow::Result<ExitCode> {
-    if args.tolerance < 0.0 {
-        bail!("--tolerance must not be negative");
+    // NaN compares false with everything, so it would let every run pass.
+    if !args.tolerance.is_finite() || args.tolerance < 0.0 {
+        bail!("--tolerance must be a number of at least 0");
+    }
+    if !args.max_p95_ms.is_finite() || args.max_p95_ms <= 0.0 {
+        bail!("--max-p95-ms must be a number above 0");
+    }
+    if !args.min_increase_ms.is_finite() || args.min_increase_ms < 0.0 {
+        bail!("--min-increase-ms must be a number of at least 0");
     }
     let baseline = read_report(&args.baseline)?;
     let current = match &args.current {
@@ -155,6 +162,16 @@ pub async fn run(args: CheckRegressionArgs) -> anyhow::Result<ExitCode> {
         args.tolerance,
         args.min_increase_ms,
     );
+    // A baseline that shares no operation with this run checks nothing.
+    if comparisons
+        .iter()
+        .all(|comparison| comparison.baseline_p95_ms.is_none())
+    {
+        bail!(
+            "the baseline {} has none of this run's operations; record a new one with `taquilla benchmark --save-baseline`",
+            args.baseline.display()
+        );
+    }
     let failed: Vec<&Comparison> = comparisons
         .iter()
         .filter(|comparison| matches!(comparison.verdict.as_str(), "regressed" | "over_limit"))
