@@ -273,6 +273,37 @@ pub struct Config {
     )]
     pub sentry_profiles_sample_rate: f32,
 
+    /// Redis for the cache and the rate limits shared by all instances, e.g.
+    /// `redis://127.0.0.1:6379/0`. Unset: both stay in this process, which
+    /// then must be the only instance.
+    #[arg(long = "redis-url", env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Longest time a cached read (availability, current stages, catalogue)
+    /// is served; changes through the API invalidate it at once.
+    #[arg(
+        long = "cache-ttl-seconds",
+        env = "TAQUILLA_CACHE_TTL_SECONDS",
+        default_value_t = 5
+    )]
+    pub cache_ttl_seconds: u64,
+
+    /// Memory the in-process cache may use, in MiB (without REDIS_URL).
+    #[arg(
+        long = "cache-max-mib",
+        env = "TAQUILLA_CACHE_MAX_MIB",
+        default_value_t = 64
+    )]
+    pub cache_max_mib: u64,
+
+    /// Prefix of every Redis key, so one Redis can serve several deployments.
+    #[arg(
+        long = "redis-key-prefix",
+        env = "TAQUILLA_REDIS_KEY_PREFIX",
+        default_value = "taquilla:"
+    )]
+    pub redis_key_prefix: String,
+
     /// OTLP/HTTP collector, e.g. `http://127.0.0.1:4318`; spans go to its
     /// `/v1/traces`. Unset: no traces are exported.
     #[arg(long = "otlp-endpoint", env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
@@ -322,6 +353,10 @@ impl Default for Config {
             sentry_release: None,
             sentry_traces_sample_rate: 0.0,
             sentry_profiles_sample_rate: 0.0,
+            redis_url: None,
+            cache_ttl_seconds: 5,
+            cache_max_mib: 64,
+            redis_key_prefix: "taquilla:".to_string(),
             otlp_endpoint: None,
             otel_service_name: "taquilla".to_string(),
         }
@@ -402,6 +437,17 @@ impl Config {
                 "OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL".to_string(),
             );
         }
+        if let Some(url) = self.configured_redis_url()
+            && !(url.starts_with("redis://") || url.starts_with("redis+unix://"))
+        {
+            return Err("REDIS_URL must start with redis:// or redis+unix://".to_string());
+        }
+        if !(1..=3_600).contains(&self.cache_ttl_seconds) {
+            return Err("TAQUILLA_CACHE_TTL_SECONDS must be between 1 and 3600".to_string());
+        }
+        if !(1..=65_536).contains(&self.cache_max_mib) {
+            return Err("TAQUILLA_CACHE_MAX_MIB must be between 1 and 65536".to_string());
+        }
         if self.active_user_minutes < 1 {
             return Err("TAQUILLA_ACTIVE_USER_MINUTES must be at least 1".to_string());
         }
@@ -437,6 +483,14 @@ impl Config {
             .as_deref()
             .map(str::trim)
             .filter(|endpoint| !endpoint.is_empty())
+    }
+
+    /// Returns REDIS_URL when it is set and not empty.
+    pub fn configured_redis_url(&self) -> Option<&str> {
+        self.redis_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
     }
 
     /// Returns TAQUILLA_LOG_DIR when it is set and not empty.

@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tokio::sync::watch;
+use uuid::Uuid;
 
 use crate::state::AppState;
 
@@ -58,7 +59,16 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<u64> {
         .set(oldest.map_or(0, |oldest| {
             (state.clock.now() - oldest).num_seconds().max(0)
         }));
-    let expired = state.store.expire_holds(SWEEP_BATCH).await?;
+    let expired_holds = state.store.expire_holds(SWEEP_BATCH).await?;
+    let expired = expired_holds.len() as u64;
+    // Availability already counts a hold past its expiry as free; its order,
+    // cancelled now, frees its seats in the cached seat maps too.
+    let mut events: Vec<(Uuid, Uuid)> = expired_holds;
+    events.sort_unstable();
+    events.dedup();
+    for (tenant_id, event_id) in events {
+        state.cache.invalidate_event(tenant_id, event_id).await;
+    }
     if expired > 0 {
         state.metrics.holds_expired_total.inc_by(expired);
         tracing::info!(
@@ -69,7 +79,15 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<u64> {
     }
     // Date transitions of price stages, for events whose stages no request reads.
     for (tenant_id, transition) in state.store.apply_due_stage_transitions(SWEEP_BATCH).await? {
-        crate::http::pricing::record_transitions(state, tenant_id, &[transition]);
+        crate::http::pricing::record_transitions(
+            state,
+            tenant_id,
+            std::slice::from_ref(&transition),
+        );
+        state
+            .cache
+            .invalidate_event(tenant_id, transition.event_id)
+            .await;
     }
     // Offline blocks past their validity: their unused numbers are voided.
     for block in state.store.expire_offline_blocks(SWEEP_BATCH).await? {

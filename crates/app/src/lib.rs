@@ -5,6 +5,7 @@
 //! `taquilla-domain`, SQL in `taquilla-store`.
 
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod demo;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod openapi;
 pub mod otel;
 pub mod print;
 pub mod profiling;
+pub mod redis_client;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -377,7 +377,7 @@ impl Store for MeteredStore {
         .await
     }
 
-    async fn expire_holds(&self, limit: i64) -> StoreResult<u64> {
+    async fn expire_holds(&self, limit: i64) -> StoreResult<Vec<(Uuid, Uuid)>> {
         self.observe("expire_holds", "holds", self.inner.expire_holds(limit))
             .await
     }

@@ -37,6 +37,9 @@ pub struct Metrics {
     /// Connections in the database pool, by state (`open`, `idle`, `max`).
     pub database_pool_connections: prometheus::IntGaugeVec,
     pub active_users: prometheus::IntGaugeVec,
+    /// Cache reads by result (`hit`, `miss`, `error`), and writes and
+    /// invalidations by outcome (`ok`, `skipped`, `error`).
+    pub cache_operations_total: IntCounterVec,
     seen_users: std::sync::Mutex<
         std::collections::HashMap<(uuid::Uuid, uuid::Uuid), chrono::DateTime<chrono::Utc>>,
     >,
@@ -203,6 +206,24 @@ impl Metrics {
         )
         .expect("valid metric");
 
+        let cache_operations_total = IntCounterVec::new(
+            Opts::new(
+                "venezuelan_pos_cache_operations_total",
+                "Cache operations: get by hit, miss or error; set and invalidate by ok, skipped or error.",
+            ),
+            &["operation", "result"],
+        )
+        .expect("valid metric");
+        for (operation, results) in [
+            ("get", &["hit", "miss", "error"][..]),
+            ("set", &["ok", "skipped", "error"][..]),
+            ("invalidate", &["ok", "error"][..]),
+        ] {
+            for result in results {
+                cache_operations_total.with_label_values(&[operation, result]);
+            }
+        }
+
         for collector in [
             Box::new(ticket_sales_total.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(revenue_total.clone()),
@@ -223,6 +244,7 @@ impl Metrics {
             Box::new(database_query_duration_seconds.clone()),
             Box::new(database_pool_connections.clone()),
             Box::new(active_users.clone()),
+            Box::new(cache_operations_total.clone()),
         ] {
             registry
                 .register(collector)
@@ -258,6 +280,7 @@ impl Metrics {
             fiscal_oldest_pending_seconds,
             database_query_duration_seconds,
             database_pool_connections,
+            cache_operations_total,
             active_users,
             seen_users: Default::default(),
         }

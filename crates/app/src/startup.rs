@@ -57,7 +57,19 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Resul
         store,
         metrics.database_query_duration_seconds.clone(),
     ));
+    let redis = config
+        .configured_redis_url()
+        .map(|url| crate::redis_client::Redis::connect_lazily(url, &config.redis_key_prefix))
+        .transpose()?;
+    let cache = Arc::new(crate::cache::Cache::from_config(
+        &config,
+        redis.as_ref(),
+        metrics.cache_operations_total.clone(),
+        clock.clone(),
+    ));
     Ok(AppState {
+        cache,
+        redis,
         store,
         clock,
         tokens: TokenKeys::new(secret.as_bytes())?,

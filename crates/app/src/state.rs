@@ -38,6 +38,10 @@ pub struct AppState {
     pub issuing: Arc<tokio::sync::Notify>,
     /// Adapters of series with external issuing, built on first use.
     pub issuing_adapters: Arc<crate::issuing::job::Adapters>,
+    /// Read cache of availability, stages and the catalogue; never decides a sale.
+    pub cache: Arc<crate::cache::Cache>,
+    /// The shared Redis connection when REDIS_URL is set.
+    pub redis: Option<crate::redis_client::Redis>,
     /// Recent requests with their store calls, filled only when request profiling is enabled.
     pub profiles: Arc<crate::profiling::RequestProfiles>,
 }

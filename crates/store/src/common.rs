@@ -3293,19 +3293,19 @@ impl Store for Backend {
         with_retry!(self.release_hold_once(tenant_id, hold_id, None).await)
     }
 
-    async fn expire_holds(&self, limit: i64) -> StoreResult<u64> {
+    async fn expire_holds(&self, limit: i64) -> StoreResult<Vec<(Uuid, Uuid)>> {
         let now = self.clock.now();
-        let due: Vec<(Uuid, Uuid)> = sqlx::query_as(
-            "SELECT tenant_id, id FROM holds WHERE status = 'active' AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
+        let due: Vec<(Uuid, Uuid, Uuid)> = sqlx::query_as(
+            "SELECT tenant_id, id, event_id FROM holds WHERE status = 'active' AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
         )
         .bind(now)
         .bind(limit)
         .fetch_all(self.read_pool())
         .await?;
-        let mut expired = 0;
-        for (tenant_id, hold_id) in due {
+        let mut expired = Vec::new();
+        for (tenant_id, hold_id, event_id) in due {
             if with_retry!(self.expire_one(tenant_id, hold_id).await)? {
-                expired += 1;
+                expired.push((tenant_id, event_id));
             }
         }
         Ok(expired)

@@ -220,8 +220,9 @@ pub trait Store: Send + Sync {
     async fn get_hold(&self, tenant_id: Uuid, hold_id: Uuid) -> StoreResult<Hold>;
     /// Releases an active hold and cancels its unpaid order, returning the capacity.
     async fn release_hold(&self, tenant_id: Uuid, hold_id: Uuid) -> StoreResult<()>;
-    /// Expires up to `limit` holds whose time has passed; returns how many.
-    async fn expire_holds(&self, limit: i64) -> StoreResult<u64>;
+    /// Expires up to `limit` holds whose time has passed; returns the tenant
+    /// and event of each hold it expired.
+    async fn expire_holds(&self, limit: i64) -> StoreResult<Vec<(Uuid, Uuid)>>;
     /// Counts the active holds past their expiry and returns when the oldest expired.
     async fn holds_due(&self) -> StoreResult<(i64, Option<DateTime<Utc>>)>;
     async fn create_order(

@@ -717,7 +717,7 @@ async fn ended_orders_return_stage_units(harness: &Harness) {
     let expired = order_units(harness, &fixture, zone.id, 1).await;
     assert_eq!(units_sold().await, 1);
     harness.clock.advance(Duration::minutes(20));
-    assert_eq!(harness.store.expire_holds(100).await.unwrap(), 1);
+    assert_eq!(harness.store.expire_holds(100).await.unwrap().len(), 1);
     let after_expiry = harness
         .store
         .get_order(fixture.tenant_id, expired.id)

@@ -12,7 +12,10 @@ use taquilla_store::model::{
 };
 use utoipa::ToSchema;
 
+use axum::response::{IntoResponse, Response};
+
 use crate::auth::Principal;
+use crate::cache::Group;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiQuery, IdPath, PageQuery};
 use crate::http::validate;
@@ -192,6 +195,7 @@ pub async fn create_event(
             },
         )
         .await?;
+    state.cache.invalidate_catalogue(tenant_id, None).await;
     Ok((StatusCode::CREATED, Json(event)))
 }
 
@@ -201,14 +205,19 @@ pub async fn list_events(
     State(state): State<AppState>,
     principal: Principal,
     ApiQuery(query): ApiQuery<PageQuery>,
-) -> ApiResult<Json<Page<Event>>> {
+) -> ApiResult<Response> {
     principal.require(READERS)?;
-    Ok(Json(
-        state
-            .store
-            .list_events(principal.tenant()?, query.page()?)
-            .await?,
-    ))
+    let tenant_id = principal.tenant()?;
+    let page = query.page()?;
+    let field = format!(
+        "events:{}:{}",
+        page.limit,
+        page.after.map(|id| id.to_string()).unwrap_or_default()
+    );
+    cached_json(&state, Group::catalogue(tenant_id), &field, || async {
+        state.store.list_events(tenant_id, page).await
+    })
+    .await
 }
 
 /// Returns one event.
@@ -218,9 +227,16 @@ pub async fn get_event(
     State(state): State<AppState>,
     principal: Principal,
     IdPath(id): IdPath,
-) -> ApiResult<Json<Event>> {
+) -> ApiResult<Response> {
     principal.require(READERS)?;
-    Ok(Json(state.store.get_event(principal.tenant()?, id).await?))
+    let tenant_id = principal.tenant()?;
+    cached_json(
+        &state,
+        Group::catalogue(tenant_id),
+        &crate::cache::event_field(id),
+        || async { state.store.get_event(tenant_id, id).await },
+    )
+    .await
 }
 
 /// Puts a draft event on sale after checking it has zones, prices and a sale window.
@@ -253,12 +269,12 @@ pub async fn activate_event(
     if event.status == "draft" {
         validate::finish(errors)?;
     }
-    Ok(Json(
-        state
-            .store
-            .set_event_status(tenant_id, id, &["draft"], "active")
-            .await?,
-    ))
+    let event = state
+        .store
+        .set_event_status(tenant_id, id, &["draft"], "active")
+        .await?;
+    state.cache.invalidate_catalogue(tenant_id, Some(id)).await;
+    Ok(Json(event))
 }
 
 /// Closes sales of an active event.
@@ -270,12 +286,13 @@ pub async fn close_event(
     IdPath(id): IdPath,
 ) -> ApiResult<Json<Event>> {
     principal.require(&[Role::TenantAdmin])?;
-    Ok(Json(
-        state
-            .store
-            .set_event_status(principal.tenant()?, id, &["active"], "closed")
-            .await?,
-    ))
+    let tenant_id = principal.tenant()?;
+    let event = state
+        .store
+        .set_event_status(tenant_id, id, &["active"], "closed")
+        .await?;
+    state.cache.invalidate_catalogue(tenant_id, Some(id)).await;
+    Ok(Json(event))
 }
 
 /// Cancels a draft or active event.
@@ -287,12 +304,13 @@ pub async fn cancel_event(
     IdPath(id): IdPath,
 ) -> ApiResult<Json<Event>> {
     principal.require(&[Role::TenantAdmin])?;
-    Ok(Json(
-        state
-            .store
-            .set_event_status(principal.tenant()?, id, &["draft", "active"], "cancelled")
-            .await?,
-    ))
+    let tenant_id = principal.tenant()?;
+    let event = state
+        .store
+        .set_event_status(tenant_id, id, &["draft", "active"], "cancelled")
+        .await?;
+    state.cache.invalidate_catalogue(tenant_id, Some(id)).await;
+    Ok(Json(event))
 }
 
 /// Creates a zone; a numbered zone gets its rows and seats on creation.
@@ -383,6 +401,10 @@ pub async fn create_zone(
             },
         )
         .await?;
+    state
+        .cache
+        .invalidate_catalogue(tenant_id, Some(zone.event_id))
+        .await;
     Ok((StatusCode::CREATED, Json(zone)))
 }
 
@@ -423,12 +445,63 @@ pub async fn availability(
     State(state): State<AppState>,
     principal: Principal,
     IdPath(id): IdPath,
-) -> ApiResult<Json<Availability>> {
+) -> ApiResult<Response> {
     principal.require(READERS)?;
-    Ok(Json(
-        state
-            .store
-            .zone_availability(principal.tenant()?, id)
-            .await?,
-    ))
+    let tenant_id = principal.tenant()?;
+    let event_id = zone_event_id(&state, tenant_id, id).await?;
+    cached_json(
+        &state,
+        Group::event(tenant_id, event_id),
+        &crate::cache::availability_field(id),
+        || async { state.store.zone_availability(tenant_id, id).await },
+    )
+    .await
+}
+
+/// The event a zone belongs to, from memory after the first lookup: a zone
+/// never moves to another event. A zone of another tenant is not found.
+pub(crate) async fn zone_event_id(
+    state: &AppState,
+    tenant_id: uuid::Uuid,
+    zone_id: uuid::Uuid,
+) -> ApiResult<uuid::Uuid> {
+    if let Some(event_id) = state.cache.zone_event(tenant_id, zone_id) {
+        return Ok(event_id);
+    }
+    let zone = state.store.get_zone(tenant_id, zone_id).await?;
+    state
+        .cache
+        .remember_zone_event(tenant_id, zone_id, zone.event_id);
+    Ok(zone.event_id)
+}
+
+/// Answers with the cached JSON of `field` in `group`, or with what `load`
+/// reads, which is then cached. Errors are not cached.
+pub(crate) async fn cached_json<T, E, F, Fut>(
+    state: &AppState,
+    group: Group,
+    field: &str,
+    load: F,
+) -> ApiResult<Response>
+where
+    T: serde::Serialize,
+    E: Into<ApiError>,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let body = state
+        .cache
+        .get_or_load(group, field, || async {
+            let value = load().await.map_err(Into::into)?;
+            Ok::<_, ApiError>(crate::cache::json_bytes(&value)?)
+        })
+        .await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }

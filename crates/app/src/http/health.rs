@@ -37,7 +37,9 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         (unknown.clone(), unknown)
     };
 
-    let all_healthy = [&worker, &fiscal_series, &tenant_data]
+    let (cache, redis) = cache_components(&state).await;
+
+    let all_healthy = [&worker, &fiscal_series, &tenant_data, &cache]
         .iter()
         .all(|component| component["status"] == "healthy");
     let overall = if !database_healthy {
@@ -52,21 +54,59 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = json!({
-        "status": overall,
-        "components": {
-            "database": {
-                "status": if database_healthy { "healthy" } else { "unhealthy" },
-                "backend": state.store.backend(),
-                "latency_ms": latency_ms,
-            },
-            "cache": { "status": "healthy", "kind": "none" },
-            "job_worker": worker,
-            "fiscal_series_integrity": fiscal_series,
-            "tenant_data_integrity": tenant_data,
+    let mut components = json!({
+        "database": {
+            "status": if database_healthy { "healthy" } else { "unhealthy" },
+            "backend": state.store.backend(),
+            "latency_ms": latency_ms,
         },
+        "cache": cache,
+        "job_worker": worker,
+        "fiscal_series_integrity": fiscal_series,
+        "tenant_data_integrity": tenant_data,
     });
+    if let Some(redis) = redis {
+        components["redis"] = redis;
+    }
+    let body = json!({ "status": overall, "components": components });
     (status, Json(body))
+}
+
+/// Returns the cache component and, when REDIS_URL is set, the Redis one.
+/// Redis down degrades the service but does not stop sales: reads go to the
+/// database and rate limits fall back to this process.
+async fn cache_components(state: &AppState) -> (Value, Option<Value>) {
+    let Some(redis) = &state.redis else {
+        return (
+            json!({ "status": "healthy", "kind": state.cache.kind() }),
+            None,
+        );
+    };
+    match redis.ping().await {
+        Ok(latency) => (
+            json!({ "status": "healthy", "kind": state.cache.kind() }),
+            Some(json!({
+                "status": "healthy",
+                "latency_ms": latency.as_secs_f64() * 1000.0,
+            })),
+        ),
+        Err(error) => {
+            tracing::warn!(
+                event = "health_check_failed",
+                component = "redis",
+                error = %error,
+                "Redis health check failed"
+            );
+            (
+                json!({
+                    "status": "degraded",
+                    "kind": state.cache.kind(),
+                    "reason": "redis unreachable; reads go to the database",
+                }),
+                Some(json!({ "status": "unhealthy", "reason": "unreachable" })),
+            )
+        }
+    }
 }
 
 /// Seconds an integrity check result is reused; the check reads whole tables.

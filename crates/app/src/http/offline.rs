@@ -452,7 +452,13 @@ async fn record_result(
     );
     if let Some(order_id) = result.order_id {
         match state.store.get_order(tenant_id, order_id).await {
-            Ok(order) => crate::http::sales::record_sale(state, tenant_id, &order, 0.0),
+            Ok(order) => {
+                state
+                    .cache
+                    .invalidate_event(tenant_id, order.event_id)
+                    .await;
+                crate::http::sales::record_sale(state, tenant_id, &order, 0.0)
+            }
             Err(error) => {
                 tracing::warn!(error.cause_chain = ?error, order.id = %order_id, "synced order not counted in metrics")
             }

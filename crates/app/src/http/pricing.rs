@@ -20,8 +20,12 @@ use taquilla_store::model::{
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use axum::response::Response;
+
 use crate::auth::Principal;
+use crate::cache::Group;
 use crate::error::{ApiError, ApiResult};
+use crate::http::catalogue::{cached_json, zone_event_id};
 use crate::http::extract::{ApiJson, ApiQuery, IdPath, PageQuery};
 use crate::http::validate;
 use crate::state::AppState;
@@ -84,6 +88,9 @@ async fn apply_due_transitions(state: &AppState, tenant_id: Uuid, event_id: Uuid
         .apply_stage_transitions(tenant_id, event_id)
         .await?;
     record_transitions(state, tenant_id, &transitions);
+    if !transitions.is_empty() {
+        state.cache.invalidate_event(tenant_id, event_id).await;
+    }
     Ok(())
 }
 
@@ -169,6 +176,7 @@ pub async fn create_stage(
             },
         )
         .await?;
+    state.cache.invalidate_event(tenant_id, event_id).await;
     Ok((StatusCode::CREATED, Json(stage)))
 }
 
@@ -196,11 +204,21 @@ pub async fn current_stages(
     State(state): State<AppState>,
     principal: Principal,
     IdPath(event_id): IdPath,
-) -> ApiResult<Json<Vec<ZoneStage>>> {
+) -> ApiResult<Response> {
     principal.require(READERS)?;
     let tenant_id = principal.tenant()?;
-    apply_due_transitions(&state, tenant_id, event_id).await?;
-    Ok(Json(state.store.zone_stages(tenant_id, event_id).await?))
+    // A cached answer is at most TAQUILLA_CACHE_TTL_SECONDS old; a date
+    // transition due meanwhile is recorded by the next miss or the sweeper.
+    cached_json(
+        &state,
+        Group::event(tenant_id, event_id),
+        crate::cache::CURRENT_STAGES_FIELD,
+        || async {
+            apply_due_transitions(&state, tenant_id, event_id).await?;
+            Ok::<_, ApiError>(state.store.zone_stages(tenant_id, event_id).await?)
+        },
+    )
+    .await
 }
 
 /// Ends a stage by hand, for a stage created by mistake or a price stopped
@@ -217,6 +235,10 @@ pub async fn end_stage(
     let tenant_id = principal.tenant()?;
     let transition = state.store.end_price_stage(tenant_id, stage_id).await?;
     record_transitions(&state, tenant_id, std::slice::from_ref(&transition));
+    state
+        .cache
+        .invalidate_event(tenant_id, transition.event_id)
+        .await;
     Ok(Json(transition))
 }
 
@@ -346,6 +368,7 @@ pub async fn update_zone_pricing(
             },
         )
         .await?;
+    state.cache.invalidate_event(tenant_id, zone.event_id).await;
     Ok(Json(zone))
 }
 
@@ -406,6 +429,8 @@ pub async fn create_table(
             },
         )
         .await?;
+    let event_id = zone_event_id(&state, tenant_id, zone_id).await?;
+    state.cache.invalidate_event(tenant_id, event_id).await;
     Ok((StatusCode::CREATED, Json(table)))
 }
 
@@ -705,10 +730,14 @@ pub async fn pin_rate(
 ) -> ApiResult<Json<Event>> {
     principal.require(ADMINS)?;
     let rate_id = parse_optional_id(body.value.rate_id.as_deref(), "rate_id")?;
-    Ok(Json(
-        state
-            .store
-            .pin_event_rate(principal.tenant()?, event_id, rate_id)
-            .await?,
-    ))
+    let tenant_id = principal.tenant()?;
+    let event = state
+        .store
+        .pin_event_rate(tenant_id, event_id, rate_id)
+        .await?;
+    state
+        .cache
+        .invalidate_catalogue(tenant_id, Some(event_id))
+        .await;
+    Ok(Json(event))
 }

@@ -132,6 +132,7 @@ pub async fn create_hold(
         .await?;
     if let Idempotent::Fresh(hold) = &result {
         tracing::info!(event = "hold_created", tenant.id = %tenant_id, hold.id = %hold.id, zone.id = %hold.zone_id, quantity = hold.quantity, "hold created");
+        state.cache.invalidate_event(tenant_id, hold.event_id).await;
     }
     Ok(respond(StatusCode::CREATED, result))
 }
@@ -160,6 +161,8 @@ pub async fn release_hold(
     let tenant_id = principal.tenant()?;
     state.store.release_hold(tenant_id, id).await?;
     tracing::info!(event = "hold_released", tenant.id = %tenant_id, hold.id = %id, "hold released");
+    let hold = state.store.get_hold(tenant_id, id).await?;
+    state.cache.invalidate_event(tenant_id, hold.event_id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -216,6 +219,10 @@ pub async fn create_order(
         .await?;
     if let Idempotent::Fresh(order) = &result {
         tracing::info!(event = "order_created", tenant.id = %tenant_id, order.id = %order.id, total_bs_cents = order.total_bs_cents, "order created");
+        state
+            .cache
+            .invalidate_event(tenant_id, order.event_id)
+            .await;
         crate::http::pricing::record_transitions(&state, tenant_id, &order.stage_transitions);
         if order.status == "paid" {
             record_sale(&state, tenant_id, order, 0.0);
@@ -245,9 +252,13 @@ pub async fn cancel_order(
     IdPath(id): IdPath,
 ) -> ApiResult<Json<Order>> {
     principal.require(SELLERS)?;
-    Ok(Json(
-        state.store.cancel_order(principal.tenant()?, id).await?,
-    ))
+    let tenant_id = principal.tenant()?;
+    let order = state.store.cancel_order(tenant_id, id).await?;
+    state
+        .cache
+        .invalidate_event(tenant_id, order.event_id)
+        .await;
+    Ok(Json(order))
 }
 
 /// Checks a hold request: seats of a numbered zone (no duplicates, sorted) or
@@ -500,6 +511,10 @@ pub async fn add_payment(
             currency = %outcome.payment.currency,
             "payment processed"
         );
+        state
+            .cache
+            .invalidate_event(tenant_id, outcome.order.event_id)
+            .await;
         if outcome.order.status == "paid" {
             record_sale(
                 &state,
@@ -622,6 +637,10 @@ pub async fn void_order(
         .await?;
     if let Idempotent::Fresh(outcome) = &result {
         tracing::info!(event = "order_voided", tenant.id = %tenant_id, order.id = %order_id, "order voided");
+        state
+            .cache
+            .invalidate_event(tenant_id, outcome.order.event_id)
+            .await;
         match &outcome.credit_note {
             Some(credit_note) => crate::http::fiscal::record_document_issued(
                 &state,
@@ -737,6 +756,10 @@ pub async fn quick_sale(
     let result = result?;
     if let Idempotent::Fresh(order) = &result {
         tracing::info!(event = "order_created", tenant.id = %tenant_id, order.id = %order.id, total_bs_cents = order.total_bs_cents, "order created by a quick sale");
+        state
+            .cache
+            .invalidate_event(tenant_id, order.event_id)
+            .await;
         crate::http::pricing::record_transitions(&state, tenant_id, &order.stage_transitions);
         record_sale(&state, tenant_id, order, elapsed.as_secs_f64() * 1000.0);
     }

@@ -42,7 +42,8 @@ pub async fn run(args: FiscalArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn tenants(
+/// The tenant named by `slug`, or every tenant.
+pub(crate) async fn tenants(
     store: &Arc<dyn taquilla_store::Store>,
     slug: Option<&str>,
 ) -> anyhow::Result<Vec<Tenant>> {

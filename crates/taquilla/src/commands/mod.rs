@@ -3,6 +3,7 @@
 
 mod admin;
 mod benchmark;
+mod cache;
 mod check_regression;
 mod fiscal;
 mod health_check;
@@ -50,6 +51,8 @@ enum Command {
     /// Time store calls and HTTP requests in-process on a scratch database and
     /// print mean, p50, p95, p99 and operations per second.
     Benchmark(benchmark::BenchmarkArgs),
+    /// Inspect, empty or fill the cache shared through REDIS_URL.
+    Cache(cache::CacheArgs),
     /// Compare a benchmark run with a baseline; exit 1 when an operation regressed.
     CheckRegression(check_regression::CheckRegressionArgs),
     /// Serve gauges read from the database (tickets sold and revenue per event, places
@@ -92,6 +95,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::HealthCheck(args) => health_check::run(args).await,
         Command::LoadTest(args) => load_test::run(args).await,
         Command::Benchmark(args) => benchmark::run(args).await,
+        Command::Cache(args) => cache::run(args).await,
         Command::CheckRegression(args) => check_regression::run(args).await,
         Command::MetricsExport(args) => metrics_export::run(args).await,
     }
