@@ -440,6 +440,9 @@ fn fresh_value(stored: &Bytes, now_ms: i64) -> Option<Bytes> {
     (now_ms < i64::from_be_bytes(stamp)).then(|| stored.slice(8..))
 }
 
+/// How long the backend is bypassed after it failed.
+const BYPASS_MILLISECONDS: i64 = 5_000;
+
 /// Seconds between two "cache unavailable" warnings.
 const WARNING_INTERVAL_SECONDS: i64 = 60;
 
@@ -454,6 +457,10 @@ pub struct Cache {
     operations: IntCounterVec,
     /// Unix time of the last "cache unavailable" warning.
     last_warning: AtomicI64,
+    /// Until this Unix time in milliseconds, after a backend failure, the
+    /// backend is not asked at all, so a Redis that is down costs one slow
+    /// call every few seconds rather than one per request.
+    bypass_until_ms: AtomicI64,
     /// Zones never move to another event, so this map is never invalidated.
     zone_events: moka::sync::Cache<(Uuid, Uuid), Uuid>,
 }
@@ -471,6 +478,7 @@ impl Cache {
             ttl: chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::seconds(5)),
             operations,
             last_warning: AtomicI64::new(0),
+            bypass_until_ms: AtomicI64::new(0),
             zone_events: moka::sync::Cache::new(100_000),
         }
     }
@@ -513,6 +521,10 @@ impl Cache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Bytes, E>>,
     {
+        if self.bypassed() {
+            self.count("get", "error");
+            return load().await;
+        }
         let key = group.key();
         let now = self.clock.now().timestamp_millis();
         match self.backend.get(&key, field).await {
@@ -563,6 +575,11 @@ impl Cache {
 
     /// Ends a group after a change to what it shows. Call it after the change commits.
     pub async fn invalidate(&self, group: Group) {
+        if self.bypassed() {
+            // Entries this instance cannot reach end by their time.
+            self.count("invalidate", "error");
+            return;
+        }
         match self.backend.invalidate(&group.key()).await {
             Ok(()) => self.count("invalidate", "ok"),
             Err(error) => {
@@ -601,8 +618,18 @@ impl Cache {
             .inc();
     }
 
-    /// Logs a backend failure, at most once a minute.
+    /// Whether the backend failed in the last [`BYPASS_MILLISECONDS`].
+    fn bypassed(&self) -> bool {
+        chrono::Utc::now().timestamp_millis() < self.bypass_until_ms.load(Ordering::Relaxed)
+    }
+
+    /// Logs a backend failure, at most once a minute, and bypasses the
+    /// backend for the next [`BYPASS_MILLISECONDS`].
     fn warn(&self, error: &CacheError) {
+        self.bypass_until_ms.store(
+            chrono::Utc::now().timestamp_millis() + BYPASS_MILLISECONDS,
+            Ordering::Relaxed,
+        );
         let now = chrono::Utc::now().timestamp();
         let last = self.last_warning.load(Ordering::Relaxed);
         if now - last >= WARNING_INTERVAL_SECONDS
@@ -639,7 +666,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_load_that_raced_an_invalidation_is_not_stored() {
+    async fn load_racing_invalidation_is_not_stored() {
         let cache = memory_cache();
         let group = Group::event(Uuid::now_v7(), Uuid::now_v7());
         let value = cache
@@ -675,7 +702,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn groups_of_other_tenants_and_events_are_separate() {
+    async fn groups_separate_tenants_and_events() {
         let cache = memory_cache();
         let event = Uuid::now_v7();
         let ours = Group::event(Uuid::now_v7(), event);
@@ -701,7 +728,7 @@ mod tests {
     }
 
     #[test]
-    fn a_stamped_value_is_served_until_its_time() {
+    fn stamped_value_served_until_its_time() {
         let stored = stamp(&Bytes::from("v"), 1_000);
         assert_eq!(fresh_value(&stored, 999), Some(Bytes::from("v")));
         assert_eq!(fresh_value(&stored, 1_000), None);
@@ -709,7 +736,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn entries_expire_after_the_ttl() {
+    async fn memory_entries_expire_after_ttl() {
         let backend = MemoryBackend::new(Duration::from_millis(50), 1 << 20);
         let epoch = backend.epoch("g").await.unwrap();
         assert!(

@@ -61,8 +61,9 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<u64> {
         }));
     let expired_holds = state.store.expire_holds(SWEEP_BATCH).await?;
     let expired = expired_holds.len() as u64;
-    // Availability already counts a hold past its expiry as free; its order,
-    // cancelled now, frees its seats in the cached seat maps too.
+    // Availability already counts a hold past its expiry as free. Expiring it
+    // also cancels its order, which frees the order's seats, so the cached
+    // seat maps of its event are replaced.
     let mut events: Vec<(Uuid, Uuid)> = expired_holds;
     events.sort_unstable();
     events.dedup();

@@ -40,7 +40,7 @@ impl Redis {
         })
     }
 
-    /// A handle to the shared connection for one or more commands.
+    /// Returns a handle to the shared connection for one or more commands.
     pub fn connection(&self) -> ConnectionManager {
         self.manager.clone()
     }
@@ -50,7 +50,7 @@ impl Redis {
         format!("{}{key}", self.prefix)
     }
 
-    /// Sends PING and returns how long the answer took.
+    /// Sends PING and returns how long the reply took.
     pub async fn ping(&self) -> redis::RedisResult<Duration> {
         let started = Instant::now();
         let mut connection = self.connection();

@@ -338,7 +338,23 @@ async fn killed_server_loses_nothing(database_url: String) {
                 .unwrap(),
         )
     } else {
-        Database::Postgres(sqlx::PgConnection::connect(&database_url).await.unwrap())
+        let mut connection = sqlx::PgConnection::connect(&database_url).await.unwrap();
+        // A backend that received COMMIT before the kill still commits it, so
+        // wait until the killed server's sessions are gone before counting.
+        for _ in 0..100 {
+            let others: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .fetch_one(&mut connection)
+            .await
+            .unwrap();
+            if others == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Database::Postgres(connection)
     };
     for order_id in &confirmed {
         let (status, has_invoice, tickets) =

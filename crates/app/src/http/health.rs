@@ -82,7 +82,11 @@ async fn cache_components(state: &AppState) -> (Value, Option<Value>) {
             None,
         );
     };
-    match redis.ping().await {
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(1), redis.ping()).await;
+    match ping
+        .map_err(|_| "timed out".to_string())
+        .and_then(|answer| answer.map_err(|error| error.to_string()))
+    {
         Ok(latency) => (
             json!({ "status": "healthy", "kind": state.cache.kind() }),
             Some(json!({

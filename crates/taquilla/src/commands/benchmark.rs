@@ -36,6 +36,9 @@ pub enum Component {
     Health,
     /// A full online sale (hold, order, payment) and a quick sale.
     Sales,
+    /// Cache reads, writes and invalidations, and a seat map served with and
+    /// without the cache; prints the hit rate of a polling mix.
+    Cache,
     All,
 }
 
@@ -66,6 +69,11 @@ pub struct BenchmarkArgs {
     /// temporary directory, removed at the end.
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
+
+    /// Redis to keep the cache in (keys under a prefix of their own, removed
+    /// at the end). Default: the in-process cache.
+    #[arg(long, value_name = "URL")]
+    pub redis_url: Option<String>,
 }
 
 /// Figures of one operation.
@@ -82,6 +90,9 @@ pub struct Measurement {
     pub ops_per_second: f64,
     /// `ok`, or `warning`, `error`, `critical` when p95 passes 50, 100 or 200 ms.
     pub status: String,
+    /// Share of cache reads that hit during the operation, for cache operations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hit_rate: Option<f64>,
 }
 
 /// A benchmark run, as printed with `--json` and saved with `--save-baseline`.
@@ -134,6 +145,7 @@ fn measure(component: Component, name: &str, mut samples: Vec<Duration>) -> Meas
             samples.len() as f64 / total.as_secs_f64()
         },
         status: status_of(p95_ms).to_string(),
+        hit_rate: None,
     }
 }
 
@@ -433,6 +445,129 @@ async fn run_api(fixture: &Fixture, iterations: usize) -> anyhow::Result<Vec<Mea
     ])
 }
 
+/// Cache reads so far: (hits, misses).
+fn cache_reads(state: &AppState) -> (u64, u64) {
+    let reads = &state.metrics.cache_operations_total;
+    (
+        reads.with_label_values(&["get", "hit"]).get(),
+        reads.with_label_values(&["get", "miss"]).get(),
+    )
+}
+
+async fn run_cache(fixture: &Fixture, iterations: usize) -> anyhow::Result<Vec<Measurement>> {
+    use taquilla_app::cache::Group;
+
+    let cache = &fixture.state.cache;
+    let group = Group::event(fixture.tenant_id, Uuid::now_v7());
+    let value = axum::body::Bytes::from(vec![b'x'; 4_096]);
+    let mut results = Vec::new();
+
+    // A miss that loads and stores a 4 KiB value, each under a new field.
+    let mut field = 0u64;
+    let samples = time_operation!(iterations, {
+        field += 1;
+        cache
+            .get_or_load(group, &field.to_string(), || async {
+                Ok::<_, anyhow::Error>(value.clone())
+            })
+            .await?
+    });
+    results.push(measure(Component::Cache, "miss_and_set_4kib", samples));
+
+    let samples = time_operation!(iterations, {
+        cache
+            .get_or_load(group, "1", || async {
+                Err::<axum::body::Bytes, _>(anyhow::anyhow!("a hit was expected"))
+            })
+            .await?
+    });
+    results.push(measure(Component::Cache, "hit_4kib", samples));
+
+    let samples = time_operation!(iterations, cache.invalidate(group).await);
+    results.push(measure(Component::Cache, "invalidate", samples));
+
+    // The seat map through the router: from the cache, then with its entry
+    // invalidated before every request so each one reads the database.
+    let admin = Some(fixture.admin.as_str());
+    let uri = format!("/api/v1/zones/{}/availability", fixture.platea_id);
+    let event_id: Uuid = fixture.event_id.parse()?;
+    let before = cache_reads(&fixture.state);
+    let mut cached = run_get(
+        fixture,
+        iterations,
+        Component::Cache,
+        "availability_1300_seats_cached",
+        &uri,
+        admin,
+    )
+    .await?;
+    let after = cache_reads(&fixture.state);
+    let hits = after.0 - before.0;
+    let reads = hits + after.1 - before.1;
+    cached.hit_rate = Some(hits as f64 / reads.max(1) as f64);
+    results.push(cached);
+
+    let samples = time_operation!(iterations, {
+        cache.invalidate_event(fixture.tenant_id, event_id).await;
+        let (status, body) = fixture.client.call(Method::GET, &uri, admin, None).await?;
+        if !status.is_success() {
+            bail!("GET {uri} returned {status}: {body}");
+        }
+    });
+    results.push(measure(
+        Component::Cache,
+        "availability_1300_seats_uncached",
+        samples,
+    ));
+
+    // Ten buyers poll the map for each hold a cashier makes and releases.
+    let seats = fixture
+        .client
+        .expect(Method::GET, &uri, admin, None, StatusCode::OK)
+        .await?;
+    let seat_id = seats["seats"][0]["id"].clone();
+    let before = cache_reads(&fixture.state);
+    let mut round = 0usize;
+    let samples = time_operation!(iterations, {
+        round += 1;
+        if round.is_multiple_of(10) {
+            let hold = fixture
+                .client
+                .expect(
+                    Method::POST,
+                    "/api/v1/holds",
+                    admin,
+                    Some(json!({ "zone_id": fixture.platea_id, "seat_ids": [seat_id] })),
+                    StatusCode::CREATED,
+                )
+                .await?;
+            let hold_id = hold["id"].as_str().context("hold id")?;
+            fixture
+                .client
+                .expect(
+                    Method::DELETE,
+                    &format!("/api/v1/holds/{hold_id}"),
+                    admin,
+                    None,
+                    StatusCode::NO_CONTENT,
+                )
+                .await?;
+        } else {
+            fixture
+                .client
+                .expect(Method::GET, &uri, admin, None, StatusCode::OK)
+                .await?;
+        }
+    });
+    let after = cache_reads(&fixture.state);
+    let hits = after.0 - before.0;
+    let reads = hits + after.1 - before.1;
+    let mut mix = measure(Component::Cache, "map_polling_with_holds", samples);
+    mix.hit_rate = Some(hits as f64 / reads.max(1) as f64);
+    results.push(mix);
+    Ok(results)
+}
+
 async fn run_health(fixture: &Fixture, iterations: usize) -> anyhow::Result<Vec<Measurement>> {
     let mut results = Vec::new();
     for (name, uri) in [
@@ -521,9 +656,12 @@ pub async fn benchmark(args: &BenchmarkArgs) -> anyhow::Result<BenchmarkReport> 
         bail!("--iterations must be at least 1");
     }
     let scratch = tempfile::tempdir().context("creating a temporary directory")?;
+    let redis_prefix = format!("taquilla-benchmark-{}:", Uuid::new_v4().simple());
     let config = Config {
         data_dir: scratch.path().to_path_buf(),
         database_url: args.database_url.clone(),
+        redis_url: args.redis_url.clone(),
+        redis_key_prefix: redis_prefix,
         ..Config::default()
     };
     let state =
@@ -538,8 +676,9 @@ pub async fn benchmark(args: &BenchmarkArgs) -> anyhow::Result<BenchmarkReport> 
     let selected =
         |component: Component| args.component == Component::All || args.component == component;
     let mut operations = Vec::new();
-    let runs: [(Component, &str); 4] = [
+    let runs: [(Component, &str); 5] = [
         (Component::Database, "database"),
+        (Component::Cache, "cache"),
         (Component::Api, "api"),
         (Component::Health, "health"),
         (Component::Sales, "sales"),
@@ -554,6 +693,7 @@ pub async fn benchmark(args: &BenchmarkArgs) -> anyhow::Result<BenchmarkReport> 
             Component::Api => run_api(&fixture, args.iterations).await?,
             Component::Health => run_health(&fixture, args.iterations).await?,
             Component::Sales => run_sales(&fixture, args.iterations).await?,
+            Component::Cache => run_cache(&fixture, args.iterations).await?,
             Component::All => Vec::new(),
         };
         if args.verbose {
@@ -568,6 +708,10 @@ pub async fn benchmark(args: &BenchmarkArgs) -> anyhow::Result<BenchmarkReport> 
             }
         }
         operations.extend(measured);
+    }
+    // Keys of a Redis cache go with the run.
+    if args.redis_url.is_some() {
+        fixture.state.cache.backend().clear().await?;
     }
     drop(fixture);
     drop(scratch);
@@ -606,6 +750,16 @@ pub fn print_table(report: &BenchmarkReport) {
             operation.ops_per_second,
             operation.status
         );
+    }
+    for operation in &report.operations {
+        if let Some(hit_rate) = operation.hit_rate {
+            println!(
+                "{} {}: cache hit rate {:.1} %",
+                operation.component,
+                operation.name,
+                hit_rate * 100.0
+            );
+        }
     }
     for operation in report
         .operations

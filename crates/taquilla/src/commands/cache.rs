@@ -2,8 +2,8 @@
 //!
 //! The commands act on the Redis cache that `serve` instances share when
 //! `REDIS_URL` is set. Without it each `serve` process keeps its own cache in
-//! memory, which no other process can reach: the commands then say so and
-//! exit 2.
+//! memory, which no other process can reach: the commands then print why
+//! and exit 2.
 
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -145,6 +145,7 @@ pub async fn run(args: CheckRegressionArgs) -> anyhow::Result<ExitCode> {
                 json: false,
                 save_baseline: None,
                 database_url: args.database_url.clone(),
+                redis_url: None,
             })
             .await?
         }
@@ -260,6 +261,7 @@ mod tests {
                     max_ms: *p95,
                     ops_per_second: 1.0,
                     status: "ok".to_string(),
+                    hit_rate: None,
                 })
                 .collect(),
         }

@@ -1,0 +1,449 @@
+//! The read cache serves availability, current stages and the catalogue.
+//! Every change through the API shows at once, and tenants never see each
+//! other's entries. Redis shares the cache across instances, and a Redis that
+//! is down only sends reads to the database.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use serde_json::{Value, json};
+use taquilla_app::Config;
+use taquilla_app::startup::Application;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use crate::helpers::{
+    Backend, EventTimes, Param, Shop, TestApp, ZoneSpec, assert_error, assert_status, cash_ves,
+    new_client, spawn_app, spawn_app_with,
+};
+
+backend_tests!(
+    reads_cached_until_change_or_ttl,
+    api_changes_show_at_once,
+    entries_stay_in_their_tenant,
+    redis_shared_across_instances,
+    redis_down_keeps_selling,
+);
+
+/// Redis of the machine the tests run on.
+const REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+fn operations(app: &TestApp, operation: &str, result: &str) -> u64 {
+    app.state
+        .metrics
+        .cache_operations_total
+        .with_label_values(&[operation, result])
+        .get()
+}
+
+async fn numbered_shop(app: &TestApp, slug: &str, rif: &str) -> Shop {
+    app.setup_shop(
+        slug,
+        rif,
+        ZoneSpec::Numbered {
+            rows: vec![4],
+            price_usd_cents: 2_000,
+        },
+        EventTimes::default(),
+    )
+    .await
+}
+
+/// Statuses of the zone's seats, in seat order, as the API shows them.
+async fn seat_statuses(app: &TestApp, token: &str, zone_id: Uuid) -> Vec<String> {
+    let availability = app.availability(token, zone_id).await;
+    assert_status(&availability, 200);
+    availability.body["seats"]
+        .as_array()
+        .expect("seats")
+        .iter()
+        .map(|seat| seat["status"].as_str().expect("status").to_string())
+        .collect()
+}
+
+fn statuses(list: &[&str]) -> Vec<String> {
+    list.iter().map(|status| status.to_string()).collect()
+}
+
+async fn reads_cached_until_change_or_ttl(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let shop = numbered_shop(&app, "cache-ttl", "J-12345678-4").await;
+    let cashier = &shop.tenant.cashier_token;
+
+    let first = app.availability(cashier, shop.zone_id).await;
+    let hits = operations(&app, "get", "hit");
+    let second = app.availability(cashier, shop.zone_id).await;
+    assert_eq!(first.body, second.body);
+    assert_eq!(operations(&app, "get", "hit"), hits + 1);
+
+    // A change behind the API's back (here by SQL) is not seen while the
+    // entry is fresh: the response comes from the cache ...
+    let seat = Uuid::parse_str(first.body["seats"][0]["id"].as_str().unwrap()).unwrap();
+    app.db
+        .execute(
+            "UPDATE seats SET status = 'sold' WHERE id = $1",
+            &[Param::from(seat)],
+        )
+        .await;
+    assert_eq!(
+        seat_statuses(&app, cashier, shop.zone_id).await[0],
+        "available"
+    );
+    // ... and it is once the entry's time is over.
+    app.advance(Duration::seconds(
+        app.state.config.cache_ttl_seconds as i64 + 1,
+    ));
+    assert_eq!(seat_statuses(&app, cashier, shop.zone_id).await[0], "sold");
+
+    // The counter is exported under its documented name.
+    let metrics = app.get("/metrics").send().await;
+    let text = metrics.text;
+    assert!(
+        text.contains("venezuelan_pos_cache_operations_total{operation=\"get\",result=\"hit\"}"),
+        "{text}"
+    );
+    app.teardown().await;
+}
+
+async fn api_changes_show_at_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let shop = numbered_shop(&app, "cache-cambios", "J-12345678-4").await;
+    let cashier = &shop.tenant.cashier_token;
+    let admin = &shop.tenant.admin_token;
+    let seats = app.seat_ids(cashier, shop.zone_id).await;
+    let free = statuses(&["available"; 4]);
+    assert_eq!(seat_statuses(&app, cashier, shop.zone_id).await, free);
+
+    // Hold, then release.
+    let hold = app.hold_seats(cashier, shop.zone_id, &seats[..1]).await;
+    assert_status(&hold, 201);
+    assert_eq!(
+        seat_statuses(&app, cashier, shop.zone_id).await,
+        statuses(&["held", "available", "available", "available"])
+    );
+    let released = app
+        .delete(&format!("/api/v1/holds/{}", hold.id("id")))
+        .token(cashier)
+        .send()
+        .await;
+    assert_status(&released, 204);
+    assert_eq!(seat_statuses(&app, cashier, shop.zone_id).await, free);
+
+    // A quick sale, then its void.
+    let total = app.order_total_bs(&shop, cashier, &seats[1..2]).await;
+    assert_eq!(seat_statuses(&app, cashier, shop.zone_id).await, free);
+    let sale = app
+        .post("/api/v1/sales")
+        .token(cashier)
+        .idempotency_key("cache-venta-1")
+        .json(json!({
+            "zone_id": shop.zone_id,
+            "seat_ids": [seats[1]],
+            "customer_id": shop.customer_id,
+            "payments": [cash_ves(total)],
+        }))
+        .send()
+        .await;
+    assert_status(&sale, 201);
+    assert_eq!(
+        seat_statuses(&app, cashier, shop.zone_id).await,
+        statuses(&["available", "sold", "available", "available"])
+    );
+    let voided = app
+        .void_order(admin, sale.id("id"), "Cambio de fecha")
+        .await;
+    assert_status(&voided, 200);
+    assert_eq!(seat_statuses(&app, cashier, shop.zone_id).await, free);
+
+    // A hold left to expire: the sweeper's round shows in the cached map.
+    let hold = app.hold_seats(cashier, shop.zone_id, &seats[2..3]).await;
+    assert_status(&hold, 201);
+    assert_eq!(seat_statuses(&app, cashier, shop.zone_id).await[2], "held");
+    app.advance(Duration::minutes(16));
+    taquilla_app::jobs::sweep_once(&app.state)
+        .await
+        .expect("sweeper round");
+    assert_eq!(seat_statuses(&app, cashier, shop.zone_id).await, free);
+
+    // A price change by the organiser.
+    let before = app.availability(cashier, shop.zone_id).await;
+    let priced = app
+        .request(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/zones/{}/pricing", shop.zone_id),
+        )
+        .token(admin)
+        .json(json!({ "row_markup_basis_points": 1_000 }))
+        .send()
+        .await;
+    assert_status(&priced, 200);
+    let after = app.availability(cashier, shop.zone_id).await;
+    assert_eq!(
+        after.body["seats"][0]["price_usd_cents"].as_i64().unwrap(),
+        before.body["seats"][0]["price_usd_cents"].as_i64().unwrap() * 11 / 10
+    );
+
+    // A stage added and ended: the current stages follow each step.
+    let stages_path = format!("/api/v1/events/{}/stages/current", shop.event_id);
+    let current = app.get(&stages_path).token(cashier).send().await;
+    assert_status(&current, 200);
+    let mut stage_ids = Vec::new();
+    for (name, basis_points) in [("Preventa", -2_000), ("General", 0)] {
+        let stage = app
+            .post(&format!("/api/v1/events/{}/stages", shop.event_id))
+            .token(admin)
+            .json(json!({
+                "name": name,
+                "modifier": { "kind": "percent", "basis_points": basis_points },
+            }))
+            .send()
+            .await;
+        assert_status(&stage, 201);
+        stage_ids.push(stage.id("id"));
+        let current = app.get(&stages_path).token(cashier).send().await;
+        assert_eq!(
+            current.body[0]["current"]["name"], "Preventa",
+            "{}",
+            current.body
+        );
+    }
+    let ended = app
+        .post(&format!("/api/v1/stages/{}/end", stage_ids[0]))
+        .token(admin)
+        .send()
+        .await;
+    assert_status(&ended, 200);
+    let current = app.get(&stages_path).token(cashier).send().await;
+    assert_eq!(
+        current.body[0]["current"]["name"], "General",
+        "{}",
+        current.body
+    );
+
+    // The catalogue: an event closed by the organiser reads as closed.
+    let event_path = format!("/api/v1/events/{}", shop.event_id);
+    let event = app.get(&event_path).token(cashier).send().await;
+    assert_eq!(event.body["status"], "active");
+    let closed = app
+        .post(&format!("{event_path}/close"))
+        .token(admin)
+        .send()
+        .await;
+    assert_status(&closed, 200);
+    let event = app.get(&event_path).token(cashier).send().await;
+    assert_eq!(event.body["status"], "closed");
+    let events = app.get("/api/v1/events").token(cashier).send().await;
+    assert_eq!(events.body["items"][0]["status"], "closed");
+    app.teardown().await;
+}
+
+async fn entries_stay_in_their_tenant(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ours = numbered_shop(&app, "cache-nuestro", "J-12345678-4").await;
+    let theirs = app.setup_tenant("cache-ajeno", "J-00124134-5").await;
+
+    // Our map and event are cached; the other tenant still cannot read them.
+    assert_status(
+        &app.availability(&ours.tenant.cashier_token, ours.zone_id)
+            .await,
+        200,
+    );
+    let event_path = format!("/api/v1/events/{}", ours.event_id);
+    assert_status(
+        &app.get(&event_path)
+            .token(&ours.tenant.cashier_token)
+            .send()
+            .await,
+        200,
+    );
+    for _ in 0..2 {
+        let map = app
+            .get(&format!("/api/v1/zones/{}/availability", ours.zone_id))
+            .token(&theirs.cashier_token)
+            .send()
+            .await;
+        assert_error(&map, 404, "not_found");
+        assert_error(
+            &app.get(&event_path)
+                .token(&theirs.cashier_token)
+                .send()
+                .await,
+            404,
+            "not_found",
+        );
+        let stages = app
+            .get(&format!("/api/v1/events/{}/stages/current", ours.event_id))
+            .token(&theirs.cashier_token)
+            .send()
+            .await;
+        assert_error(&stages, 404, "not_found");
+    }
+    let list = app
+        .get("/api/v1/events")
+        .token(&theirs.cashier_token)
+        .send()
+        .await;
+    assert_eq!(list.body["items"], json!([]));
+    app.teardown().await;
+}
+
+/// A second instance of `app` on the same database, clock and configuration
+/// (with `adjust` applied), serving on its own loopback port.
+struct Instance {
+    address: String,
+    shutdown: oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Instance {
+    async fn start(app: &TestApp, adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = (*app.state.config).clone();
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        adjust(&mut config);
+        let application = Application::build(config, app.clock.clone() as Arc<_>)
+            .await
+            .expect("building the second instance");
+        let address = format!("http://127.0.0.1:{}", application.local_addr().port());
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(application.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        Self {
+            address,
+            shutdown,
+            server,
+        }
+    }
+
+    async fn stop(self) {
+        let _ = self.shutdown.send(());
+        self.server
+            .await
+            .expect("the second instance panicked")
+            .expect("the second instance stopped with an error");
+    }
+}
+
+/// Deletes every Redis key under `prefix`.
+async fn delete_redis_keys(prefix: &str) {
+    let client = redis::Client::open(REDIS_URL).expect("Redis URL");
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connecting to Redis");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut connection)
+        .await
+        .expect("listing keys");
+    if !keys.is_empty() {
+        let _: i64 = redis::cmd("DEL")
+            .arg(&keys)
+            .query_async(&mut connection)
+            .await
+            .expect("deleting keys");
+    }
+}
+
+async fn redis_keys(prefix: &str) -> Vec<String> {
+    let client = redis::Client::open(REDIS_URL).expect("Redis URL");
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connecting to Redis");
+    redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut connection)
+        .await
+        .expect("listing keys")
+}
+
+async fn redis_shared_across_instances(backend: Backend) {
+    let prefix = format!("taquilla-test-{}:", Uuid::new_v4().simple());
+    let app = spawn_app_with(backend, |config| {
+        config.redis_url = Some(REDIS_URL.to_string());
+        config.redis_key_prefix = prefix.clone();
+    })
+    .await;
+    let second = Instance::start(&app, |_| {}).await;
+    let shop = numbered_shop(&app, "cache-redis", "J-12345678-4").await;
+    let cashier = &shop.tenant.cashier_token;
+    let seats = app.seat_ids(cashier, shop.zone_id).await;
+
+    // The first instance fills the shared entry; the second one reads it.
+    let first = app.availability(cashier, shop.zone_id).await;
+    assert_status(&first, 200);
+    let keys = redis_keys(&prefix).await;
+    let group = format!(
+        "{prefix}cache:{}:event:{}",
+        shop.tenant.tenant_id, shop.event_id
+    );
+    assert!(keys.contains(&group), "{keys:?}");
+    let client = new_client();
+    let path = format!("/api/v1/zones/{}/availability", shop.zone_id);
+    let read_second = || async {
+        let response = client
+            .get(format!("{}{path}", second.address))
+            .bearer_auth(cashier)
+            .send()
+            .await
+            .expect("request to the second instance");
+        assert_eq!(response.status(), 200);
+        response.json::<Value>().await.expect("JSON")
+    };
+    assert_eq!(read_second().await, first.body);
+
+    // A hold on the first instance shows on the second at once.
+    assert_status(
+        &app.hold_seats(cashier, shop.zone_id, &seats[..1]).await,
+        201,
+    );
+    assert_eq!(read_second().await["seats"][0]["status"], "held");
+
+    // `taquilla cache clear` empties it for every instance.
+    let cleared = app.state.cache.backend().clear().await.expect("clear");
+    assert!(cleared >= 1);
+    assert!(redis_keys(&prefix).await.is_empty());
+    assert_eq!(read_second().await["seats"][0]["status"], "held");
+
+    second.stop().await;
+    app.teardown().await;
+    delete_redis_keys(&prefix).await;
+}
+
+async fn redis_down_keeps_selling(backend: Backend) {
+    // Nothing listens on port 1 of loopback.
+    let app = spawn_app_with(backend, |config| {
+        config.redis_url = Some("redis://127.0.0.1:1".to_string());
+    })
+    .await;
+    let shop = numbered_shop(&app, "cache-caido", "J-12345678-4").await;
+    let cashier = &shop.tenant.cashier_token;
+    let seats = app.seat_ids(cashier, shop.zone_id).await;
+
+    assert_status(&app.availability(cashier, shop.zone_id).await, 200);
+    let total = app.order_total_bs(&shop, cashier, &seats[..1]).await;
+    let sale = app
+        .post("/api/v1/sales")
+        .token(cashier)
+        .idempotency_key("cache-caido-1")
+        .json(json!({
+            "zone_id": shop.zone_id,
+            "seat_ids": [seats[0]],
+            "customer_id": shop.customer_id,
+            "payments": [cash_ves(total)],
+        }))
+        .send()
+        .await;
+    assert_status(&sale, 201);
+    assert_eq!(seat_statuses(&app, cashier, shop.zone_id).await[0], "sold");
+    assert!(operations(&app, "get", "error") >= 2);
+
+    let health = app.get("/health/").send().await;
+    assert_status(&health, 200);
+    assert_eq!(health.body["status"], "degraded");
+    assert_eq!(health.body["components"]["redis"]["status"], "unhealthy");
+    assert_eq!(health.body["components"]["cache"]["status"], "degraded");
+    assert_eq!(health.body["components"]["cache"]["kind"], "redis");
+    app.teardown().await;
+}
