@@ -9,6 +9,7 @@ mod fiscal;
 mod health_check;
 mod load_test;
 mod metrics_export;
+mod monitor;
 mod onsale;
 mod serve;
 
@@ -55,6 +56,9 @@ enum Command {
     Cache(cache::CacheArgs),
     /// Compare a benchmark run with a baseline; exit 1 when an operation regressed.
     CheckRegression(check_regression::CheckRegressionArgs),
+    /// Watch a running server: request rate, latency, errors, sales, cache and
+    /// database figures from its /metrics, one line per interval.
+    Monitor(monitor::MonitorArgs),
     /// Serve gauges read from the database (tickets sold and revenue per event, places
     /// available per zone, active holds, fiscal documents per series) on /metrics.
     MetricsExport(metrics_export::MetricsExportArgs),
@@ -97,6 +101,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Benchmark(args) => benchmark::run(args).await,
         Command::Cache(args) => cache::run(args).await,
         Command::CheckRegression(args) => check_regression::run(args).await,
+        Command::Monitor(args) => monitor::run(args).await,
         Command::MetricsExport(args) => metrics_export::run(args).await,
     }
 }

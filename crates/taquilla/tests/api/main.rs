@@ -40,6 +40,7 @@ mod holds;
 mod idempotency;
 mod isolation;
 mod money;
+mod monitor;
 mod offline;
 mod operations;
 mod pricing;
