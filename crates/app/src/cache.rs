@@ -232,6 +232,18 @@ end
 return 0
 ";
 
+/// Escapes the characters that SCAN MATCH reads as a pattern.
+fn escape_glob(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        if matches!(character, '*' | '?' | '[' | ']' | '\\' | '^') {
+            escaped.push('\\');
+        }
+        escaped.push(character);
+    }
+    escaped
+}
+
 /// Entries in Redis, one hash per group, shared by every instance.
 pub struct RedisBackend {
     redis: Redis,
@@ -250,10 +262,11 @@ impl RedisBackend {
         }
     }
 
-    /// Keys of every group of this deployment.
+    /// Keys of every group of this deployment: hashes under the prefix,
+    /// matched literally, so keys of other programs are left alone.
     async fn group_keys(&self) -> Result<Vec<String>, CacheError> {
         let mut connection = self.redis.connection();
-        let pattern = self.redis.key("cache:*");
+        let pattern = format!("{}*", escape_glob(&self.redis.key("cache:")));
         let mut cursor: u64 = 0;
         let mut keys = Vec::new();
         loop {
@@ -263,6 +276,8 @@ impl RedisBackend {
                 .arg(&pattern)
                 .arg("COUNT")
                 .arg(500)
+                .arg("TYPE")
+                .arg("hash")
                 .query_async(&mut connection)
                 .await?;
             keys.extend(batch);
@@ -725,6 +740,12 @@ mod tests {
         };
         assert_eq!(read(ours).await.unwrap(), Bytes::from("ours"));
         assert_eq!(read(theirs).await.unwrap(), Bytes::from("reloaded"));
+    }
+
+    #[test]
+    fn glob_characters_are_escaped() {
+        assert_eq!(escape_glob("break-[z]*:cache:"), "break-\\[z\\]\\*:cache:");
+        assert_eq!(escape_glob("taquilla:"), "taquilla:");
     }
 
     #[test]

@@ -442,6 +442,12 @@ impl Config {
         {
             return Err("REDIS_URL must start with redis:// or redis+unix://".to_string());
         }
+        if self.redis_key_prefix.trim().is_empty() {
+            return Err(
+                "TAQUILLA_REDIS_KEY_PREFIX must not be empty, so taquilla's keys stay apart from others in Redis"
+                    .to_string(),
+            );
+        }
         if !(1..=3_600).contains(&self.cache_ttl_seconds) {
             return Err("TAQUILLA_CACHE_TTL_SECONDS must be between 1 and 3600".to_string());
         }

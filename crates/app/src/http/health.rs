@@ -105,9 +105,9 @@ async fn cache_components(state: &AppState) -> (Value, Option<Value>) {
                 json!({
                     "status": "degraded",
                     "kind": state.cache.kind(),
-                    "reason": "redis unreachable; reads go to the database",
+                    "reason": "redis failed its health check; reads go to the database",
                 }),
-                Some(json!({ "status": "unhealthy", "reason": "unreachable" })),
+                Some(json!({ "status": "unhealthy", "reason": error })),
             )
         }
     }

@@ -8,8 +8,13 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use std::time::Duration;
+
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use taquilla_app::Config;
+use taquilla_app::cache::{CacheBackend, RedisBackend};
+use taquilla_app::redis_client::Redis;
 
 #[derive(Debug, Args)]
 pub struct CacheArgs {
@@ -61,14 +66,20 @@ pub async fn run(args: CacheArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
+    options
+        .config
+        .validate()
+        .map_err(|message| anyhow::anyhow!("invalid configuration: {message}"))?;
     let _log_files = taquilla_app::telemetry::init_with_files(&options.config)?;
     let json = options.json;
-    let state = taquilla_app::startup::build_state(
-        options.config.clone(),
-        Arc::new(taquilla_store::SystemClock),
-    )
-    .await?;
-    let backend = state.cache.backend();
+    let url = options.config.configured_redis_url().unwrap_or_default();
+    let redis = Redis::connect_lazily(url, &options.config.redis_key_prefix)?;
+    redis
+        .ping()
+        .await
+        .context("Redis of REDIS_URL did not answer PING")?;
+    // Stats and clear touch only Redis, so they work while the database is down.
+    let backend = RedisBackend::new(redis, Duration::from_secs(options.config.cache_ttl_seconds));
     match args.command {
         CacheCommand::Stats(_) => {
             let stats = backend.stats().await?;
@@ -95,6 +106,11 @@ pub async fn run(args: CacheArgs) -> anyhow::Result<ExitCode> {
             }
         }
         CacheCommand::Warm(_) => {
+            let state = taquilla_app::startup::build_state(
+                options.config.clone(),
+                Arc::new(taquilla_store::SystemClock),
+            )
+            .await?;
             let tenants = super::fiscal::tenants(&state.store, tenant).await?;
             let mut events = 0;
             let mut zones = 0;
@@ -110,6 +126,16 @@ pub async fn run(args: CacheArgs) -> anyhow::Result<ExitCode> {
                 );
                 events += counts.events;
                 zones += counts.zones;
+            }
+            // The cache never fails a read, so a write that did not reach
+            // Redis only shows in the counters.
+            let operations = &state.metrics.cache_operations_total;
+            let failed = operations.with_label_values(&["get", "error"]).get()
+                + operations.with_label_values(&["set", "error"]).get();
+            if failed > 0 {
+                anyhow::bail!(
+                    "{failed} cache operations failed while warming; check Redis and run the command again"
+                );
             }
             if json {
                 println!(

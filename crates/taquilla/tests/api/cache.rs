@@ -345,6 +345,20 @@ async fn delete_redis_keys(prefix: &str) {
     }
 }
 
+async fn set_redis_key(key: &str) {
+    let client = redis::Client::open(REDIS_URL).expect("Redis URL");
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connecting to Redis");
+    let _: () = redis::cmd("SET")
+        .arg(key)
+        .arg("not taquilla's")
+        .query_async(&mut connection)
+        .await
+        .expect("setting a key");
+}
+
 async fn redis_keys(prefix: &str) -> Vec<String> {
     let client = redis::Client::open(REDIS_URL).expect("Redis URL");
     let mut connection = client
@@ -400,10 +414,30 @@ async fn redis_shared_across_instances(backend: Backend) {
     );
     assert_eq!(read_second().await["seats"][0]["status"], "held");
 
-    // `taquilla cache clear` empties it for every instance.
-    let cleared = app.state.cache.backend().clear().await.expect("clear");
-    assert!(cleared >= 1);
-    assert!(redis_keys(&prefix).await.is_empty());
+    // `taquilla cache stats` counts it and `taquilla cache clear` empties it
+    // for every instance, without touching keys outside the prefix.
+    let foreign = format!("{prefix}other:cache:1");
+    set_redis_key(&foreign).await;
+    let cache_command = |command: &'static str| {
+        let prefix = prefix.clone();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_taquilla"))
+                .args(["cache", command, "--json"])
+                .env("REDIS_URL", REDIS_URL)
+                .env("TAQUILLA_REDIS_KEY_PREFIX", prefix)
+                .env("DATABASE_URL", "postgres://127.0.0.1:1/unused")
+                .output()
+                .expect("running taquilla cache")
+        })
+    };
+    let stats = cache_command("stats").await.unwrap();
+    assert!(stats.status.success(), "{stats:?}");
+    let stats: Value = serde_json::from_slice(&stats.stdout).expect("JSON stats");
+    assert_eq!(stats["groups"], 1, "{stats}");
+    assert!(stats["entries"].as_u64().unwrap() >= 1, "{stats}");
+    let cleared = cache_command("clear").await.unwrap();
+    assert!(cleared.status.success(), "{cleared:?}");
+    assert_eq!(redis_keys(&prefix).await, vec![foreign]);
     assert_eq!(read_second().await["seats"][0]["status"], "held");
 
     second.stop().await;
