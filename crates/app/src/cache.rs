@@ -388,22 +388,33 @@ pub struct WarmCounts {
     pub zones: u64,
 }
 
-/// Loads the availability of every zone of a tenant's active events, and
-/// each such event, into the cache (a no-op for entries already there).
+/// Loads the availability of every zone of a tenant's active events (or of
+/// `only_event`, whatever its status), and each such event, into the cache.
+/// Entries already there are kept.
 pub async fn warm_tenant(
     state: &crate::state::AppState,
     tenant_id: Uuid,
+    only_event: Option<Uuid>,
 ) -> taquilla_store::StoreResult<WarmCounts> {
-    use taquilla_store::model::PageRequest;
+    use taquilla_store::model::{Page, PageRequest};
 
     let mut counts = WarmCounts::default();
     let mut after = None;
     loop {
-        let page = state
-            .store
-            .list_events(tenant_id, PageRequest { limit: 200, after })
-            .await?;
-        for event in page.items.iter().filter(|event| event.status == "active") {
+        let page = match only_event {
+            Some(event_id) => Page {
+                items: vec![state.store.get_event(tenant_id, event_id).await?],
+                next_cursor: None,
+            },
+            None => {
+                state
+                    .store
+                    .list_events(tenant_id, PageRequest { limit: 200, after })
+                    .await?
+            }
+        };
+        let wanted = |status: &str| only_event.is_some() || status == "active";
+        for event in page.items.iter().filter(|event| wanted(&event.status)) {
             let catalogue = Group::catalogue(tenant_id);
             state
                 .cache

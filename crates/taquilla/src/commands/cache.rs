@@ -27,7 +27,7 @@ enum CacheCommand {
     /// Print the number of cached groups and entries.
     Stats(CacheOptions),
     /// Drop every cached entry; the next reads load from the database.
-    Clear(CacheOptions),
+    Clear(ClearArgs),
     /// Load the availability of every zone of every active event, and the
     /// events themselves, into the cache before an on-sale.
     Warm(WarmArgs),
@@ -44,6 +44,17 @@ struct CacheOptions {
 }
 
 #[derive(Debug, Args)]
+struct ClearArgs {
+    #[command(flatten)]
+    options: CacheOptions,
+
+    /// Clear without this flag is refused: every instance then reads the
+    /// database until the entries are loaded again.
+    #[arg(long)]
+    confirm: bool,
+}
+
+#[derive(Debug, Args)]
 struct WarmArgs {
     #[command(flatten)]
     options: CacheOptions,
@@ -51,12 +62,25 @@ struct WarmArgs {
     /// Slug of the tenant to warm; every tenant when omitted.
     #[arg(long)]
     tenant: Option<String>,
+
+    /// Warm only this event (with --tenant); every active event when omitted.
+    #[arg(long, requires = "tenant")]
+    event: Option<uuid::Uuid>,
 }
 
 pub async fn run(args: CacheArgs) -> anyhow::Result<ExitCode> {
-    let (options, tenant) = match &args.command {
-        CacheCommand::Stats(options) | CacheCommand::Clear(options) => (options, None),
-        CacheCommand::Warm(warm) => (&warm.options, warm.tenant.as_deref()),
+    let (options, tenant, event) = match &args.command {
+        CacheCommand::Stats(options) => (options, None, None),
+        CacheCommand::Clear(clear) => {
+            if !clear.confirm {
+                eprintln!(
+                    "taquilla cache clear drops the cache of every instance; run it again with --confirm"
+                );
+                return Ok(ExitCode::from(2));
+            }
+            (&clear.options, None, None)
+        }
+        CacheCommand::Warm(warm) => (&warm.options, warm.tenant.as_deref(), warm.event),
     };
     if options.config.configured_redis_url().is_none() {
         eprintln!(
@@ -115,7 +139,7 @@ pub async fn run(args: CacheArgs) -> anyhow::Result<ExitCode> {
             let mut events = 0;
             let mut zones = 0;
             for (index, tenant) in tenants.iter().enumerate() {
-                let counts = taquilla_app::cache::warm_tenant(&state, tenant.id).await?;
+                let counts = taquilla_app::cache::warm_tenant(&state, tenant.id, event).await?;
                 eprintln!(
                     "warmed tenant {}/{}: {} ({} events, {} zones)",
                     index + 1,

@@ -22,9 +22,13 @@ pub struct MonitorArgs {
     #[arg(long, default_value_t = 5)]
     interval: u64,
 
-    /// Lines to print before exiting; unset, it runs until Ctrl-C.
+    /// Lines to print before exiting; unset, it runs until Ctrl-C or --duration.
     #[arg(long)]
     count: Option<u64>,
+
+    /// Seconds to run before exiting; unset, it runs until Ctrl-C or --count.
+    #[arg(long)]
+    duration: Option<u64>,
 
     /// Print each line as a JSON object instead of a table row.
     #[arg(long)]
@@ -407,6 +411,12 @@ pub async fn run(args: MonitorArgs) -> anyhow::Result<ExitCode> {
     if args.count == Some(0) {
         bail!("--count must be at least 1");
     }
+    if args.duration == Some(0) {
+        bail!("--duration must be at least 1 second");
+    }
+    let deadline = args
+        .duration
+        .map(|seconds| tokio::time::Instant::now() + Duration::from_secs(seconds));
     let base = args.url.trim_end_matches('/').to_string();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(args.interval.clamp(2, 10)))
@@ -432,8 +442,15 @@ pub async fn run(args: MonitorArgs) -> anyhow::Result<ExitCode> {
     let mut ticker = tokio::time::interval(Duration::from_secs(args.interval));
     ticker.tick().await;
     loop {
+        let until_deadline = async {
+            match deadline {
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = ticker.tick() => {}
+            _ = until_deadline => break,
             _ = tokio::signal::ctrl_c() => break,
         }
         let current = match scrape(&client, &base).await {

@@ -18,6 +18,8 @@ use crate::helpers::{
 };
 
 backend_tests!(
+    random_changes_match_database_in_memory,
+    random_changes_match_database_in_redis,
     reads_cached_until_change_or_ttl,
     api_changes_show_at_once,
     entries_stay_in_their_tenant,
@@ -63,6 +65,197 @@ async fn seat_statuses(app: &TestApp, token: &str, zone_id: Uuid) -> Vec<String>
 
 fn statuses(list: &[&str]) -> Vec<String> {
     list.iter().map(|status| status.to_string()).collect()
+}
+
+/// A small deterministic generator (xorshift64*), so a failing sequence can
+/// be replayed from the seed printed with the failure.
+struct Sequence(u64);
+
+impl Sequence {
+    fn below(&mut self, bound: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % bound
+    }
+}
+
+/// The sequences move the clock by 16 minutes many times; tokens must outlive them.
+const LONG_TOKEN_MINUTES: i64 = 30 * 24 * 60;
+
+async fn random_changes_match_database_in_memory(backend: Backend) {
+    let app = spawn_app_with(backend, |config| {
+        config.access_token_minutes = LONG_TOKEN_MINUTES;
+    })
+    .await;
+    random_changes_match_database(&app).await;
+    app.teardown().await;
+}
+
+async fn random_changes_match_database_in_redis(backend: Backend) {
+    let prefix = format!("taquilla-test-{}:", Uuid::new_v4().simple());
+    let app = spawn_app_with(backend, |config| {
+        config.redis_url = Some(REDIS_URL.to_string());
+        config.redis_key_prefix = prefix.clone();
+        config.access_token_minutes = LONG_TOKEN_MINUTES;
+    })
+    .await;
+    random_changes_match_database(&app).await;
+    app.teardown().await;
+    delete_redis_keys(&prefix).await;
+}
+
+/// Runs random sequences of holds, releases, orders, cancellations, quick
+/// sales, voids, expiries and price changes. After each step the seat map read
+/// through the API (and so through the cache) equals the database's.
+async fn random_changes_match_database(app: &TestApp) {
+    let shop = app
+        .setup_shop(
+            "cache-azar",
+            "J-12345678-4",
+            ZoneSpec::Numbered {
+                rows: vec![3, 3],
+                price_usd_cents: 1_500,
+            },
+            EventTimes::default(),
+        )
+        .await;
+    let cashier = &shop.tenant.cashier_token;
+    let admin = &shop.tenant.admin_token;
+    let seats = app.seat_ids(cashier, shop.zone_id).await;
+    let path = format!("/api/v1/zones/{}/availability", shop.zone_id);
+
+    for seed in [0x5EED_0001_u64, 0x5EED_0002, 0x5EED_0003, 0x5EED_0004] {
+        let mut random = Sequence(seed);
+        let mut holds: Vec<Uuid> = Vec::new();
+        let mut unpaid: Vec<Uuid> = Vec::new();
+        let mut paid: Vec<Uuid> = Vec::new();
+        for step in 0..40 {
+            let map = app
+                .state
+                .store
+                .zone_availability(shop.tenant.tenant_id, shop.zone_id)
+                .await
+                .expect("availability from the database");
+            let free: Vec<Uuid> = map
+                .seats
+                .iter()
+                .filter(|status| status.status == "available")
+                .map(|status| status.id)
+                .collect();
+            // Mostly a free seat; sometimes any seat, which a hold or sale must refuse.
+            let seat = if free.is_empty() || random.below(5) == 0 {
+                seats[random.below(seats.len())]
+            } else {
+                free[random.below(free.len())]
+            };
+            // Only operations that apply to the current state are drawn.
+            let mut applicable = vec![0, 4, 6, 7];
+            if !holds.is_empty() {
+                applicable.extend([1, 2]);
+            }
+            if !unpaid.is_empty() {
+                applicable.push(3);
+            }
+            if !paid.is_empty() {
+                applicable.push(5);
+            }
+            let operation = applicable[random.below(applicable.len())];
+            match operation {
+                0 => {
+                    let hold = app.hold_seats(cashier, shop.zone_id, &[seat]).await;
+                    if hold.status == 201 {
+                        holds.push(hold.id("id"));
+                    }
+                }
+                1 => {
+                    let hold = holds.swap_remove(random.below(holds.len()));
+                    app.delete(&format!("/api/v1/holds/{hold}"))
+                        .token(cashier)
+                        .send()
+                        .await;
+                }
+                2 => {
+                    let hold = holds.swap_remove(random.below(holds.len()));
+                    let order = app.create_order(cashier, hold, shop.customer_id).await;
+                    if order.status == 201 {
+                        unpaid.push(order.id("id"));
+                    }
+                }
+                3 => {
+                    let order = unpaid.swap_remove(random.below(unpaid.len()));
+                    app.post(&format!("/api/v1/orders/{order}/cancel"))
+                        .token(cashier)
+                        .send()
+                        .await;
+                }
+                4 => {
+                    // A taken seat is still offered: the sale must be refused.
+                    let total = if free.contains(&seat) {
+                        app.order_total_bs(&shop, cashier, &[seat]).await
+                    } else {
+                        100
+                    };
+                    let sale = app
+                        .post("/api/v1/sales")
+                        .token(cashier)
+                        .idempotency_key(&format!("azar-{seed}-{step}"))
+                        .json(json!({
+                            "zone_id": shop.zone_id,
+                            "seat_ids": [seat],
+                            "customer_id": shop.customer_id,
+                            "payments": [cash_ves(total)],
+                        }))
+                        .send()
+                        .await;
+                    if sale.status == 201 {
+                        paid.push(sale.id("id"));
+                    }
+                }
+                5 => {
+                    let order = paid.swap_remove(random.below(paid.len()));
+                    app.void_order(admin, order, "Prueba de caché").await;
+                }
+                6 => {
+                    app.advance(Duration::minutes(16));
+                    taquilla_app::jobs::sweep_once(&app.state)
+                        .await
+                        .expect("sweeper round");
+                    holds.clear();
+                    unpaid.clear();
+                }
+                _ => {
+                    let markup = random.below(5) as i64 * 500;
+                    app.request(
+                        reqwest::Method::PATCH,
+                        &format!("/api/v1/zones/{}/pricing", shop.zone_id),
+                    )
+                    .token(admin)
+                    .json(json!({ "row_markup_basis_points": markup }))
+                    .send()
+                    .await;
+                }
+            }
+
+            let through_cache = app.get(&path).token(cashier).send().await;
+            assert_status(&through_cache, 200);
+            let database = app
+                .state
+                .store
+                .zone_availability(shop.tenant.tenant_id, shop.zone_id)
+                .await
+                .expect("availability from the database");
+            assert_eq!(
+                through_cache.body,
+                serde_json::to_value(&database).unwrap(),
+                "seed {seed:#x}, step {step}, operation {operation}"
+            );
+        }
+    }
+    assert!(
+        operations(app, "get", "hit") > 0,
+        "the cache was never used"
+    );
 }
 
 async fn reads_cached_until_change_or_ttl(backend: Backend) {
@@ -418,11 +611,13 @@ async fn redis_shared_across_instances(backend: Backend) {
     // for every instance, without touching keys outside the prefix.
     let foreign = format!("{prefix}other:cache:1");
     set_redis_key(&foreign).await;
-    let cache_command = |command: &'static str| {
+    let cache_command = |command: &'static [&'static str]| {
         let prefix = prefix.clone();
         tokio::task::spawn_blocking(move || {
             std::process::Command::new(env!("CARGO_BIN_EXE_taquilla"))
-                .args(["cache", command, "--json"])
+                .arg("cache")
+                .args(command)
+                .arg("--json")
                 .env("REDIS_URL", REDIS_URL)
                 .env("TAQUILLA_REDIS_KEY_PREFIX", prefix)
                 .env("DATABASE_URL", "postgres://127.0.0.1:1/unused")
@@ -430,12 +625,15 @@ async fn redis_shared_across_instances(backend: Backend) {
                 .expect("running taquilla cache")
         })
     };
-    let stats = cache_command("stats").await.unwrap();
+    let stats = cache_command(&["stats"]).await.unwrap();
     assert!(stats.status.success(), "{stats:?}");
     let stats: Value = serde_json::from_slice(&stats.stdout).expect("JSON stats");
     assert_eq!(stats["groups"], 1, "{stats}");
     assert!(stats["entries"].as_u64().unwrap() >= 1, "{stats}");
-    let cleared = cache_command("clear").await.unwrap();
+    let unconfirmed = cache_command(&["clear"]).await.unwrap();
+    assert_eq!(unconfirmed.status.code(), Some(2), "{unconfirmed:?}");
+    assert_eq!(redis_keys(&prefix).await.len(), 2);
+    let cleared = cache_command(&["clear", "--confirm"]).await.unwrap();
     assert!(cleared.status.success(), "{cleared:?}");
     assert_eq!(redis_keys(&prefix).await, vec![foreign]);
     assert_eq!(read_second().await["seats"][0]["status"], "held");
