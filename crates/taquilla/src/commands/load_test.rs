@@ -1,12 +1,14 @@
-//! `taquilla load-test`: closed-loop complete sales against a running server on
-//! loopback. Each virtual client repeats hold → order → payment → tickets (or
-//! one quick sale) on seats no other client picks, so every sale should
-//! succeed. Latency is reported per request kind and for the whole sale.
-//! `--test-type onsale` runs the on-sale spike instead (see `onsale.rs`).
+//! `taquilla load-test`: load against a running server on loopback.
+//! `--test-type sales` (the default) runs closed-loop complete sales: each
+//! virtual client repeats hold → order → payment → tickets (or one quick
+//! sale) on seats no other client picks, so every sale should succeed.
+//! `--test-type onsale` runs the on-sale spike (see `onsale.rs`), and
+//! `health`, `auth`, `events`, `reports` and `mixed` run the request mixes of
+//! the operators' plan (see `scenarios.rs`).
 //!
 //! The command sets up its own event (a numbered zone large enough for the
-//! run) with a tenant admin's credentials, and never targets a host other than
-//! 127.0.0.1, ::1 or localhost.
+//! run) with a tenant admin's credentials unless `--event-id` names one, and
+//! never targets a host other than 127.0.0.1, ::1 or localhost.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -32,6 +34,21 @@ pub struct LoadTestArgs {
     #[arg(long, default_value_t = 20)]
     duration: u64,
 
+    /// Iterations (sales, or scenario runs of a request mix) per user; the run
+    /// ends when every user is done or --duration passes.
+    #[arg(long)]
+    requests_per_user: Option<u64>,
+
+    /// Open loop: iterations started per second whatever the answers take,
+    /// with at most --concurrent-users in flight (request mixes only).
+    #[arg(long)]
+    rate: Option<f64>,
+
+    /// Event to sell from (`sales`, `events`, `mixed`): its numbered zone with
+    /// the most seats, and only seats available now. Default: a new event.
+    #[arg(long)]
+    event_id: Option<String>,
+
     /// Upper bound on complete sales, whatever the duration.
     #[arg(long, default_value_t = 200_000)]
     max_sales: usize,
@@ -40,17 +57,25 @@ pub struct LoadTestArgs {
     #[arg(long, default_value_t = 2)]
     seats_per_sale: usize,
 
-    /// Tenant admin used to set up the event and the rate.
-    #[arg(long, default_value = "demo-admin")]
+    /// Tenant admin who sets up the event and the rate and makes the requests.
+    #[arg(long = "username", alias = "admin-user", default_value = "demo-admin")]
     admin_user: String,
 
-    #[arg(long, default_value = "demo-admin-2026", hide_default_value = true)]
+    /// Password of --username (the demo admin's by default).
+    #[arg(
+        long = "password",
+        alias = "admin-password",
+        default_value = "demo-admin-2026",
+        hide_default_value = true
+    )]
     admin_password: String,
 
     /// `sales`: closed-loop complete sales on seats no other client picks.
     /// `onsale`: the spike, with --concurrent-users buyers racing for the
     /// --seats of one new event with quick sales until it is sold out; then the
-    /// invariants are checked through the API.
+    /// invariants are checked through the API. `health`, `auth`, `events`,
+    /// `reports`: one scenario of the operators' plan. `mixed`: all of them,
+    /// weighted health 10, auth 20, events 25, sales 30, reports 15.
     #[arg(long, value_enum, default_value = "sales")]
     test_type: TestType,
 
@@ -72,6 +97,11 @@ pub struct LoadTestArgs {
 enum TestType {
     Sales,
     Onsale,
+    Health,
+    Auth,
+    Events,
+    Reports,
+    Mixed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -441,10 +471,167 @@ fn print_onsale(report: &Value, as_json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Uses an existing event: its numbered zone with the most seats and the
+/// seats available there now, and a new customer.
+async fn use_event(api: &Api, event_id: &str) -> anyhow::Result<(String, Vec<String>, String)> {
+    let zones = api
+        .expect(
+            reqwest::Method::GET,
+            &format!("/events/{event_id}/zones"),
+            None,
+            None,
+        )
+        .await
+        .with_context(|| format!("reading the zones of event {event_id}"))?;
+    let zone = zones
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|zone| zone["kind"] == "numbered")
+        .max_by_key(|zone| zone["capacity"].as_i64().unwrap_or(0))
+        .with_context(|| format!("event {event_id} has no numbered zone to sell from"))?;
+    let zone_id = zone["id"].as_str().unwrap_or_default().to_string();
+    let availability = api
+        .expect(
+            reqwest::Method::GET,
+            &format!("/zones/{zone_id}/availability"),
+            None,
+            None,
+        )
+        .await?;
+    let seats = availability["seats"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|seat| seat["status"] == "available")
+        .filter_map(|seat| seat["id"].as_str().map(str::to_string))
+        .collect();
+    let customer = api
+        .expect(
+            reqwest::Method::POST,
+            "/customers",
+            Some(json!({ "first_name": "Carga", "last_name": "Prueba", "document": "V-12345678", "phone": "0414-1234567" })),
+            None,
+        )
+        .await?;
+    Ok((
+        zone_id,
+        seats,
+        customer["id"].as_str().unwrap_or_default().to_string(),
+    ))
+}
+
+/// Runs a request mix of the operators' plan and prints its report.
+async fn run_request_mix(args: &LoadTestArgs, admin: Api) -> anyhow::Result<ExitCode> {
+    use super::scenarios::{Fixture, MIXED, Pace, Scenario};
+
+    let mix: Vec<(Scenario, u64)> = match args.test_type {
+        TestType::Health => vec![(Scenario::Health, 1)],
+        TestType::Auth => vec![(Scenario::Auth, 1)],
+        TestType::Events => vec![(Scenario::Events, 1)],
+        TestType::Reports => vec![(Scenario::Reports, 1)],
+        _ => MIXED.to_vec(),
+    };
+    let needs_sales = mix.iter().any(|(scenario, _)| *scenario == Scenario::Sales);
+    // Enough seats for every sale the run can start: 30 % of the iterations.
+    let seat_budget = if needs_sales {
+        let iterations = match (args.requests_per_user, args.rate) {
+            (Some(per_user), _) => per_user as usize * args.concurrent_users,
+            (None, Some(rate)) => (rate * args.duration as f64) as usize + 1,
+            (None, None) => 2_000 * args.concurrent_users,
+        };
+        (iterations.min(50_000) * 3 / 10 + args.concurrent_users) * args.seats_per_sale
+    } else {
+        1
+    };
+    let (zone_id, seats, customer_id) = match &args.event_id {
+        Some(event_id) => use_event(&admin, event_id).await?,
+        None => set_up_event(&admin, seat_budget).await?,
+    };
+    let zone = admin
+        .expect(
+            reqwest::Method::GET,
+            &format!("/zones/{zone_id}"),
+            None,
+            None,
+        )
+        .await?;
+    let event_id = zone["event_id"].as_str().unwrap_or_default().to_string();
+    let fixture = Fixture {
+        cashier: Api {
+            client: admin.client.clone(),
+            base: admin.base.clone(),
+            token: admin.token.clone(),
+        },
+        admin,
+        username: args.admin_user.clone(),
+        password: args.admin_password.clone(),
+        event_id,
+        zone_id,
+        seats,
+        seats_per_sale: args.seats_per_sale,
+        customer_id,
+    };
+    let pace = Pace {
+        users: args.concurrent_users,
+        duration: Duration::from_secs(args.duration),
+        iterations_per_user: args.requests_per_user,
+        rate: args.rate,
+    };
+    let test_type = format!("{:?}", args.test_type).to_lowercase();
+    eprintln!(
+        "running {test_type} with {} users for at most {} s{} …",
+        args.concurrent_users,
+        args.duration,
+        args.rate
+            .map(|rate| format!(" at {rate} iterations/s"))
+            .unwrap_or_default()
+    );
+    let mut report = super::scenarios::run_mix(fixture, mix, pace).await;
+    report["test_type"] = json!(test_type);
+    report["target_url"] = json!(args.target_url);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        super::scenarios::print_mix(&test_type, &report);
+    }
+    Ok(if report["passed"] == true {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
     check_loopback(&args.target_url)?;
     if args.concurrent_users == 0 || args.seats_per_sale == 0 {
         bail!("--concurrent-users and --seats-per-sale must be at least 1");
+    }
+    if args.duration == 0 {
+        bail!("--duration must be at least 1 second");
+    }
+    if args.requests_per_user == Some(0) {
+        bail!("--requests-per-user must be at least 1");
+    }
+    if let Some(rate) = args.rate {
+        if !(rate.is_finite() && rate > 0.0) {
+            bail!("--rate must be a positive number of iterations per second");
+        }
+        if matches!(args.test_type, TestType::Sales | TestType::Onsale) {
+            bail!(
+                "--rate applies to the request mixes (health, auth, events, reports, mixed); sales and onsale run closed-loop"
+            );
+        }
+    }
+    if args.test_type == TestType::Onsale {
+        if args.seats == 0 {
+            bail!("--seats must be at least 1");
+        }
+        if args.event_id.is_some() {
+            bail!(
+                "--event-id does not apply to onsale: the spike creates its own event so that its invariant check starts from an empty zone"
+            );
+        }
     }
     let base = args.target_url.trim_end_matches('/').to_string();
     let client = reqwest::Client::builder()
@@ -461,10 +648,10 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
         base: base.clone(),
         token: admin_token.clone(),
     };
+    if !matches!(args.test_type, TestType::Sales | TestType::Onsale) {
+        return run_request_mix(&args, admin).await;
+    }
     if args.test_type == TestType::Onsale {
-        if args.seats == 0 {
-            bail!("--seats must be at least 1");
-        }
         let make_api = || Api {
             client: client.clone(),
             base: base.clone(),
@@ -486,10 +673,19 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
         });
     }
     // Enough seats for the largest number of sales this run can make.
-    let seat_budget = (args.max_sales.min(50_000) * args.seats_per_sale)
+    let max_sales = match args.requests_per_user {
+        Some(per_user) => args
+            .max_sales
+            .min(per_user as usize * args.concurrent_users),
+        None => args.max_sales,
+    };
+    let seat_budget = (max_sales.min(50_000) * args.seats_per_sale)
         .max(args.concurrent_users * args.seats_per_sale);
-    let (zone_id, seat_ids, customer_id) = set_up_event(&admin, seat_budget).await?;
-    let sales_possible = (seat_ids.len() / args.seats_per_sale).min(args.max_sales);
+    let (zone_id, seat_ids, customer_id) = match &args.event_id {
+        Some(event_id) => use_event(&admin, event_id).await?,
+        None => set_up_event(&admin, seat_budget).await?,
+    };
+    let sales_possible = (seat_ids.len() / args.seats_per_sale).min(max_sales);
     eprintln!(
         "running {} clients for {} s (at most {sales_possible} sales of {} seats) …",
         args.concurrent_users, args.duration, args.seats_per_sale
@@ -587,7 +783,7 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
             println!(
                 "{:<14} {:>8} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
                 kind["kind"].as_str().unwrap_or_default(),
-                kind["count"],
+                kind["count"].as_u64().unwrap_or(0),
                 kind["mean_ms"].as_f64().unwrap_or(0.0),
                 kind["p50_ms"].as_f64().unwrap_or(0.0),
                 kind["p95_ms"].as_f64().unwrap_or(0.0),

@@ -11,6 +11,7 @@ mod load_test;
 mod metrics_export;
 mod monitor;
 mod onsale;
+mod scenarios;
 mod serve;
 
 use std::process::ExitCode;

@@ -39,6 +39,7 @@ mod helpers;
 mod holds;
 mod idempotency;
 mod isolation;
+mod load_mix;
 mod money;
 mod monitor;
 mod offline;
