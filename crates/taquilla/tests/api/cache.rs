@@ -25,6 +25,7 @@ backend_tests!(
     entries_stay_in_their_tenant,
     redis_shared_across_instances,
     redis_down_keeps_selling,
+    redis_stopped_mid_run_keeps_selling,
 );
 
 /// Redis of the machine the tests run on.
@@ -677,5 +678,130 @@ async fn redis_down_keeps_selling(backend: Backend) {
     assert_eq!(health.body["components"]["redis"]["status"], "unhealthy");
     assert_eq!(health.body["components"]["cache"]["status"], "degraded");
     assert_eq!(health.body["components"]["cache"]["kind"], "redis");
+    app.teardown().await;
+}
+
+/// A Redis server of the test's own, on a free loopback port, stopped when dropped.
+struct OwnRedis {
+    port: u16,
+    process: std::process::Child,
+}
+
+impl OwnRedis {
+    async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let process = std::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("starting redis-server (Debian package redis-server)");
+        let url = format!("redis://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if let Ok(client) = redis::Client::open(url.as_str())
+                && client.get_multiplexed_async_connection().await.is_ok()
+            {
+                return Self { port, process };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("redis-server on port {port} did not start");
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn stop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn redis_stopped_mid_run_keeps_selling(backend: Backend) {
+    let mut redis = OwnRedis::start().await;
+    let url = redis.url();
+    let app = spawn_app_with(backend, |config| config.redis_url = Some(url)).await;
+    let shop = app
+        .setup_shop(
+            "cache-corte",
+            "J-12345678-4",
+            ZoneSpec::GeneralAdmission {
+                capacity: 40,
+                price_usd_cents: 1_500,
+            },
+            EventTimes::default(),
+        )
+        .await;
+    let cashier = &shop.tenant.cashier_token;
+    let hold = app.hold_quantity(cashier, shop.zone_id, 1).await;
+    let order = app
+        .create_order(cashier, hold.id("id"), shop.customer_id)
+        .await;
+    let unit_total = order.body["total_bs_cents"].as_i64().unwrap();
+    assert_status(
+        &app.post(&format!("/api/v1/orders/{}/cancel", order.id("id")))
+            .token(cashier)
+            .send()
+            .await,
+        200,
+    );
+
+    // 80 buyers of one unit each for 40 places, one after the other, with map
+    // reads around each sale; Redis stops before the 21st buyer.
+    let mut sold = 0;
+    for buyer in 0..80 {
+        if buyer == 20 {
+            redis.stop();
+        }
+        assert_status(&app.availability(cashier, shop.zone_id).await, 200);
+        let sale = app
+            .post("/api/v1/sales")
+            .token(cashier)
+            .idempotency_key(&format!("corte-{buyer}"))
+            .json(json!({
+                "zone_id": shop.zone_id,
+                "quantity": 1,
+                "customer_id": shop.customer_id,
+                "payments": [cash_ves(unit_total)],
+            }))
+            .send()
+            .await;
+        match sale.status.as_u16() {
+            201 => sold += 1,
+            409 => assert_eq!(sale.error_code(), "insufficient_capacity", "{}", sale.text),
+            other => panic!("unexpected status {other}: {}", sale.text),
+        }
+        let map = app.availability(cashier, shop.zone_id).await;
+        assert_eq!(map.body["sold"], sold, "buyer {buyer}: {}", map.text);
+    }
+    assert_eq!(sold, 40);
+    let zone_sold = app
+        .db
+        .scalar_i64(
+            "SELECT sold FROM zones WHERE id = $1",
+            &[Param::from(shop.zone_id)],
+        )
+        .await;
+    assert_eq!(zone_sold, 40);
+    assert!(
+        operations(&app, "get", "hit") > 0,
+        "Redis served no read before it stopped"
+    );
+    assert!(operations(&app, "get", "error") > 0);
+
+    let health = app.get("/health/").send().await;
+    assert_status(&health, 200);
+    assert_eq!(health.body["status"], "degraded");
+    assert_eq!(health.body["components"]["redis"]["status"], "unhealthy");
     app.teardown().await;
 }
