@@ -693,7 +693,7 @@ impl OwnRedis {
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
             .port();
-        let process = std::process::Command::new("redis-server")
+        let mut process = std::process::Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
             .args(["--save", "", "--appendonly", "no"])
             .stdout(std::process::Stdio::null())
@@ -708,6 +708,8 @@ impl OwnRedis {
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
+        let _ = process.kill();
+        let _ = process.wait();
         panic!("redis-server on port {port} did not start");
     }
 
