@@ -524,6 +524,12 @@ pub async fn benchmark(args: &BenchmarkArgs) -> anyhow::Result<BenchmarkReport> 
     let config = Config {
         data_dir: scratch.path().to_path_buf(),
         database_url: args.database_url.clone(),
+        // The benchmark measures the operations, not the limiter, and one user
+        // makes every request.
+        rate_limit_user_per_hour: 0,
+        rate_limit_api_client_per_hour: 0,
+        rate_limit_ip_per_hour: 0,
+        rate_limit_login_per_minute: 0,
         ..Config::default()
     };
     let state =
