@@ -8,6 +8,12 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+/// Highest hourly rate limit accepted: one request per 3.6 ms. Limits are
+/// counted in microseconds, so higher ones would lose precision.
+pub const MAX_RATE_LIMIT_PER_HOUR: u32 = 1_000_000;
+/// Highest per-minute rate limit accepted, for the same reason.
+pub const MAX_RATE_LIMIT_PER_MINUTE: u32 = 100_000;
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -304,6 +310,59 @@ pub struct Config {
     )]
     pub redis_key_prefix: String,
 
+    /// Requests per hour of one authenticated user on the `/api/v1` routes
+    /// (every role but `api_client`). 0 turns the limit off.
+    #[arg(
+        long = "rate-limit-user-per-hour",
+        env = "TAQUILLA_RATE_LIMIT_USER_PER_HOUR",
+        default_value_t = 1_000
+    )]
+    pub rate_limit_user_per_hour: u32,
+
+    /// Requests per hour of one `api_client` service account, which sells for a
+    /// whole website. 0 turns the limit off.
+    // NOTE: 36,000 (10 per second on average) is an estimate of a busy website's
+    // traffic, not a measured figure.
+    #[arg(
+        long = "rate-limit-api-client-per-hour",
+        env = "TAQUILLA_RATE_LIMIT_API_CLIENT_PER_HOUR",
+        default_value_t = 36_000
+    )]
+    pub rate_limit_api_client_per_hour: u32,
+
+    /// Requests per hour from one client IP address on the `/api/v1` routes.
+    /// The default leaves room for 20 cashiers behind one NAT address, each
+    /// using the full per-user budget (20,000), plus half as much again for
+    /// logins, token refreshes and gate scanners. 0 turns the limit off.
+    #[arg(
+        long = "rate-limit-ip-per-hour",
+        env = "TAQUILLA_RATE_LIMIT_IP_PER_HOUR",
+        default_value_t = 30_000
+    )]
+    pub rate_limit_ip_per_hour: u32,
+
+    /// Requests per minute from one client IP address to `/api/v1/auth/login`
+    /// and `/api/v1/auth/refresh`, counted whether the password is right or
+    /// not. 0 turns the limit off.
+    #[arg(
+        long = "rate-limit-login-per-minute",
+        env = "TAQUILLA_RATE_LIMIT_LOGIN_PER_MINUTE",
+        default_value_t = 20
+    )]
+    pub rate_limit_login_per_minute: u32,
+
+    /// Take the client IP address of the rate limits from the first
+    /// `X-Forwarded-For` entry. Enable it only behind a proxy that replaces this
+    /// header, because the first entry is otherwise what the client sent.
+    /// Off: the address of the TCP peer.
+    #[arg(
+        long = "trust-forwarded-for",
+        env = "TAQUILLA_TRUST_FORWARDED_FOR",
+        default_value_t = false,
+        action = clap::ArgAction::Set
+    )]
+    pub trust_forwarded_for: bool,
+
     /// OTLP/HTTP collector, e.g. `http://127.0.0.1:4318`; spans go to its
     /// `/v1/traces`. Unset: no traces are exported.
     #[arg(long = "otlp-endpoint", env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
@@ -357,6 +416,11 @@ impl Default for Config {
             cache_ttl_seconds: 5,
             cache_max_mib: 64,
             redis_key_prefix: "taquilla:".to_string(),
+            rate_limit_user_per_hour: 1_000,
+            rate_limit_api_client_per_hour: 36_000,
+            rate_limit_ip_per_hour: 30_000,
+            rate_limit_login_per_minute: 20,
+            trust_forwarded_for: false,
             otlp_endpoint: None,
             otel_service_name: "taquilla".to_string(),
         }
@@ -453,6 +517,31 @@ impl Config {
         }
         if !(1..=65_536).contains(&self.cache_max_mib) {
             return Err("TAQUILLA_CACHE_MAX_MIB must be between 1 and 65536".to_string());
+        }
+        for (name, per_hour) in [
+            (
+                "TAQUILLA_RATE_LIMIT_USER_PER_HOUR",
+                self.rate_limit_user_per_hour,
+            ),
+            (
+                "TAQUILLA_RATE_LIMIT_API_CLIENT_PER_HOUR",
+                self.rate_limit_api_client_per_hour,
+            ),
+            (
+                "TAQUILLA_RATE_LIMIT_IP_PER_HOUR",
+                self.rate_limit_ip_per_hour,
+            ),
+        ] {
+            if per_hour > MAX_RATE_LIMIT_PER_HOUR {
+                return Err(format!(
+                    "{name} must be between 0 (no limit) and {MAX_RATE_LIMIT_PER_HOUR}"
+                ));
+            }
+        }
+        if self.rate_limit_login_per_minute > MAX_RATE_LIMIT_PER_MINUTE {
+            return Err(format!(
+                "TAQUILLA_RATE_LIMIT_LOGIN_PER_MINUTE must be between 0 (no limit) and {MAX_RATE_LIMIT_PER_MINUTE}"
+            ));
         }
         if self.active_user_minutes < 1 {
             return Err("TAQUILLA_ACTIVE_USER_MINUTES must be at least 1".to_string());
@@ -593,6 +682,52 @@ mod tests {
         let parsed = Command::try_parse_from(["taquilla", "--log-max-files=-3"]);
 
         assert!(parsed.is_err(), "a negative file count was accepted");
+    }
+
+    #[test]
+    fn rate_limits_above_the_maximum_are_invalid() {
+        let configs = [
+            Config {
+                rate_limit_user_per_hour: MAX_RATE_LIMIT_PER_HOUR + 1,
+                ..Config::default()
+            },
+            Config {
+                rate_limit_ip_per_hour: MAX_RATE_LIMIT_PER_HOUR + 1,
+                ..Config::default()
+            },
+            Config {
+                rate_limit_api_client_per_hour: MAX_RATE_LIMIT_PER_HOUR + 1,
+                ..Config::default()
+            },
+            Config {
+                rate_limit_login_per_minute: MAX_RATE_LIMIT_PER_MINUTE + 1,
+                ..Config::default()
+            },
+        ];
+
+        for config in configs {
+            let error = config.validate().expect_err("a rate limit too high");
+            assert!(error.contains("TAQUILLA_RATE_LIMIT_"), "{error}");
+        }
+    }
+
+    #[test]
+    fn rate_limit_flags_parse_and_zero_is_valid() {
+        let parsed = Command::try_parse_from([
+            "taquilla",
+            "--rate-limit-user-per-hour",
+            "0",
+            "--rate-limit-login-per-minute",
+            "5",
+            "--trust-forwarded-for",
+            "true",
+        ])
+        .expect("valid rate limit flags");
+
+        assert_eq!(parsed.config.rate_limit_user_per_hour, 0);
+        assert_eq!(parsed.config.rate_limit_login_per_minute, 5);
+        assert!(parsed.config.trust_forwarded_for);
+        assert_eq!(parsed.config.validate(), Ok(()));
     }
 
     #[test]

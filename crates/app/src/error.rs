@@ -117,6 +117,15 @@ fn render(code: &'static str, details: &Value, locale: Locale) -> Value {
     {
         message = format!("{message} {first_use}");
     }
+    if code == "rate_limited"
+        && let Some(seconds) = details["retry_after_seconds"].as_u64()
+    {
+        let retry = match locale {
+            Locale::Es => format!("Intente de nuevo en {seconds} s."),
+            Locale::En => format!("Try again in {seconds} s."),
+        };
+        message = format!("{message} {retry}");
+    }
     if code == "seats_unavailable"
         && let Some(seats) = details["seats"].as_array()
     {
@@ -197,7 +206,7 @@ impl IntoResponse for ApiError {
             } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 code,
-                json!({}),
+                json!({ "retry_after_seconds": retry_after_seconds }),
                 Some(retry_after_seconds),
             ),
             ApiError::PayloadTooLarge => (

@@ -82,6 +82,10 @@ pub fn error_message(code: &str, locale: Locale) -> &'static str {
             "La cuenta está bloqueada por demasiados intentos fallidos. Intente más tarde.",
             "The account is locked after too many failed attempts. Try again later.",
         ),
+        "rate_limited" => (
+            "Demasiadas solicitudes en poco tiempo.",
+            "Too many requests in a short time.",
+        ),
         "forbidden" => (
             "No tiene permiso para esta operación.",
             "You are not allowed to do this.",

@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod otel;
 pub mod print;
 pub mod profiling;
+pub mod rate_limit;
 pub mod redis_client;
 pub mod startup;
 pub mod state;

@@ -40,6 +40,8 @@ pub struct Metrics {
     /// Cache reads by result (`hit`, `miss`, `error`), and writes and
     /// invalidations by outcome (`ok`, `skipped`, `error`).
     pub cache_operations_total: IntCounterVec,
+    /// Requests rejected with 429 `rate_limited`, by scope (`user`, `ip`, `login`).
+    pub rate_limited_total: IntCounterVec,
     seen_users: std::sync::Mutex<
         std::collections::HashMap<(uuid::Uuid, uuid::Uuid), chrono::DateTime<chrono::Utc>>,
     >,
@@ -224,6 +226,18 @@ impl Metrics {
             }
         }
 
+        let rate_limited_total = IntCounterVec::new(
+            Opts::new(
+                "venezuelan_pos_rate_limited_total",
+                "Requests rejected because a rate limit was reached, by scope (user, ip, login).",
+            ),
+            &["scope"],
+        )
+        .expect("valid metric");
+        for scope in crate::rate_limit::Scope::ALL {
+            rate_limited_total.with_label_values(&[scope.as_str()]);
+        }
+
         for collector in [
             Box::new(ticket_sales_total.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(revenue_total.clone()),
@@ -245,6 +259,7 @@ impl Metrics {
             Box::new(database_pool_connections.clone()),
             Box::new(active_users.clone()),
             Box::new(cache_operations_total.clone()),
+            Box::new(rate_limited_total.clone()),
         ] {
             registry
                 .register(collector)
@@ -282,6 +297,7 @@ impl Metrics {
             database_pool_connections,
             cache_operations_total,
             active_users,
+            rate_limited_total,
             seen_users: Default::default(),
         }
     }

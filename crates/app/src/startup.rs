@@ -67,8 +67,13 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Resul
         metrics.cache_operations_total.clone(),
         clock.clone(),
     ));
+    let rate_limiter = Arc::new(crate::rate_limit::RateLimiter::new(
+        crate::rate_limit::Limits::from_config(&config),
+        redis.clone(),
+    ));
     Ok(AppState {
         cache,
+        rate_limiter,
         redis,
         store,
         clock,

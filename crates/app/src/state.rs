@@ -42,6 +42,8 @@ pub struct AppState {
     pub cache: Arc<crate::cache::Cache>,
     /// The shared Redis connection when REDIS_URL is set.
     pub redis: Option<crate::redis_client::Redis>,
+    /// Per-user, per-IP and login rate limits, shared through Redis when it is set.
+    pub rate_limiter: Arc<crate::rate_limit::RateLimiter>,
     /// Recent requests with their store calls, filled only when request profiling is enabled.
     pub profiles: Arc<crate::profiling::RequestProfiles>,
 }

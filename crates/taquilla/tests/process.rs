@@ -69,6 +69,11 @@ async fn start_server_with(database_url: &str, port: u16, environment: &[(&str, 
         .env("TAQUILLA_ARGON2_ITERATIONS", "1")
         .env("TAQUILLA_LOG_FORMAT", "text")
         .env("RUST_LOG", "warn")
+        // The scenarios make many requests from one address and user.
+        .env("TAQUILLA_RATE_LIMIT_USER_PER_HOUR", "0")
+        .env("TAQUILLA_RATE_LIMIT_API_CLIENT_PER_HOUR", "0")
+        .env("TAQUILLA_RATE_LIMIT_IP_PER_HOUR", "0")
+        .env("TAQUILLA_RATE_LIMIT_LOGIN_PER_MINUTE", "0")
         // Last, so a test can override the defaults above.
         .envs(environment.iter().copied())
         .stdout(Stdio::null())

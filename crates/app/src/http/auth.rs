@@ -72,7 +72,7 @@ async fn issue_tokens(
 
 /// Exchanges a username and password for an access token and a refresh token.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, description = "invalid_credentials"), (status = 429, description = "account_locked")))]
+    responses((status = 200, body = TokenResponse), (status = 401, description = "invalid_credentials"), (status = 429, description = "account_locked or rate_limited")))]
 pub async fn login(
     State(state): State<AppState>,
     body: ApiJson<LoginRequest>,
@@ -135,7 +135,7 @@ pub async fn login(
 /// Exchanges a refresh token for new tokens. Each refresh token works once; a
 /// reused token revokes every token issued from the same login.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, description = "invalid_refresh_token")))]
+    responses((status = 200, body = TokenResponse), (status = 401, description = "invalid_refresh_token"), (status = 429, description = "rate_limited")))]
 pub async fn refresh(
     State(state): State<AppState>,
     body: ApiJson<RefreshRequest>,

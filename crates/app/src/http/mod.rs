@@ -155,9 +155,15 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route("/admin/profiling/requests", get(profiling::list_requests))
         .route("/admin/operations/snapshot", get(operations::snapshot));
 
+    // Only `/api/v1` is limited: health checks, `/metrics` and the OpenAPI
+    // document stay reachable whatever a client spent.
+    let api = api.merge(extra).route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        crate::rate_limit::enforce,
+    ));
     let max_body_bytes = state.config.max_body_bytes;
     Router::new()
-        .nest("/api/v1", api.merge(extra))
+        .nest("/api/v1", api)
         .route("/api/openapi.json", get(crate::openapi::document))
         .route("/admin/profiling", get(profiling::page))
         .route("/admin/operations", get(operations::page))

@@ -662,6 +662,12 @@ pub async fn benchmark(args: &BenchmarkArgs) -> anyhow::Result<BenchmarkReport> 
         database_url: args.database_url.clone(),
         redis_url: args.redis_url.clone(),
         redis_key_prefix: redis_prefix,
+        // The benchmark measures the operations, not the limiter, and one user
+        // makes every request.
+        rate_limit_user_per_hour: 0,
+        rate_limit_api_client_per_hour: 0,
+        rate_limit_ip_per_hour: 0,
+        rate_limit_login_per_minute: 0,
         ..Config::default()
     };
     let state =

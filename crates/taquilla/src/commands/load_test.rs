@@ -123,6 +123,31 @@ fn check_loopback(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What to change when the server under test rejects requests with 429 `rate_limited`.
+pub(super) const RATE_LIMIT_HINT: &str = "Run the server under test with \
+     TAQUILLA_RATE_LIMIT_USER_PER_HOUR=0 TAQUILLA_RATE_LIMIT_IP_PER_HOUR=0 (and \
+     TAQUILLA_RATE_LIMIT_LOGIN_PER_MINUTE=0 for auth and mixed), because every request of a \
+     load test comes from one user and one address.";
+
+/// A request rejected with 429, kept apart from other failures because it
+/// means the server's rate limits are on, not that the server failed.
+#[derive(Debug)]
+pub(super) struct RateLimited {
+    path: String,
+}
+
+impl std::fmt::Display for RateLimited {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            formatter,
+            "{} was rejected with 429 rate_limited. {RATE_LIMIT_HINT}",
+            self.path
+        )
+    }
+}
+
+impl std::error::Error for RateLimited {}
+
 pub(super) struct Api {
     pub(super) client: reqwest::Client,
     pub(super) base: String,
@@ -161,6 +186,12 @@ impl Api {
         key: Option<String>,
     ) -> anyhow::Result<Value> {
         let (status, value) = self.send(method, path, body, key).await?;
+        if status == 429 {
+            return Err(RateLimited {
+                path: path.to_string(),
+            }
+            .into());
+        }
         if !(200..300).contains(&status) {
             bail!("{path} answered {status}: {value}");
         }
@@ -290,6 +321,8 @@ struct Samples {
     tickets: Vec<Duration>,
     sale: Vec<Duration>,
     errors: usize,
+    /// Sales stopped by a 429 response, which are not counted in `errors`.
+    rate_limited: usize,
 }
 
 fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
@@ -424,14 +457,15 @@ fn print_onsale(report: &Value, as_json: bool) -> anyhow::Result<()> {
     }
     let request = &report["requests"][0];
     println!(
-        "{} buyers, {} seats: {} sold in {:.1} s ({} sales, {} conflicts, {} errors)",
+        "{} buyers, {} seats: {} sold in {:.1} s ({} sales, {} conflicts, {} errors, {} rate-limited)",
         report["buyers"],
         report["capacity"],
         report["seats_sold"],
         report["duration_s"].as_f64().unwrap_or(0.0),
         report["sales"],
         report["conflicts"],
-        report["errors"]
+        report["errors"],
+        report["rate_limited"]
     );
     println!(
         "requests: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
@@ -666,6 +700,12 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
         )
         .await?;
         print_onsale(&report, args.json)?;
+        let rate_limited = report["rate_limited"].as_u64().unwrap_or(0);
+        if rate_limited > 0 {
+            eprintln!(
+                "hint: {rate_limited} attempts were rejected with 429 rate_limited. {RATE_LIMIT_HINT}"
+            );
+        }
         return Ok(if report["passed"] == true {
             ExitCode::SUCCESS
         } else {
@@ -729,6 +769,10 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
                 };
                 if let Err(error) = result {
                     let mut samples = samples.lock().await;
+                    if error.downcast_ref::<RateLimited>().is_some() {
+                        samples.rate_limited += 1;
+                        continue;
+                    }
                     samples.errors += 1;
                     if samples.errors <= 5 {
                         eprintln!("sale failed: {error:#}");
@@ -745,6 +789,7 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
     let mut samples = samples.lock().await;
     let completed = samples.sale.len();
     let errors = samples.errors;
+    let rate_limited = samples.rate_limited;
     let kinds = match args.flow {
         SaleFlow::Online => vec![
             summary("hold", &mut samples.hold),
@@ -762,6 +807,7 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
         "duration_s": elapsed,
         "sales_completed": completed,
         "sales_failed": errors,
+        "sales_rate_limited": rate_limited,
         "sales_per_second": completed as f64 / elapsed,
         "error_rate": if completed + errors == 0 { 0.0 } else { errors as f64 / (completed + errors) as f64 },
         "requests": kinds,
@@ -770,7 +816,7 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!(
-            "{} clients, {:.1} s: {completed} sales ({:.1}/s), {errors} failed",
+            "{} clients, {:.1} s: {completed} sales ({:.1}/s), {errors} failed, {rate_limited} rate-limited",
             args.concurrent_users,
             elapsed,
             completed as f64 / elapsed
@@ -791,7 +837,12 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    Ok(if errors == 0 {
+    if rate_limited > 0 {
+        eprintln!(
+            "hint: {rate_limited} sales were rejected with 429 rate_limited. {RATE_LIMIT_HINT}"
+        );
+    }
+    Ok(if errors == 0 && rate_limited == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -25,6 +25,8 @@ struct Shared {
     conflict_latencies: Vec<Duration>,
     errors: usize,
     conflicts: usize,
+    /// Attempts rejected with 429 `rate_limited`, which are not counted in `errors`.
+    rate_limited: usize,
 }
 
 /// A small deterministic generator, so a run's picks can be repeated.
@@ -123,6 +125,12 @@ async fn buyer(api: Api, buyer_index: usize, race: Race) {
                 } else {
                     shared.free.retain(|seat| !unavailable.contains(seat));
                 }
+            }
+            Ok((429, _)) => {
+                // The server's rate limits are on, so every further attempt
+                // of this buyer would be rejected too.
+                shared.rate_limited += 1;
+                break;
             }
             Ok((status, body)) => {
                 shared.errors += 1;
@@ -273,6 +281,7 @@ pub async fn run_onsale(
     let sales = shared.sale_latencies.len();
     let errors = shared.errors;
     let conflicts = shared.conflicts;
+    let rate_limited = shared.rate_limited;
     let requests = sales + conflicts + errors;
     let error_rate = if requests == 0 {
         0.0
@@ -310,6 +319,7 @@ pub async fn run_onsale(
         "sales": sales,
         "conflicts": conflicts,
         "errors": errors,
+        "rate_limited": rate_limited,
         "error_rate": error_rate,
         "requests": [overall, sale_summary, conflict_summary],
         "invariants": {
@@ -326,6 +336,6 @@ pub async fn run_onsale(
             "error_rate_below": 0.05,
             "met": thresholds_met,
         },
-        "passed": invariants_clean && thresholds_met && sold_out,
+        "passed": invariants_clean && thresholds_met && sold_out && rate_limited == 0,
     }))
 }

@@ -540,6 +540,9 @@ pub(super) fn print_mix(test_type: &str, report: &Value) {
         for (kind, count) in failures {
             println!("  {kind}: {count}");
         }
+        if failures.keys().any(|kind| kind.ends_with("http_429")) {
+            println!("hint: {}", super::load_test::RATE_LIMIT_HINT);
+        }
     }
     println!(
         "thresholds (p95 < 500 ms, p99 < 1000 ms, errors < 5 %): {}",

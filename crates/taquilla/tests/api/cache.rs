@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::helpers::{
     Backend, EventTimes, Param, Shop, TestApp, ZoneSpec, assert_error, assert_status, cash_ves,
-    new_client, spawn_app, spawn_app_with,
+    new_client, spawn_app, spawn_app_with, test_redis_url,
 };
 
 backend_tests!(
@@ -27,9 +27,6 @@ backend_tests!(
     redis_down_keeps_selling,
     redis_stopped_mid_run_keeps_selling,
 );
-
-/// Redis of the machine the tests run on.
-const REDIS_URL: &str = "redis://127.0.0.1:6379";
 
 fn operations(app: &TestApp, operation: &str, result: &str) -> u64 {
     app.state
@@ -96,7 +93,7 @@ async fn random_changes_match_database_in_memory(backend: Backend) {
 async fn random_changes_match_database_in_redis(backend: Backend) {
     let prefix = format!("taquilla-test-{}:", Uuid::new_v4().simple());
     let app = spawn_app_with(backend, |config| {
-        config.redis_url = Some(REDIS_URL.to_string());
+        config.redis_url = Some(test_redis_url());
         config.redis_key_prefix = prefix.clone();
         config.access_token_minutes = LONG_TOKEN_MINUTES;
     })
@@ -520,7 +517,7 @@ impl Instance {
 
 /// Deletes every Redis key under `prefix`.
 async fn delete_redis_keys(prefix: &str) {
-    let client = redis::Client::open(REDIS_URL).expect("Redis URL");
+    let client = redis::Client::open(test_redis_url()).expect("Redis URL");
     let mut connection = client
         .get_multiplexed_async_connection()
         .await
@@ -540,7 +537,7 @@ async fn delete_redis_keys(prefix: &str) {
 }
 
 async fn set_redis_key(key: &str) {
-    let client = redis::Client::open(REDIS_URL).expect("Redis URL");
+    let client = redis::Client::open(test_redis_url()).expect("Redis URL");
     let mut connection = client
         .get_multiplexed_async_connection()
         .await
@@ -554,7 +551,7 @@ async fn set_redis_key(key: &str) {
 }
 
 async fn redis_keys(prefix: &str) -> Vec<String> {
-    let client = redis::Client::open(REDIS_URL).expect("Redis URL");
+    let client = redis::Client::open(test_redis_url()).expect("Redis URL");
     let mut connection = client
         .get_multiplexed_async_connection()
         .await
@@ -569,7 +566,7 @@ async fn redis_keys(prefix: &str) -> Vec<String> {
 async fn redis_shared_across_instances(backend: Backend) {
     let prefix = format!("taquilla-test-{}:", Uuid::new_v4().simple());
     let app = spawn_app_with(backend, |config| {
-        config.redis_url = Some(REDIS_URL.to_string());
+        config.redis_url = Some(test_redis_url());
         config.redis_key_prefix = prefix.clone();
     })
     .await;
@@ -619,7 +616,7 @@ async fn redis_shared_across_instances(backend: Backend) {
                 .arg("cache")
                 .args(command)
                 .arg("--json")
-                .env("REDIS_URL", REDIS_URL)
+                .env("REDIS_URL", test_redis_url())
                 .env("TAQUILLA_REDIS_KEY_PREFIX", prefix)
                 .env("DATABASE_URL", "postgres://127.0.0.1:1/unused")
                 .output()

@@ -257,6 +257,12 @@ pub struct TestApp {
     storage: Storage,
 }
 
+/// Redis of the tests: the one TAQUILLA_TEST_REDIS_URL names, or 127.0.0.1:6379.
+pub fn test_redis_url() -> String {
+    std::env::var("TAQUILLA_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_string())
+}
+
 /// Returns an HTTP client that never follows redirects and never uses a proxy.
 pub fn new_client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -314,9 +320,17 @@ pub async fn spawn_app_with_routes(
         // Scenarios move the clock past hold and payment deadlines (about 30
         // minutes at most) and keep using the tokens they logged in with.
         access_token_minutes: 120,
+        // Scenarios make many requests from one address and user, so the
+        // limits are off. The rate limit tests turn theirs back on in `adjust`.
+        rate_limit_user_per_hour: 0,
+        rate_limit_api_client_per_hour: 0,
+        rate_limit_ip_per_hour: 0,
+        rate_limit_login_per_minute: 0,
         ..Config::default()
     };
     adjust(&mut config);
+    // A scenario may point a second instance at the first one's database.
+    let database_url = config.database_url.clone().unwrap_or(database_url);
     let clock = Arc::new(OffsetClock::default());
     let application = Application::build(config, clock.clone())
         .await

@@ -48,6 +48,7 @@ mod pricing;
 mod print;
 mod profiling;
 mod quick_sale;
+mod rate_limits;
 mod sale_flow;
 mod sentry;
 mod validation;
