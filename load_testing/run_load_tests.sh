@@ -37,7 +37,7 @@ else
   artillery=(npx --no-install artillery)
 fi
 
-# Artillery reports usage to its makers unless told not to.
+# Artillery sends usage reports to its makers unless this variable is set.
 export ARTILLERY_DISABLE_TELEMETRY=true
 mkdir -p reports
 status=0

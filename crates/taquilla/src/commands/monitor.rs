@@ -38,7 +38,7 @@ pub struct MonitorArgs {
 /// p95 request latency above which a line is flagged, in milliseconds.
 const LATENCY_WARNING_MS: f64 = 500.0;
 const LATENCY_CRITICAL_MS: f64 = 1_000.0;
-/// Share of 5xx answers above which a line is flagged.
+/// Share of 5xx responses above which a line is flagged.
 const ERRORS_WARNING: f64 = 0.05;
 const ERRORS_CRITICAL: f64 = 0.10;
 /// Cache hit rate below which a line is flagged.
@@ -395,7 +395,7 @@ async fn scrape(client: &reqwest::Client, base: &str) -> anyhow::Result<Reading>
         .await
         .with_context(|| format!("reading {base}/metrics"))?;
     if !response.status().is_success() {
-        bail!("{base}/metrics answered {}", response.status());
+        bail!("{base}/metrics returned {}", response.status());
     }
     let text = response.text().await?;
     let at = Instant::now();
@@ -521,7 +521,8 @@ mod tests {
         let before = buckets(&[(0.1, 1_000.0), (1.0, 1_000.0), (f64::INFINITY, 1_000.0)]);
         let after = buckets(&[(0.1, 1_000.0), (1.0, 1_010.0), (f64::INFINITY, 1_010.0)]);
         let p50 = quantile(&before, &after, 0.50).unwrap();
-        assert!(p50 > 0.1 && p50 <= 1.0, "{p50}");
+        assert!(p50 > 0.1, "{p50}");
+        assert!(p50 <= 1.0, "{p50}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! sales 30, reports 15). Each iteration of a virtual user runs one scenario,
 //! a few requests long. Users run closed-loop (`--concurrent-users`, each
 //! until `--duration` or `--requests-per-user` iterations), or open-loop with
-//! `--rate`: iterations start at that rate whatever the answers take, with at
+//! `--rate`: iterations start at that rate whatever the responses take, with at
 //! most `--concurrent-users` in flight.
 
 use std::collections::BTreeMap;
@@ -64,7 +64,7 @@ fn pick(mix: &[(Scenario, u64)], index: u64) -> Scenario {
     mix[0].0
 }
 
-/// What the scenarios need from the run's set-up.
+/// Set-up data the scenarios use: tokens, the event and the seats to sell.
 pub(super) struct Fixture {
     pub(super) cashier: Api,
     pub(super) admin: Api,
@@ -95,8 +95,8 @@ struct Run {
 }
 
 impl Run {
-    /// Sends one request, times it and files a non-2xx answer or a transport
-    /// error under its kind. Returns the body of a 2xx answer.
+    /// Sends one request, times it and files a non-2xx response or a transport
+    /// error under its kind. Returns the body of a 2xx response.
     async fn call(
         &self,
         api: &Api,
@@ -243,7 +243,7 @@ impl Run {
         }
     }
 
-    /// One online sale: hold, order, payment, tickets, on seats of its own.
+    /// Runs one online sale (hold, order, payment, tickets) on seats of its own.
     async fn sale(&self) {
         let fixture = &self.fixture;
         let per_sale = fixture.seats_per_sale;
@@ -257,6 +257,7 @@ impl Run {
             self.failed.fetch_add(1, Ordering::Relaxed);
             return;
         };
+
         let cashier = &fixture.cashier;
         let hold_body = json!({ "zone_id": fixture.zone_id, "seat_ids": seats });
         let Some(hold) = self
@@ -272,6 +273,7 @@ impl Run {
         else {
             return;
         };
+
         let order_body = json!({ "hold_id": hold["id"], "customer_id": fixture.customer_id });
         let Some(order) = self
             .call(
@@ -286,6 +288,7 @@ impl Run {
         else {
             return;
         };
+
         let order_id = order["id"].as_str().unwrap_or_default().to_string();
         let payment = json!({
             "method": "cash",
@@ -302,6 +305,7 @@ impl Run {
                 Some(uuid::Uuid::now_v7().to_string()),
             )
             .await;
+
         if paid.is_some() {
             self.call(
                 cashier,
@@ -324,7 +328,7 @@ fn transport_kind(error: &anyhow::Error) -> String {
     }
 }
 
-/// How iterations start.
+/// Pacing of the iterations: closed loop, or open loop at a rate.
 pub(super) struct Pace {
     pub(super) users: usize,
     pub(super) duration: Duration,
