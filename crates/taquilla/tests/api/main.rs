@@ -47,5 +47,6 @@ mod profiling;
 mod quick_sale;
 mod sale_flow;
 mod sentry;
+mod terminal;
 mod validation;
 mod void;
