@@ -193,7 +193,7 @@ pub struct SyncOutcome {
 }
 
 /// Reasons the server records; a terminal's own void reason may not pose as one.
-const SERVER_REASONS: &[&str] = &[
+pub const SERVER_REASONS: &[&str] = &[
     "block_closed",
     "block_expired",
     "out_of_order",

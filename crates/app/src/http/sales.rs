@@ -768,7 +768,7 @@ pub async fn quick_sale(
 
 /// Checks the 1 to 10 payments of a whole sale, naming each failure with the
 /// payment's position (`payments[1].reference`).
-pub(crate) fn validate_payments(
+pub fn validate_payments(
     errors: &mut Vec<FieldError>,
     requests: Vec<CreatePayment>,
 ) -> Vec<NewPayment> {

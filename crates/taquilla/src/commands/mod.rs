@@ -13,6 +13,7 @@ mod monitor;
 mod onsale;
 mod scenarios;
 mod serve;
+mod terminal;
 
 use std::process::ExitCode;
 
@@ -63,6 +64,9 @@ enum Command {
     /// Serve gauges read from the database (tickets sold and revenue per event, places
     /// available per zone, active holds, fiscal documents per series) on /metrics.
     MetricsExport(metrics_export::MetricsExportArgs),
+    /// Sell offline at a box office from a block of invoice numbers kept in a
+    /// local SQLite file, and sync the sales with the server later.
+    Terminal(terminal::TerminalArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -104,5 +108,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::CheckRegression(args) => check_regression::run(args).await,
         Command::Monitor(args) => monitor::run(args).await,
         Command::MetricsExport(args) => metrics_export::run(args).await,
+        Command::Terminal(args) => terminal::run(args).await,
     }
 }

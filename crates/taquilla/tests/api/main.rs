@@ -51,5 +51,6 @@ mod quick_sale;
 mod rate_limits;
 mod sale_flow;
 mod sentry;
+mod terminal;
 mod validation;
 mod void;
