@@ -41,6 +41,7 @@ mod isolation;
 mod money;
 mod offline;
 mod operations;
+mod paging;
 mod pricing;
 mod print;
 mod profiling;
