@@ -424,7 +424,7 @@ pub async fn warm_tenant(
                 .await?;
             counts.events += 1;
             let group = Group::event(tenant_id, event.id);
-            for zone in state.store.list_zones(tenant_id, event.id).await? {
+            for zone in crate::http::catalogue::all_zones(state, tenant_id, event.id).await? {
                 state
                     .cache
                     .remember_zone_event(tenant_id, zone.id, event.id);

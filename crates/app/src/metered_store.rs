@@ -266,11 +266,16 @@ impl Store for MeteredStore {
             .await
     }
 
-    async fn list_zones(&self, tenant_id: Uuid, event_id: Uuid) -> StoreResult<Vec<Zone>> {
+    async fn list_zones(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<Zone>> {
         self.observe(
             "list_zones",
             "zones",
-            self.inner.list_zones(tenant_id, event_id),
+            self.inner.list_zones(tenant_id, event_id, page),
         )
         .await
     }
@@ -569,11 +574,12 @@ impl Store for MeteredStore {
         &self,
         tenant_id: Uuid,
         event_id: Uuid,
-    ) -> StoreResult<Vec<PriceStage>> {
+        page: PageRequest,
+    ) -> StoreResult<Page<PriceStage>> {
         self.observe(
             "list_price_stages",
             "price_stages",
-            self.inner.list_price_stages(tenant_id, event_id),
+            self.inner.list_price_stages(tenant_id, event_id, page),
         )
         .await
     }
@@ -604,11 +610,12 @@ impl Store for MeteredStore {
         &self,
         tenant_id: Uuid,
         event_id: Uuid,
-    ) -> StoreResult<Vec<StageTransition>> {
+        page: PageRequest,
+    ) -> StoreResult<Page<StageTransition>> {
         self.observe(
             "list_stage_transitions",
             "stage_transitions",
-            self.inner.list_stage_transitions(tenant_id, event_id),
+            self.inner.list_stage_transitions(tenant_id, event_id, page),
         )
         .await
     }
@@ -787,11 +794,15 @@ impl Store for MeteredStore {
         .await
     }
 
-    async fn list_fiscal_series(&self, tenant_id: Uuid) -> StoreResult<Vec<FiscalSeries>> {
+    async fn list_fiscal_series(
+        &self,
+        tenant_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<FiscalSeries>> {
         self.observe(
             "list_fiscal_series",
             "fiscal_series",
-            self.inner.list_fiscal_series(tenant_id),
+            self.inner.list_fiscal_series(tenant_id, page),
         )
         .await
     }

@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use super::{BACKEND_NAME, Backend, Db, SHARE_LOCK, WriteTx};
 use crate::error::unique_violation;
+use crate::list_sql::{self, DOCUMENT_SELECT, TICKET_COLUMNS, USER_COLUMNS};
 use crate::model::*;
 use crate::{Store, StoreError, StoreResult};
 
@@ -117,9 +118,6 @@ impl UserRow {
         })
     }
 }
-
-const USER_COLUMNS: &str =
-    "id, tenant_id, username, role, active, created_at, password_hash, failed_logins, locked_until";
 
 #[derive(FromRow)]
 struct ZoneRecord {
@@ -271,12 +269,6 @@ impl DocumentRecord {
         })
     }
 }
-
-const DOCUMENT_SELECT: &str = "SELECT d.id, d.kind, s.code AS series, d.number, d.control_number, d.order_id, \
-    d.references_document_id, d.issued_at, d.total_usd_cents, d.total_bs_cents, d.content \
-    FROM fiscal_documents d JOIN fiscal_series s ON s.tenant_id = d.tenant_id AND s.id = d.series_id";
-
-const TICKET_COLUMNS: &str = "id, code, order_id, event_id, zone_id, seat_id, status, uses, max_uses, first_used_at, first_gate, qr_payload, created_at";
 
 enum Claim {
     Claimed,
@@ -2722,13 +2714,11 @@ impl Store for Backend {
     }
 
     async fn list_tenants(&self, page: PageRequest) -> StoreResult<Page<Tenant>> {
-        let items: Vec<Tenant> = sqlx::query_as(
-            "SELECT id, slug, name, rif, fiscal_address, iva_basis_points, created_at FROM tenants WHERE id > $1 ORDER BY id LIMIT $2",
-        )
-        .bind(after(page))
-        .bind(page.limit + 1)
-        .fetch_all(self.read_pool())
-        .await?;
+        let items: Vec<Tenant> = sqlx::query_as(list_sql::TENANTS_PAGE)
+            .bind(after(page))
+            .bind(page.limit + 1)
+            .fetch_all(self.read_pool())
+            .await?;
         Ok(page_of(items, page, |tenant| tenant.id))
     }
 
@@ -2772,10 +2762,7 @@ impl Store for Backend {
     }
 
     async fn list_users(&self, tenant_id: Uuid, page: PageRequest) -> StoreResult<Page<User>> {
-        let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3"
-        );
-        let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<UserRow> = sqlx::query_as(list_sql::USERS_PAGE)
             .bind(tenant_id)
             .bind(after(page))
             .bind(page.limit + 1)
@@ -2905,14 +2892,12 @@ impl Store for Backend {
     }
 
     async fn list_venues(&self, tenant_id: Uuid, page: PageRequest) -> StoreResult<Page<Venue>> {
-        let items: Vec<Venue> = sqlx::query_as(
-            "SELECT id, name, address, city, created_at FROM venues WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-        )
-        .bind(tenant_id)
-        .bind(after(page))
-        .bind(page.limit + 1)
-        .fetch_all(self.read_pool())
-        .await?;
+        let items: Vec<Venue> = sqlx::query_as(list_sql::VENUES_PAGE)
+            .bind(tenant_id)
+            .bind(after(page))
+            .bind(page.limit + 1)
+            .fetch_all(self.read_pool())
+            .await?;
         Ok(page_of(items, page, |venue| venue.id))
     }
 
@@ -2954,15 +2939,12 @@ impl Store for Backend {
     }
 
     async fn list_events(&self, tenant_id: Uuid, page: PageRequest) -> StoreResult<Page<Event>> {
-        let items: Vec<Event> = sqlx::query_as(
-            "SELECT id, venue_id, name, description, starts_at, sale_starts_at, sale_ends_at, hold_minutes, payment_minutes, \
-             status, pinned_rate_id, created_at FROM events WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-        )
-        .bind(tenant_id)
-        .bind(after(page))
-        .bind(page.limit + 1)
-        .fetch_all(self.read_pool())
-        .await?;
+        let items: Vec<Event> = sqlx::query_as(list_sql::EVENTS_PAGE)
+            .bind(tenant_id)
+            .bind(after(page))
+            .bind(page.limit + 1)
+            .fetch_all(self.read_pool())
+            .await?;
         Ok(page_of(items, page, |event| event.id))
     }
 
@@ -3061,23 +3043,30 @@ impl Store for Backend {
         self.zone_view(&mut conn, tenant_id, record).await
     }
 
-    async fn list_zones(&self, tenant_id: Uuid, event_id: Uuid) -> StoreResult<Vec<Zone>> {
+    async fn list_zones(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<Zone>> {
         self.get_event(tenant_id, event_id).await?;
         let mut conn = self.read_pool().acquire().await?;
-        let records: Vec<ZoneRecord> = sqlx::query_as(
-            "SELECT id, event_id, name, kind, capacity, price_usd_cents, entries_per_ticket, sold, held, \
-             row_markup_basis_points, table_mode, tax_exempt, created_at \
-             FROM zones WHERE tenant_id = $1 AND event_id = $2 ORDER BY id",
-        )
-        .bind(tenant_id)
-        .bind(event_id)
-        .fetch_all(&mut *conn)
-        .await?;
-        let mut zones = Vec::with_capacity(records.len());
-        for record in records {
+        let records: Vec<ZoneRecord> = sqlx::query_as(list_sql::ZONES_PAGE)
+            .bind(tenant_id)
+            .bind(event_id)
+            .bind(after(page))
+            .bind(page.limit + 1)
+            .fetch_all(&mut *conn)
+            .await?;
+        let records = page_of(records, page, |record| record.id);
+        let mut zones = Vec::with_capacity(records.items.len());
+        for record in records.items {
             zones.push(self.zone_view(&mut conn, tenant_id, record).await?);
         }
-        Ok(zones)
+        Ok(Page {
+            items: zones,
+            next_cursor: records.next_cursor,
+        })
     }
 
     async fn zone_availability(&self, tenant_id: Uuid, zone_id: Uuid) -> StoreResult<Availability> {
@@ -3221,22 +3210,33 @@ impl Store for Backend {
         let name_pattern = filter
             .name
             .map(|name| format!("%{}%", name.replace(['%', '_'], "")));
-        let items: Vec<Customer> = sqlx::query_as(
-            "SELECT id, first_name, last_name, document_kind, document, phone, email, created_at FROM customers \
-             WHERE tenant_id = $1 AND id > $2 \
-             AND ($3 IS NULL OR document = $3) AND ($4 IS NULL OR phone = $4) AND ($5 IS NULL OR email = $5) \
-             AND ($6 IS NULL OR search_name LIKE $6) \
-             ORDER BY id LIMIT $7",
-        )
-        .bind(tenant_id)
-        .bind(after(page))
-        .bind(filter.document)
-        .bind(filter.phone)
-        .bind(filter.email)
-        .bind(name_pattern)
-        .bind(page.limit + 1)
-        .fetch_all(self.read_pool())
-        .await?;
+        let sql = if filter.document.is_some() {
+            list_sql::CUSTOMERS_BY_DOCUMENT
+        } else if filter.phone.is_some() {
+            list_sql::CUSTOMERS_BY_PHONE
+        } else if filter.email.is_some() {
+            list_sql::CUSTOMERS_BY_EMAIL
+        } else if name_pattern.is_some() {
+            list_sql::CUSTOMERS_BY_NAME
+        } else {
+            let items: Vec<Customer> = sqlx::query_as(list_sql::CUSTOMERS_PAGE)
+                .bind(tenant_id)
+                .bind(after(page))
+                .bind(page.limit + 1)
+                .fetch_all(self.read_pool())
+                .await?;
+            return Ok(page_of(items, page, |customer| customer.id));
+        };
+        let items: Vec<Customer> = sqlx::query_as(sql)
+            .bind(tenant_id)
+            .bind(after(page))
+            .bind(filter.document)
+            .bind(filter.phone)
+            .bind(filter.email)
+            .bind(name_pattern)
+            .bind(page.limit + 1)
+            .fetch_all(self.read_pool())
+            .await?;
         Ok(page_of(items, page, |customer| customer.id))
     }
 
@@ -3257,15 +3257,12 @@ impl Store for Backend {
         tenant_id: Uuid,
         page: PageRequest,
     ) -> StoreResult<Page<ExchangeRateRecord>> {
-        let records: Vec<RateRecord> = sqlx::query_as(
-            "SELECT id, currency, rate_scaled, effective_date, source, supersedes_id, superseded, created_at \
-             FROM exchange_rates WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-        )
-        .bind(tenant_id)
-        .bind(after(page))
-        .bind(page.limit + 1)
-        .fetch_all(self.read_pool())
-        .await?;
+        let records: Vec<RateRecord> = sqlx::query_as(list_sql::EXCHANGE_RATES_PAGE)
+            .bind(tenant_id)
+            .bind(after(page))
+            .bind(page.limit + 1)
+            .fetch_all(self.read_pool())
+            .await?;
         let items = records.into_iter().map(ExchangeRateRecord::from).collect();
         Ok(page_of(items, page, |rate: &ExchangeRateRecord| rate.id))
     }
@@ -3423,10 +3420,7 @@ impl Store for Backend {
         if exists.is_none() {
             return Err(StoreError::NotFound("order"));
         }
-        let sql = format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets WHERE tenant_id = $1 AND order_id = $2 ORDER BY id"
-        );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        Ok(sqlx::query_as(list_sql::TICKETS_OF_ORDER)
             .bind(tenant_id)
             .bind(order_id)
             .fetch_all(&mut *conn)
@@ -3452,10 +3446,7 @@ impl Store for Backend {
         tenant_id: Uuid,
         page: PageRequest,
     ) -> StoreResult<Page<FiscalDocument>> {
-        let sql = format!(
-            "{DOCUMENT_SELECT} WHERE d.tenant_id = $1 AND d.id > $2 ORDER BY d.id LIMIT $3"
-        );
-        let records: Vec<DocumentRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let records: Vec<DocumentRecord> = sqlx::query_as(list_sql::FISCAL_DOCUMENTS_PAGE)
             .bind(tenant_id)
             .bind(after(page))
             .bind(page.limit + 1)
@@ -3710,8 +3701,9 @@ impl Store for Backend {
         &self,
         tenant_id: Uuid,
         event_id: Uuid,
-    ) -> StoreResult<Vec<PriceStage>> {
-        self.pricing_list_stages(tenant_id, event_id).await
+        page: PageRequest,
+    ) -> StoreResult<Page<PriceStage>> {
+        self.pricing_list_stages(tenant_id, event_id, page).await
     }
 
     async fn zone_stages(&self, tenant_id: Uuid, event_id: Uuid) -> StoreResult<Vec<ZoneStage>> {
@@ -3730,8 +3722,10 @@ impl Store for Backend {
         &self,
         tenant_id: Uuid,
         event_id: Uuid,
-    ) -> StoreResult<Vec<StageTransition>> {
-        self.pricing_list_transitions(tenant_id, event_id).await
+        page: PageRequest,
+    ) -> StoreResult<Page<StageTransition>> {
+        self.pricing_list_transitions(tenant_id, event_id, page)
+            .await
     }
 
     async fn apply_stage_transitions(
@@ -3851,8 +3845,12 @@ impl Store for Backend {
         self.create_fiscal_series_impl(tenant_id, series).await
     }
 
-    async fn list_fiscal_series(&self, tenant_id: Uuid) -> StoreResult<Vec<FiscalSeries>> {
-        self.list_fiscal_series_impl(tenant_id).await
+    async fn list_fiscal_series(
+        &self,
+        tenant_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<FiscalSeries>> {
+        self.list_fiscal_series_impl(tenant_id, page).await
     }
 
     async fn claim_fiscal_issues(

@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use taquilla_domain::fiscal::caracas_day_bounds;
 
 use super::*;
+use crate::list_sql::{QUEUE_COLUMNS, SERIES_COLUMNS, Z_COLUMNS};
 
 /// The `previous_hash` of a chain's first entry.
 pub(super) const GENESIS_HASH: &str =
@@ -113,10 +114,8 @@ pub(super) struct SeriesRecord {
     is_default: bool,
     credit_note_series_id: Option<Uuid>,
     created_at: Option<DateTime<Utc>>,
+    next_number: i64,
 }
-
-const SERIES_COLUMNS: &str = "id, code, kind, adapter, adapter_config, description, is_default, \
-    credit_note_series_id, created_at";
 
 impl SeriesRecord {
     fn view(&self, credit_note_series: Option<String>, documents_issued: i64) -> FiscalSeries {
@@ -575,9 +574,6 @@ struct QueueRecord {
     created_at: DateTime<Utc>,
 }
 
-const QUEUE_COLUMNS: &str = "tenant_id, id, order_id, series_id, kind, references_document_id, content, \
-    total_usd_cents, total_bs_cents, issued_by, status, attempts, last_error, next_attempt_at, created_at";
-
 fn parse_json(text: &str, what: &str) -> StoreResult<serde_json::Value> {
     serde_json::from_str(text).map_err(|error| StoreError::Internal(format!("{what}: {error}")))
 }
@@ -759,8 +755,6 @@ impl ZRecord {
         })
     }
 }
-
-const Z_COLUMNS: &str = "id, number, cashier_id, fiscal_day, totals, closed_by, closed_at";
 
 async fn require_tenant_user(conn: &mut Conn, tenant_id: Uuid, user_id: Uuid) -> StoreResult<()> {
     let found: Option<Uuid> =
@@ -1274,37 +1268,58 @@ impl Backend {
     pub(super) async fn list_fiscal_series_impl(
         &self,
         tenant_id: Uuid,
-    ) -> StoreResult<Vec<FiscalSeries>> {
+        page: PageRequest,
+    ) -> StoreResult<Page<FiscalSeries>> {
         let mut conn = self.read_pool().acquire().await?;
-        let sql = format!(
-            "SELECT {SERIES_COLUMNS} FROM fiscal_series WHERE tenant_id = $1 ORDER BY kind DESC, code"
-        );
-        let records: Vec<SeriesRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(tenant_id)
-            .fetch_all(&mut *conn)
-            .await?;
-        let codes: HashMap<Uuid, String> = records
+        let query = match page.after {
+            None => sqlx::query_as(crate::list_sql::FISCAL_SERIES_FIRST).bind(tenant_id),
+            Some(cursor) => sqlx::query_as(crate::list_sql::FISCAL_SERIES_AFTER)
+                .bind(tenant_id)
+                .bind(cursor),
+        };
+        let records: Vec<SeriesRecord> = query.bind(page.limit + 1).fetch_all(&mut *conn).await?;
+        let records = page_of(records, page, |record| record.id);
+
+        let mut codes: HashMap<Uuid, String> = records
+            .items
             .iter()
             .map(|record| (record.id, record.code.clone()))
             .collect();
-        let counts: Vec<(Uuid, i64)> = sqlx::query_as(
-            "SELECT series_id, COUNT(*) FROM fiscal_documents WHERE tenant_id = $1 GROUP BY series_id",
-        )
-        .bind(tenant_id)
-        .fetch_all(&mut *conn)
-        .await?;
-        let counts: HashMap<Uuid, i64> = counts.into_iter().collect();
-        Ok(records
-            .iter()
-            .map(|record| {
-                record.view(
-                    record
-                        .credit_note_series_id
-                        .and_then(|id| codes.get(&id).cloned()),
-                    counts.get(&record.id).copied().unwrap_or(0),
-                )
-            })
-            .collect())
+        let mut items = Vec::with_capacity(records.items.len());
+        for record in &records.items {
+            let credit_note_series = match record.credit_note_series_id {
+                Some(id) if !codes.contains_key(&id) => {
+                    let code: Option<String> =
+                        sqlx::query_scalar(crate::list_sql::FISCAL_SERIES_CODE)
+                            .bind(tenant_id)
+                            .bind(id)
+                            .fetch_optional(&mut *conn)
+                            .await?;
+                    if let Some(code) = &code {
+                        codes.insert(id, code.clone());
+                    }
+                    code
+                }
+                Some(id) => codes.get(&id).cloned(),
+                None => None,
+            };
+            // Counted as the metrics exporter counts them, because an offline
+            // series' counter also covers block numbers that became no document.
+            let documents_issued: i64 = if record.adapter == "offline" {
+                sqlx::query_scalar(crate::list_sql::FISCAL_SERIES_DOCUMENT_COUNT)
+                    .bind(tenant_id)
+                    .bind(record.id)
+                    .fetch_one(&mut *conn)
+                    .await?
+            } else {
+                record.next_number - 1
+            };
+            items.push(record.view(credit_note_series, documents_issued));
+        }
+        Ok(Page {
+            items,
+            next_cursor: records.next_cursor,
+        })
     }
 
     pub(super) async fn claim_fiscal_issues_impl(
@@ -1606,10 +1621,7 @@ impl Backend {
         page: PageRequest,
     ) -> StoreResult<Page<FiscalIssueItem>> {
         let mut conn = self.read_pool().acquire().await?;
-        let sql = format!(
-            "SELECT {QUEUE_COLUMNS} FROM fiscal_issue_queue WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3"
-        );
-        let records: Vec<QueueRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let records: Vec<QueueRecord> = sqlx::query_as(crate::list_sql::FISCAL_ISSUES_PAGE)
             .bind(tenant_id)
             .bind(after(page))
             .bind(page.limit + 1)
@@ -1825,11 +1837,7 @@ impl Backend {
         cashier_id: Option<Uuid>,
         page: PageRequest,
     ) -> StoreResult<Page<ZReport>> {
-        let sql = format!(
-            "SELECT {Z_COLUMNS} FROM z_reports WHERE tenant_id = $1 AND ($2 IS NULL OR cashier_id = $2) AND id > $3 \
-             ORDER BY id LIMIT $4"
-        );
-        let records: Vec<ZRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let records: Vec<ZRecord> = sqlx::query_as(crate::list_sql::Z_REPORTS_PAGE)
             .bind(tenant_id)
             .bind(cashier_id)
             .bind(after(page))

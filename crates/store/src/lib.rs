@@ -14,6 +14,7 @@
 
 pub mod clock;
 pub mod error;
+pub mod list_sql;
 pub mod model;
 mod postgres;
 mod sqlite;
@@ -180,7 +181,13 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Event>;
     async fn create_zone(&self, tenant_id: Uuid, zone: NewZone) -> StoreResult<Zone>;
     async fn get_zone(&self, tenant_id: Uuid, zone_id: Uuid) -> StoreResult<Zone>;
-    async fn list_zones(&self, tenant_id: Uuid, event_id: Uuid) -> StoreResult<Vec<Zone>>;
+    /// Lists a page of an event's zones in id order.
+    async fn list_zones(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<Zone>>;
     async fn zone_availability(&self, tenant_id: Uuid, zone_id: Uuid) -> StoreResult<Availability>;
 
     // Customers and exchange rates.
@@ -253,6 +260,8 @@ pub trait Store: Send + Sync {
         order_id: Uuid,
         reason: String,
     ) -> StoreResult<Idempotent<VoidOutcome>>;
+    /// Lists all the tickets of an order in id order. An order is made from
+    /// one hold, so it has at most as many tickets as a hold has units.
     async fn list_tickets(&self, tenant_id: Uuid, order_id: Uuid) -> StoreResult<Vec<Ticket>>;
     async fn validate_ticket(
         &self,
@@ -294,26 +303,30 @@ pub trait Store: Send + Sync {
         event_id: Uuid,
         stage: NewPriceStage,
     ) -> StoreResult<PriceStage>;
-    /// Lists an event's stages in position order, with their status now.
+    /// Lists a page of an event's stages in position order (ties by id), with
+    /// their status now.
     async fn list_price_stages(
         &self,
         tenant_id: Uuid,
         event_id: Uuid,
-    ) -> StoreResult<Vec<PriceStage>>;
+        page: PageRequest,
+    ) -> StoreResult<Page<PriceStage>>;
     /// For each zone of an event: the stage pricing it now and the next one.
     async fn zone_stages(&self, tenant_id: Uuid, event_id: Uuid) -> StoreResult<Vec<ZoneStage>>;
-    /// Lists an event's stage transitions, oldest first.
     /// Ends a stage by hand (an `ended_manually` transition); 409 `stage_ended` if it already ended.
     async fn end_price_stage(
         &self,
         tenant_id: Uuid,
         stage_id: Uuid,
     ) -> StoreResult<StageTransition>;
+    /// Lists a page of an event's stage transitions, oldest first; equal
+    /// instants are ordered by id.
     async fn list_stage_transitions(
         &self,
         tenant_id: Uuid,
         event_id: Uuid,
-    ) -> StoreResult<Vec<StageTransition>>;
+        page: PageRequest,
+    ) -> StoreResult<Page<StageTransition>>;
     /// Records the date transitions due for one event; returns those recorded now.
     async fn apply_stage_transitions(
         &self,
@@ -392,7 +405,12 @@ pub trait Store: Send + Sync {
         tenant_id: Uuid,
         series: NewFiscalSeries,
     ) -> StoreResult<FiscalSeries>;
-    async fn list_fiscal_series(&self, tenant_id: Uuid) -> StoreResult<Vec<FiscalSeries>>;
+    /// Lists a page of the tenant's series: invoice series first, then by code.
+    async fn list_fiscal_series(
+        &self,
+        tenant_id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<FiscalSeries>>;
     /// Claims up to `limit` due documents for their external adapters,
     /// leasing each for `lease` so no other worker takes it meanwhile.
     async fn claim_fiscal_issues(

@@ -18,6 +18,7 @@ use std::collections::HashSet;
 use taquilla_domain::fiscal::format_control_number;
 
 use super::*;
+use crate::list_sql::BLOCK_COLUMNS;
 
 /// How far a terminal's clock may be ahead of or behind the server's.
 const CLOCK_TOLERANCE_MINUTES: i64 = 5;
@@ -91,9 +92,6 @@ struct BlockRecord {
     expires_at: DateTime<Utc>,
     closed_at: Option<DateTime<Utc>>,
 }
-
-const BLOCK_COLUMNS: &str = "id, series_id, terminal, cashier_id, first_number, size, control_prefix, \
-    first_control, status, close_reason, last_synced, issued_at, expires_at, closed_at";
 
 impl BlockRecord {
     fn last_number(&self) -> i64 {
@@ -565,10 +563,7 @@ impl Backend {
         page: PageRequest,
     ) -> StoreResult<Page<OfflineBlock>> {
         let mut conn = self.read_pool().acquire().await?;
-        let sql = format!(
-            "SELECT {BLOCK_COLUMNS} FROM offline_blocks WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3"
-        );
-        let records: Vec<BlockRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let records: Vec<BlockRecord> = sqlx::query_as(crate::list_sql::OFFLINE_BLOCKS_PAGE)
             .bind(tenant_id)
             .bind(after(page))
             .bind(page.limit + 1)

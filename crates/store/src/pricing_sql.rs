@@ -13,6 +13,7 @@ use taquilla_domain::stages::{self, Selection, StageState};
 use taquilla_domain::tax::{TaxCategory, TaxKind, TaxRule};
 
 use super::*;
+use crate::list_sql::{STAGE_COLUMNS, TAX_RULE_COLUMNS};
 
 #[derive(FromRow, Clone)]
 pub(super) struct StageRecord {
@@ -30,9 +31,6 @@ pub(super) struct StageRecord {
     ended_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
 }
-
-const STAGE_COLUMNS: &str = "id, event_id, zone_id, position, name, modifier_kind, modifier_value, \
-    starts_at, ends_at, quantity_limit, units_sold, ended_at, created_at";
 
 impl StageRecord {
     pub(super) fn modifier(&self) -> Modifier {
@@ -91,10 +89,7 @@ pub(super) async fn event_stages(
     tenant_id: Uuid,
     event_id: Uuid,
 ) -> StoreResult<Vec<StageRecord>> {
-    let sql = format!(
-        "SELECT {STAGE_COLUMNS} FROM price_stages WHERE tenant_id = $1 AND event_id = $2 ORDER BY position, id"
-    );
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    Ok(sqlx::query_as(crate::list_sql::PRICE_STAGES_OF_EVENT)
         .bind(tenant_id)
         .bind(event_id)
         .fetch_all(&mut *conn)
@@ -613,9 +608,6 @@ struct TaxRuleRow {
     ended_at: Option<DateTime<Utc>>,
 }
 
-const TAX_RULE_COLUMNS: &str = "id, scope, venue_id, event_id, name, category, kind, basis_points, usd_cents, \
-    compound, supersedes_id, created_at, ended_at";
-
 impl TaxRuleRow {
     fn rule(&self) -> TaxRule {
         TaxRule {
@@ -828,11 +820,7 @@ impl Backend {
         include_ended: bool,
         page: PageRequest,
     ) -> StoreResult<Page<TaxRuleRecord>> {
-        let sql = format!(
-            "SELECT {TAX_RULE_COLUMNS} FROM tax_rules WHERE tenant_id = $1 AND id > $2 \
-             AND (ended_at IS NULL OR $3) ORDER BY id LIMIT $4"
-        );
-        let rows: Vec<TaxRuleRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<TaxRuleRow> = sqlx::query_as(crate::list_sql::TAX_RULES_PAGE)
             .bind(tenant_id)
             .bind(after(page))
             .bind(include_ended)
@@ -1105,14 +1093,27 @@ impl Backend {
         &self,
         tenant_id: Uuid,
         event_id: Uuid,
-    ) -> StoreResult<Vec<PriceStage>> {
+        page: PageRequest,
+    ) -> StoreResult<Page<PriceStage>> {
         let mut conn = self.read_pool().acquire().await?;
         require_event(&mut conn, tenant_id, event_id).await?;
         let now = self.clock.now();
+        // A stage's status depends on every stage of its scope, so all the
+        // event's stages are read and the page is cut from them.
         let stages = event_stages(&mut conn, tenant_id, event_id).await?;
-        Ok((0..stages.len())
+
+        let first = match page.after {
+            None => 0,
+            Some(cursor) => stages
+                .iter()
+                .position(|stage| stage.id == cursor)
+                .map_or(stages.len(), |index| index + 1),
+        };
+        let end = stages.len().min(first + page.limit.max(0) as usize + 1);
+        let items = (first..end)
             .map(|index| stages[index].view(&stage_status(&stages, index, now)))
-            .collect())
+            .collect();
+        Ok(page_of(items, page, |stage: &PriceStage| stage.id))
     }
 
     pub(super) async fn pricing_zone_stages(
@@ -1164,17 +1165,21 @@ impl Backend {
         &self,
         tenant_id: Uuid,
         event_id: Uuid,
-    ) -> StoreResult<Vec<StageTransition>> {
+        page: PageRequest,
+    ) -> StoreResult<Page<StageTransition>> {
         let mut conn = self.read_pool().acquire().await?;
         require_event(&mut conn, tenant_id, event_id).await?;
-        Ok(sqlx::query_as(
-            "SELECT id, event_id, zone_id, stage_id, trigger, units_sold, occurred_at FROM stage_transitions \
-             WHERE tenant_id = $1 AND event_id = $2 ORDER BY occurred_at, id",
-        )
-        .bind(tenant_id)
-        .bind(event_id)
-        .fetch_all(&mut *conn)
-        .await?)
+        let query = match page.after {
+            None => sqlx::query_as(crate::list_sql::STAGE_TRANSITIONS_FIRST)
+                .bind(tenant_id)
+                .bind(event_id),
+            Some(cursor) => sqlx::query_as(crate::list_sql::STAGE_TRANSITIONS_AFTER)
+                .bind(tenant_id)
+                .bind(event_id)
+                .bind(cursor),
+        };
+        let items: Vec<StageTransition> = query.bind(page.limit + 1).fetch_all(&mut *conn).await?;
+        Ok(page_of(items, page, |transition| transition.id))
     }
 }
 
@@ -1596,16 +1601,13 @@ impl Backend {
     ) -> StoreResult<Page<DiscountCode>> {
         let mut conn = self.read_pool().acquire().await?;
         require_event(&mut conn, tenant_id, event_id).await?;
-        let rows: Vec<DiscountRow> = sqlx::query_as(
-            "SELECT id, event_id, code, modifier_kind, modifier_value, max_uses, uses, active, created_at \
-             FROM discount_codes WHERE tenant_id = $1 AND event_id = $2 AND id > $3 ORDER BY id LIMIT $4",
-        )
-        .bind(tenant_id)
-        .bind(event_id)
-        .bind(after(page))
-        .bind(page.limit + 1)
-        .fetch_all(&mut *conn)
-        .await?;
+        let rows: Vec<DiscountRow> = sqlx::query_as(crate::list_sql::DISCOUNT_CODES_PAGE)
+            .bind(tenant_id)
+            .bind(event_id)
+            .bind(after(page))
+            .bind(page.limit + 1)
+            .fetch_all(&mut *conn)
+            .await?;
         let items = rows.into_iter().map(DiscountRow::view).collect();
         Ok(page_of(items, page, |code: &DiscountCode| code.id))
     }

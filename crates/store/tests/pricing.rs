@@ -33,6 +33,12 @@ struct Fixture {
     customer_id: Uuid,
 }
 
+/// A page large enough for every list these tests read.
+const ALL: PageRequest = PageRequest {
+    limit: 200,
+    after: None,
+};
+
 /// Rate the fixture stores for today: 36.12345678 Bs./USD.
 const FIXTURE_RATE_SCALED: i64 = 3_612_345_678;
 
@@ -303,9 +309,10 @@ async fn create_stage(harness: &Harness, fixture: &Fixture, stage: NewPriceStage
 async fn listed_stage(harness: &Harness, fixture: &Fixture, stage_id: Uuid) -> PriceStage {
     harness
         .store
-        .list_price_stages(fixture.tenant_id, fixture.event_id)
+        .list_price_stages(fixture.tenant_id, fixture.event_id, ALL)
         .await
         .unwrap()
+        .items
         .into_iter()
         .find(|stage| stage.id == stage_id)
         .expect("the stage is listed")
@@ -519,9 +526,10 @@ async fn quantity_stage_splits_the_order(harness: &Harness) {
     // One transition, recorded by the sale that reached the limit.
     let transitions = harness
         .store
-        .list_stage_transitions(fixture.tenant_id, fixture.event_id)
+        .list_stage_transitions(fixture.tenant_id, fixture.event_id, ALL)
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(transitions.len(), 1);
     assert_eq!(transitions[0].stage_id, presale.id);
     assert_eq!(transitions[0].trigger, "quantity_reached");
@@ -649,9 +657,10 @@ async fn concurrent_orders_fill_stage_exactly(harness: &Harness) {
 
     let transitions = harness
         .store
-        .list_stage_transitions(fixture.tenant_id, fixture.event_id)
+        .list_stage_transitions(fixture.tenant_id, fixture.event_id, ALL)
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(transitions.len(), 1);
     assert_eq!(transitions[0].stage_id, early.id);
     assert_eq!(transitions[0].trigger, "quantity_reached");
@@ -822,9 +831,10 @@ async fn date_transition_recorded_once(harness: &Harness) {
     assert!(again.is_empty(), "a second call records nothing");
     let listed = harness
         .store
-        .list_stage_transitions(fixture.tenant_id, fixture.event_id)
+        .list_stage_transitions(fixture.tenant_id, fixture.event_id, ALL)
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].id, recorded[0].id);
 
@@ -867,9 +877,10 @@ async fn date_transition_recorded_once(harness: &Harness) {
     assert_eq!(
         harness
             .store
-            .list_stage_transitions(other.tenant_id, other.event_id)
+            .list_stage_transitions(other.tenant_id, other.event_id, ALL)
             .await
             .unwrap()
+            .items
             .len(),
         1
     );
@@ -939,9 +950,10 @@ async fn stage_validation_and_zone_scope(harness: &Harness) {
     assert_eq!(
         harness
             .store
-            .list_price_stages(fixture.tenant_id, fixture.event_id)
+            .list_price_stages(fixture.tenant_id, fixture.event_id, ALL)
             .await
             .unwrap()
+            .items
             .len(),
         1,
         "rejected stages are not stored"
@@ -1822,9 +1834,10 @@ async fn last_stage_price_stays(harness: &Harness) {
     assert_eq!(
         harness
             .store
-            .list_stage_transitions(fixture.tenant_id, fixture.event_id)
+            .list_stage_transitions(fixture.tenant_id, fixture.event_id, ALL)
             .await
             .unwrap()
+            .items
             .len(),
         1
     );

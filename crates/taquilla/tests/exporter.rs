@@ -214,7 +214,7 @@ async fn sell_two_seats(cashier: &Cashier) -> Sale {
             None,
         )
         .await;
-    let zones: BTreeMap<String, String> = zones
+    let zones: BTreeMap<String, String> = zones["items"]
         .as_array()
         .unwrap()
         .iter()

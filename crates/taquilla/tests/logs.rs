@@ -336,8 +336,7 @@ async fn run_session(client: &Client) -> Vec<(String, String)> {
         )
         .await;
     assert_reply(&zones, 200);
-    let zone_id = zones
-        .body
+    let zone_id = zones.body["items"]
         .as_array()
         .expect("a list of zones")
         .iter()

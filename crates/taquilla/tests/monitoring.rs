@@ -151,7 +151,7 @@ impl ApiUser {
                 None,
             )
             .await;
-        let platea = zones
+        let platea = zones["items"]
             .as_array()
             .unwrap()
             .iter()

@@ -205,7 +205,7 @@ async fn platea_and_customer(cashier: &Cashier) -> (String, Vec<String>, String)
         )
         .await
         .unwrap();
-    let platea = zones
+    let platea = zones["items"]
         .as_array()
         .unwrap()
         .iter()

@@ -8,7 +8,8 @@ use serde::Deserialize;
 use taquilla_domain::FieldError;
 use taquilla_domain::seatmap::{MAX_ROWS, MAX_SEATS_PER_ROW};
 use taquilla_store::model::{
-    Availability, Event, NewEvent, NewVenue, NewZone, Page, Role, Venue, Zone, ZoneKind,
+    Availability, Event, NewEvent, NewVenue, NewZone, Page, PageRequest, Role, Venue, Zone,
+    ZoneKind,
 };
 use utoipa::ToSchema;
 
@@ -251,7 +252,7 @@ pub async fn activate_event(
     principal.require(&[Role::TenantAdmin])?;
     let tenant_id = principal.tenant()?;
     let event = state.store.get_event(tenant_id, id).await?;
-    let zones = state.store.list_zones(tenant_id, id).await?;
+    let zones = all_zones(&state, tenant_id, id).await?;
 
     let mut errors = Vec::new();
     if zones.is_empty() {
@@ -408,19 +409,49 @@ pub async fn create_zone(
     Ok((StatusCode::CREATED, Json(zone)))
 }
 
-/// Lists the zones of an event.
-#[utoipa::path(get, path = "/api/v1/events/{id}/zones", tag = "catalogue", params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = Vec<Zone>), (status = 404)), security(("bearer" = [])))]
+/// Reads every zone of an event, page by page, for checks that need them all.
+pub(crate) async fn all_zones(
+    state: &AppState,
+    tenant_id: uuid::Uuid,
+    event_id: uuid::Uuid,
+) -> Result<Vec<Zone>, taquilla_store::StoreError> {
+    let mut zones = Vec::new();
+    let mut after = None;
+    loop {
+        let page = state
+            .store
+            .list_zones(
+                tenant_id,
+                event_id,
+                PageRequest {
+                    limit: crate::http::extract::MAX_PAGE_SIZE,
+                    after,
+                },
+            )
+            .await?;
+        after = page.items.last().map(|zone| zone.id);
+        zones.extend(page.items);
+        if page.next_cursor.is_none() {
+            return Ok(zones);
+        }
+    }
+}
+
+/// Lists a page of the zones of an event, in id order.
+#[utoipa::path(get, path = "/api/v1/events/{id}/zones", tag = "catalogue", params(("id" = uuid::Uuid, Path), PageQuery),
+    responses((status = 200, body = Page<Zone>), (status = 400, description = "invalid_cursor"), (status = 404)),
+    security(("bearer" = [])))]
 pub async fn list_zones(
     State(state): State<AppState>,
     principal: Principal,
     IdPath(event_id): IdPath,
-) -> ApiResult<Json<Vec<Zone>>> {
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Page<Zone>>> {
     principal.require(READERS)?;
     Ok(Json(
         state
             .store
-            .list_zones(principal.tenant()?, event_id)
+            .list_zones(principal.tenant()?, event_id, query.page()?)
             .await?,
     ))
 }

@@ -92,7 +92,8 @@ pub async fn get_document(
     ))
 }
 
-/// Lists Venezuelan bank codes accepted for transfers and Pago Móvil.
+/// Lists Venezuelan bank codes accepted for transfers and Pago Móvil. The list
+/// is a fixed table compiled into the binary, so it has no page.
 #[utoipa::path(get, path = "/api/v1/banks", tag = "fiscal", responses((status = 200, body = Vec<Bank>)))]
 pub async fn list_banks() -> Json<Vec<Bank>> {
     Json(
@@ -265,16 +266,22 @@ pub async fn create_series(
     Ok((StatusCode::CREATED, Json(series)))
 }
 
-/// Lists the tenant's series with the documents each has issued.
-#[utoipa::path(get, path = "/api/v1/fiscal/series", tag = "fiscal",
-    responses((status = 200, body = Vec<FiscalSeries>)), security(("bearer" = [])))]
+/// Lists a page of the tenant's series with the documents each has issued:
+/// invoice series first, then by code.
+#[utoipa::path(get, path = "/api/v1/fiscal/series", tag = "fiscal", params(PageQuery),
+    responses((status = 200, body = Page<FiscalSeries>), (status = 400, description = "invalid_cursor")),
+    security(("bearer" = [])))]
 pub async fn list_series(
     State(state): State<AppState>,
     principal: Principal,
-) -> ApiResult<Json<Vec<FiscalSeries>>> {
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Page<FiscalSeries>>> {
     principal.require(&[Role::TenantAdmin, Role::Cashier])?;
     Ok(Json(
-        state.store.list_fiscal_series(principal.tenant()?).await?,
+        state
+            .store
+            .list_fiscal_series(principal.tenant()?, query.page()?)
+            .await?,
     ))
 }
 

@@ -43,7 +43,9 @@ pub struct PublicKey {
     pub payload_format: &'static str,
 }
 
-/// Lists the tickets of an order with their signed QR payloads.
+/// Lists the tickets of an order with their signed QR payloads. An order is
+/// made from one hold, and a hold has at most 50 units on every channel, so
+/// the list is bounded and has no page.
 #[utoipa::path(get, path = "/api/v1/orders/{id}/tickets", tag = "gate", params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<Ticket>), (status = 404)), security(("bearer" = [])))]
 pub async fn list_tickets(

@@ -180,19 +180,26 @@ pub async fn create_stage(
     Ok((StatusCode::CREATED, Json(stage)))
 }
 
-/// Lists an event's stages in order, with their status now.
-#[utoipa::path(get, path = "/api/v1/events/{id}/stages", tag = "pricing", params(("id" = Uuid, Path)),
-    responses((status = 200, body = [PriceStage]), (status = 404)), security(("bearer" = [])))]
+/// Lists a page of an event's stages in position order (ties by id), with
+/// their status now.
+#[utoipa::path(get, path = "/api/v1/events/{id}/stages", tag = "pricing", params(("id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = Page<PriceStage>), (status = 400, description = "invalid_cursor"), (status = 404)),
+    security(("bearer" = [])))]
 pub async fn list_stages(
     State(state): State<AppState>,
     principal: Principal,
     IdPath(event_id): IdPath,
-) -> ApiResult<Json<Vec<PriceStage>>> {
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Page<PriceStage>>> {
     principal.require(READERS)?;
     let tenant_id = principal.tenant()?;
+    let page = query.page()?;
     apply_due_transitions(&state, tenant_id, event_id).await?;
     Ok(Json(
-        state.store.list_price_stages(tenant_id, event_id).await?,
+        state
+            .store
+            .list_price_stages(tenant_id, event_id, page)
+            .await?,
     ))
 }
 
@@ -242,21 +249,24 @@ pub async fn end_stage(
     Ok(Json(transition))
 }
 
-/// The event's stage transitions, oldest first.
-#[utoipa::path(get, path = "/api/v1/events/{id}/stages/transitions", tag = "pricing", params(("id" = Uuid, Path)),
-    responses((status = 200, body = [StageTransition]), (status = 404)), security(("bearer" = [])))]
+/// Lists a page of the event's stage transitions, oldest first (ties by id).
+#[utoipa::path(get, path = "/api/v1/events/{id}/stages/transitions", tag = "pricing", params(("id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = Page<StageTransition>), (status = 400, description = "invalid_cursor"), (status = 404)),
+    security(("bearer" = [])))]
 pub async fn list_transitions(
     State(state): State<AppState>,
     principal: Principal,
     IdPath(event_id): IdPath,
-) -> ApiResult<Json<Vec<StageTransition>>> {
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Page<StageTransition>>> {
     principal.require(READERS)?;
     let tenant_id = principal.tenant()?;
+    let page = query.page()?;
     apply_due_transitions(&state, tenant_id, event_id).await?;
     Ok(Json(
         state
             .store
-            .list_stage_transitions(tenant_id, event_id)
+            .list_stage_transitions(tenant_id, event_id, page)
             .await?,
     ))
 }

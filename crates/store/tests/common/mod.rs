@@ -10,6 +10,7 @@ use sqlx::Connection;
 use taquilla_store::{ConnectOptions, OffsetClock, Store};
 use uuid::Uuid;
 
+#[allow(dead_code)]
 pub enum Backend {
     Sqlite,
     Postgres,
@@ -115,6 +116,12 @@ impl Harness {
         taquilla_store::connect(&options, self.clock.clone())
             .await
             .expect("store reconnects")
+    }
+
+    /// The database URL the store connects to.
+    #[allow(dead_code)]
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     #[allow(dead_code)]

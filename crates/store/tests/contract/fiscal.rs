@@ -714,8 +714,21 @@ async fn external_series_queue_documents(harness: &Harness) {
     assert_eq!(document.content["series"], "W1");
     let verification = store.verify_fiscal(fixture.tenant_id).await.unwrap();
     assert!(verification.ok(), "{:?}", verification.problems);
-    let listed = store.list_fiscal_series(fixture.tenant_id).await.unwrap();
-    let w1 = listed.iter().find(|series| series.code == "W1").unwrap();
+    let listed = store
+        .list_fiscal_series(
+            fixture.tenant_id,
+            PageRequest {
+                limit: 200,
+                after: None,
+            },
+        )
+        .await
+        .unwrap();
+    let w1 = listed
+        .items
+        .iter()
+        .find(|series| series.code == "W1")
+        .unwrap();
     assert_eq!(w1.documents_issued, 1);
 
     // A rejected document moves to the internal series and is issued there.

@@ -250,7 +250,7 @@ async fn set_up(state: AppState, sales: usize) -> anyhow::Result<Fixture> {
             StatusCode::OK,
         )
         .await?;
-    let platea_id = zones
+    let platea_id = zones["items"]
         .as_array()
         .and_then(|zones| zones.iter().find(|zone| zone["name"] == "Platea"))
         .and_then(|zone| zone["id"].as_str())

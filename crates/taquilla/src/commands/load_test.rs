@@ -517,7 +517,8 @@ async fn use_event(api: &Api, event_id: &str) -> anyhow::Result<(String, Vec<Str
         )
         .await
         .with_context(|| format!("reading the zones of event {event_id}"))?;
-    let zone = zones
+    // The first page holds up to 50 zones, more than any hall has.
+    let zone = zones["items"]
         .as_array()
         .into_iter()
         .flatten()

@@ -239,8 +239,7 @@ async fn digital_printer_series_issues_each_invoice_once(backend: Backend) {
     assert_eq!(verification.body["problems"], json!([]));
     assert_eq!(verification.body["documents"], 4);
     let series = app.get("/api/v1/fiscal/series").token(admin).send().await;
-    let w1 = series
-        .body
+    let w1 = series.body["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -473,8 +472,7 @@ async fn series_validation_and_access(backend: Backend) {
         .token(&other.admin_token)
         .send()
         .await;
-    let codes: Vec<&str> = listed
-        .body
+    let codes: Vec<&str> = listed.body["items"]
         .as_array()
         .unwrap()
         .iter()

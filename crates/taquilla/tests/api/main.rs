@@ -44,6 +44,7 @@ mod money;
 mod monitor;
 mod offline;
 mod operations;
+mod paging;
 mod pricing;
 mod print;
 mod profiling;

@@ -470,12 +470,12 @@ async fn early_bird_ends_by_quantity_mid_window(backend: Backend) {
         .send()
         .await;
     assert_status(&stages, 200);
-    assert_eq!(stages.body[0]["name"], "Preventa");
-    assert_eq!(stages.body[0]["status"], "ended");
-    assert_eq!(stages.body[0]["units_sold"], 2);
-    assert_eq!(stages.body[0]["units_left"], 0);
-    assert!(stages.body[0]["ended_at"].is_string());
-    assert_eq!(stages.body[1]["status"], "current");
+    assert_eq!(stages.body["items"][0]["name"], "Preventa");
+    assert_eq!(stages.body["items"][0]["status"], "ended");
+    assert_eq!(stages.body["items"][0]["units_sold"], 2);
+    assert_eq!(stages.body["items"][0]["units_left"], 0);
+    assert!(stages.body["items"][0]["ended_at"].is_string());
+    assert_eq!(stages.body["items"][1]["status"], "current");
 
     let transitions = app
         .get(&format!(
@@ -486,7 +486,7 @@ async fn early_bird_ends_by_quantity_mid_window(backend: Backend) {
         .send()
         .await;
     assert_status(&transitions, 200);
-    let transitions = transitions.body.as_array().unwrap();
+    let transitions = transitions.body["items"].as_array().unwrap();
     assert_eq!(transitions.len(), 1);
     assert_eq!(transitions[0]["trigger"], "quantity_reached");
     assert_eq!(transitions[0]["units_sold"], 2);
@@ -1532,8 +1532,8 @@ async fn stage_validation_errors(backend: Backend) {
         .send()
         .await;
     assert_status(&stages, 200);
-    assert_eq!(stages.body.as_array().unwrap().len(), 1);
-    assert_eq!(stages.body[0]["name"], "Preventa");
+    assert_eq!(stages.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(stages.body["items"][0]["name"], "Preventa");
     let stored = app
         .db
         .scalar_i64(
@@ -1609,7 +1609,7 @@ async fn stage_ended_by_hand(backend: Backend) {
         .send()
         .await;
     assert_status(&transitions, 200);
-    assert_eq!(transitions.body.as_array().unwrap().len(), 1);
+    assert_eq!(transitions.body["items"].as_array().unwrap().len(), 1);
     let metrics = app.get("/metrics").send().await;
     assert!(
         metrics.text.contains("trigger=\"ended_manually\""),

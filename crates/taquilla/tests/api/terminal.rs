@@ -19,6 +19,7 @@ backend_tests!(
     terminal_refuses_local_double_sale,
     terminal_survives_kill_before_sync,
     terminal_setup_reports_bad_access,
+    terminal_commands_wait_for_each_other,
 );
 
 /// Runs `taquilla terminal ARGS…` with the terminal's directory and the
@@ -292,7 +293,69 @@ async fn terminal_refuses_local_double_sale(backend: Backend) {
     let synced = terminal(dir.path(), &args(&["sync"])).await;
     assert_success(&synced);
     assert!(stdout(&synced).contains("anulado: papel dañado"));
+
+    // Synced but still open, the block must be closed before another is taken.
+    let setup_over_open = terminal(dir.path(), &setup_args(&app, &shop)).await;
+    assert_failure(&setup_over_open, "sigue abierto");
     app.teardown().await;
+}
+
+/// A command waits while another one holds the terminal directory, so a
+/// sale can never slip in while `setup` replaces the file or `close` voids
+/// the rest of the block.
+async fn terminal_commands_wait_for_each_other(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let shop = numbered_shop(&app, "turno").await;
+    let cashier = &shop.tenant.cashier_token;
+    let seats = app.seat_ids(cashier, shop.zone_id).await;
+    let total = app.order_total_bs(&shop, cashier, &seats[..1]).await;
+    let dir = set_up_terminal(&app, &shop).await;
+
+    // The test plays the other command: it holds the directory's lock.
+    let lock = std::fs::File::open(dir.path().join("terminal.lock")).expect("the lock file");
+    lock.lock().expect("taking the lock");
+    let mut sell = Command::new(env!("CARGO_BIN_EXE_taquilla"))
+        .arg("terminal")
+        .args(sell_args(&shop, seats[0], total))
+        .env("TAQUILLA_TERMINAL_DIR", dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting taquilla terminal sell");
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert!(
+        sell.try_wait().expect("polling the sale").is_none(),
+        "the sale ran while another command held the terminal"
+    );
+    assert_eq!(numbers_in_file(dir.path()).await, 0);
+
+    lock.unlock().expect("releasing the lock");
+    let output = tokio::task::spawn_blocking(move || sell.wait_with_output())
+        .await
+        .unwrap()
+        .expect("waiting for the sale");
+    assert_success(&output);
+    assert!(
+        stderr(&output).contains("esperando a que termine"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(numbers_in_file(dir.path()).await, 1);
+    app.teardown().await;
+}
+
+/// Numbers recorded in the terminal's file, read without the terminal's lock.
+async fn numbers_in_file(dir: &Path) -> i64 {
+    use sqlx::Connection;
+    let url = format!("sqlite://{}", dir.join("terminal.db").display());
+    let mut connection = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("opening the terminal's file");
+    sqlx::query_scalar("SELECT COUNT(*) FROM numbers")
+        .fetch_one(&mut connection)
+        .await
+        .expect("counting the numbers")
 }
 
 /// A sync killed while it waits on the network loses nothing: the sale stays

@@ -7,6 +7,16 @@
 //! `close` settle them with the server (`sync.rs`). Messages are for cashiers
 //! and in Spanish; codes from the server stay in English.
 
+/// Prints a line for the cashier. A closed standard output (for example
+/// `| head`) is ignored rather than a panic: the command's work is already
+/// saved, and a crash would invite a retry that records a sale twice.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 mod local;
 mod pricing;
 mod remote;
@@ -14,7 +24,8 @@ mod sell;
 mod setup;
 mod sync;
 
-use std::path::PathBuf;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
@@ -53,6 +64,14 @@ enum TerminalCommand {
 }
 
 pub async fn run(args: TerminalArgs) -> anyhow::Result<ExitCode> {
+    let (dir, creates) = match &args.command {
+        TerminalCommand::Setup(setup) => (setup.dir.dir.clone(), true),
+        TerminalCommand::Sell(sell) => (sell.dir.dir.clone(), false),
+        TerminalCommand::Void(void) => (void.dir.dir.clone(), false),
+        TerminalCommand::Sync(sync) | TerminalCommand::Close(sync) => (sync.dir.dir.clone(), false),
+        TerminalCommand::Status(status) => (status.dir.dir.clone(), false),
+    };
+    let _lock = lock_dir(&dir, creates).await?;
     match args.command {
         TerminalCommand::Setup(args) => setup::run(args).await,
         TerminalCommand::Sell(args) => sell::sell(args).await,
@@ -60,6 +79,47 @@ pub async fn run(args: TerminalArgs) -> anyhow::Result<ExitCode> {
         TerminalCommand::Sync(args) => sync::sync(args).await,
         TerminalCommand::Status(args) => sync::status(args).await,
         TerminalCommand::Close(args) => sync::close(args).await,
+    }
+}
+
+/// Takes the terminal directory's lock, waiting for another terminal command
+/// on the same directory to finish: a `sell` during a `setup` or a `close`,
+/// or a `void` during a `sync`, would otherwise lose or misreport a number.
+/// Without `creates`, a directory without a terminal file is left untouched
+/// (the command then reports the missing file).
+async fn lock_dir(dir: &Path, creates: bool) -> anyhow::Result<Option<std::fs::File>> {
+    if !creates && !local::file_in(dir).exists() {
+        return Ok(None);
+    }
+    std::fs::create_dir_all(dir).map_err(|error| {
+        anyhow::anyhow!("no se pudo crear el directorio {}: {error}", dir.display())
+    })?;
+    let path = dir.join("terminal.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|error| anyhow::anyhow!("no se pudo abrir {}: {error}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            eprintln!(
+                "Otra orden del terminal está en curso en {}; esperando a que termine…",
+                dir.display()
+            );
+            let file = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+                .await?
+                .map_err(|error| {
+                    anyhow::anyhow!("no se pudo bloquear {}: {error}", path.display())
+                })?;
+            Ok(Some(file))
+        }
+        Err(std::fs::TryLockError::Error(error)) => Err(anyhow::anyhow!(
+            "no se pudo bloquear {}: {error}",
+            path.display()
+        )),
     }
 }
 

@@ -24,7 +24,7 @@ use super::{DirArgs, Terminal, format_instant, local, parse_instant};
 #[derive(Debug, Args)]
 pub struct SellArgs {
     #[command(flatten)]
-    dir: DirArgs,
+    pub(super) dir: DirArgs,
 
     /// Id of the zone to sell in.
     #[arg(long)]
@@ -57,7 +57,7 @@ pub struct SellArgs {
 #[derive(Debug, Args)]
 pub struct VoidArgs {
     #[command(flatten)]
-    dir: DirArgs,
+    pub(super) dir: DirArgs,
 
     /// The number to void.
     #[arg(long)]
@@ -334,38 +334,38 @@ pub async fn sell(args: SellArgs) -> anyhow::Result<ExitCode> {
     }
     tx.commit().await?;
 
-    println!(
+    say!(
         "Factura {} N.º {number}  control {control_number}",
         terminal.series
     );
-    println!("  {}", super::caracas_time(sold_at));
-    println!(
+    say!("  {}", super::caracas_time(sold_at));
+    say!(
         "  cliente: {customer_name} ({})",
         customer_document.unwrap_or_default()
     );
     for line in &lines {
-        println!(
+        say!(
             "  {} × {}  US$ {}",
             line.quantity,
             line.description,
             format_cents(line.unit_price_usd_cents)
         );
     }
-    println!(
+    say!(
         "  total: Bs. {} (US$ {})",
         format_cents(totals.total_bs_cents),
         format_cents(totals.total_usd_cents)
     );
     if settlement.igtf_usd_cents > 0 {
-        println!("  IGTF: US$ {}", format_cents(settlement.igtf_usd_cents));
+        say!("  IGTF: US$ {}", format_cents(settlement.igtf_usd_cents));
     }
     if settlement.change_bs_cents > 0 {
-        println!("  vuelto: Bs. {}", format_cents(settlement.change_bs_cents));
+        say!("  vuelto: Bs. {}", format_cents(settlement.change_bs_cents));
     }
     if let Some(warning) = warning {
-        println!("  aviso: {warning}");
+        say!("  aviso: {warning}");
     }
-    println!("  pendiente de sincronizar");
+    say!("  pendiente de sincronizar");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -574,6 +574,6 @@ pub async fn void(args: VoidArgs) -> anyhow::Result<ExitCode> {
     .await?;
     tx.commit().await?;
 
-    println!("Número {number} anulado: {reason} (pendiente de sincronizar)");
+    say!("Número {number} anulado: {reason} (pendiente de sincronizar)");
     Ok(ExitCode::SUCCESS)
 }

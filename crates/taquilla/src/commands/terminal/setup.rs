@@ -22,7 +22,7 @@ use super::{DirArgs, caracas_time, format_instant, local};
 #[derive(Debug, Args)]
 pub struct SetupArgs {
     #[command(flatten)]
-    dir: DirArgs,
+    pub(super) dir: DirArgs,
 
     /// Base URL of the central server, e.g. `http://127.0.0.1:8000`.
     #[arg(long)]
@@ -173,6 +173,21 @@ pub async fn run(args: SetupArgs) -> anyhow::Result<ExitCode> {
                 dir.display()
             );
         }
+        // A block left open would keep its numbers from the series until it
+        // expires and would hold back the cashier's Z report.
+        if let Ok(terminal) = super::Terminal::load(&mut conn).await
+            && terminal.block_status == "open"
+            && terminal
+                .expires_at()
+                .is_ok_and(|expires| expires > Utc::now())
+        {
+            bail!(
+                "el bloque {} {}–{} de este terminal sigue abierto; ciérrelo con `taquilla terminal close` antes de configurar otro",
+                terminal.series,
+                terminal.first_number,
+                terminal.last_number
+            );
+        }
     }
 
     let mut remote = Remote::new(&args.server)?;
@@ -233,7 +248,7 @@ async fn download(remote: &Remote, event_id: Uuid) -> anyhow::Result<Catalogue> 
         );
     }
 
-    let zone_list: Vec<Zone> = remote.get(&format!("/events/{event_id}/zones")).await?;
+    let zone_list: Vec<Zone> = remote.get_all(&format!("/events/{event_id}/zones")).await?;
     let mut zones = Vec::with_capacity(zone_list.len());
     for zone in zone_list {
         let availability: Availability = remote
@@ -287,7 +302,7 @@ async fn download(remote: &Remote, event_id: Uuid) -> anyhow::Result<Catalogue> 
 
 /// Returns the code of the tenant's only offline invoice series.
 async fn offline_series(remote: &Remote) -> anyhow::Result<String> {
-    let series: Vec<Series> = remote.get("/fiscal/series").await?;
+    let series: Vec<Series> = remote.get_all("/fiscal/series").await?;
     let offline: Vec<&Series> = series
         .iter()
         .filter(|series| series.kind == "invoice" && series.adapter == "offline")
@@ -410,9 +425,9 @@ async fn store(
 }
 
 fn print_summary(args: &SetupArgs, block: &Block, catalogue: &Catalogue) {
-    println!("Terminal configurado en {}", args.dir.dir.display());
-    println!("  evento:   {}", catalogue.event.name);
-    println!(
+    say!("Terminal configurado en {}", args.dir.dir.display());
+    say!("  evento:   {}", catalogue.event.name);
+    say!(
         "  bloque:   serie {}, números {}–{}, control {} a {}",
         block.series,
         block.first_number,
@@ -420,12 +435,12 @@ fn print_summary(args: &SetupArgs, block: &Block, catalogue: &Catalogue) {
         block.first_control_number,
         block.last_control_number
     );
-    println!(
+    say!(
         "  vence:    {} (hora de Caracas)",
         caracas_time(block.expires_at)
     );
     for (zone, availability) in &catalogue.zones {
-        println!(
+        say!(
             "  zona:     {} ({}) {}, {} disponibles, US$ {}",
             zone.name,
             zone.id,
@@ -434,7 +449,7 @@ fn print_summary(args: &SetupArgs, block: &Block, catalogue: &Catalogue) {
             format_cents(zone.price_usd_cents)
         );
     }
-    println!("  clientes: {}", catalogue.customers.len());
+    say!("  clientes: {}", catalogue.customers.len());
     let copies: Vec<RateCopy> = catalogue
         .rates
         .iter()
@@ -448,8 +463,8 @@ fn print_summary(args: &SetupArgs, block: &Block, catalogue: &Catalogue) {
         .collect();
     let pinned = catalogue.event.pinned_rate_id.map(|id| id.to_string());
     match order_rate(&copies, pinned.as_deref(), caracas_date(Utc::now())) {
-        Some((rate, date)) => println!("  tasa:     {} Bs./US$ del {date}", rate_text(rate)),
-        None => println!(
+        Some((rate, date)) => say!("  tasa:     {} Bs./US$ del {date}", rate_text(rate)),
+        None => say!(
             "  aviso:    no hay tasa de cambio para hoy; el terminal no podrá vender hasta que se registre una y se configure de nuevo"
         ),
     }

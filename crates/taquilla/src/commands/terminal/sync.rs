@@ -24,7 +24,7 @@ const BATCH_SIZE: usize = 100;
 #[derive(Debug, Args)]
 pub struct SyncArgs {
     #[command(flatten)]
-    dir: DirArgs,
+    pub(super) dir: DirArgs,
 
     /// Cashier's password, used only when the stored session no longer works
     /// (for example after a crash right after a token refresh).
@@ -35,7 +35,7 @@ pub struct SyncArgs {
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     #[command(flatten)]
-    dir: DirArgs,
+    pub(super) dir: DirArgs,
 
     /// Print the status as JSON.
     #[arg(long)]
@@ -143,7 +143,7 @@ async fn send_pending(
         let outcome: SyncOutcome = match remote.post(&path, &json!({ "sales": items })).await {
             Ok(outcome) => outcome,
             Err(error) => {
-                println!(
+                say!(
                     "No se pudieron enviar los números {}–{}: {error:#}. Siguen pendientes; vuelva a ejecutar `taquilla terminal sync`.",
                     batch[0].0,
                     batch[batch.len() - 1].0
@@ -176,9 +176,11 @@ async fn send_pending(
             .execute(&mut *conn)
             .await?;
         if let Some(error) = outcome.error {
-            println!(
+            say!(
                 "El número {} no se pudo sincronizar: {} {}. Corrija la causa y vuelva a ejecutar `taquilla terminal sync`.",
-                error.number, error.code, error.details
+                error.number,
+                error.code,
+                error.details
             );
             report.failed = true;
             return Ok(report);
@@ -209,18 +211,18 @@ fn print_result(result: &SyncResult) {
         }
         other => other.to_string(),
     };
-    println!("N.º {:>5}  {outcome}{replayed}", result.number);
+    say!("N.º {:>5}  {outcome}{replayed}", result.number);
 }
 
 fn print_summary(report: &SyncReport, pending: i64) {
-    println!(
+    say!(
         "Resumen: {} aceptados, {} rechazados, {} anulados, {pending} pendientes.",
-        report.accepted, report.rejected, report.voided
+        report.accepted,
+        report.rejected,
+        report.voided
     );
     if report.rejected > 0 {
-        println!(
-            "Las ventas rechazadas no se cobraron en el servidor: devuelva el dinero al cliente."
-        );
+        say!("Las ventas rechazadas no se cobraron en el servidor: devuelva el dinero al cliente.");
     }
 }
 
@@ -232,7 +234,7 @@ async fn sync_terminal(
     let terminal = Terminal::load(conn).await?;
     let pending = local::pending_count(conn).await?;
     if pending == 0 {
-        println!("No hay números pendientes de sincronizar.");
+        say!("No hay números pendientes de sincronizar.");
         return Ok((SyncReport::default(), 0));
     }
     let remote = connect(conn, &terminal, password).await?;
@@ -285,12 +287,12 @@ pub async fn close(args: SyncArgs) -> anyhow::Result<ExitCode> {
         .filter(|number| used.binary_search(number).is_err())
         .collect();
     match closed {
-        Some(block) => println!(
+        Some(block) => say!(
             "Bloque cerrado. El servidor anuló {} números: {}",
             block.voided,
             ranges(&unused)
         ),
-        None => println!("El bloque ya estaba cerrado en el servidor."),
+        None => say!("El bloque ya estaba cerrado en el servidor."),
     }
     Ok(exit_code(&report, 0))
 }
@@ -396,14 +398,14 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
         numbers,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
+        say!("{}", serde_json::to_string_pretty(&status)?);
         return Ok(ExitCode::SUCCESS);
     }
 
-    println!("Terminal {} ({})", status.terminal, status.username);
-    println!("  servidor: {}", status.server_url);
-    println!("  evento:   {}", status.event_name);
-    println!(
+    say!("Terminal {} ({})", status.terminal, status.username);
+    say!("  servidor: {}", status.server_url);
+    say!("  evento:   {}", status.event_name);
+    say!(
         "  bloque:   serie {}, números {}–{}, {}",
         status.series,
         status.first_number,
@@ -414,13 +416,18 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
             "cerrado"
         }
     );
-    println!(
+    say!(
         "  vence:    {} (hora de Caracas)",
         caracas_time(terminal.expires_at()?)
     );
-    println!(
+    say!(
         "  números:  {} usados, {} sin usar; {} pendientes, {} aceptados, {} rechazados, {} anulados",
-        status.used, status.unused, status.pending, status.accepted, status.rejected, status.voided
+        status.used,
+        status.unused,
+        status.pending,
+        status.accepted,
+        status.rejected,
+        status.voided
     );
     for number in &status.numbers {
         let state = match (number.outcome.as_deref(), number.reason.as_deref()) {
@@ -437,9 +444,10 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
         } else {
             "anulación".to_string()
         };
-        println!(
+        say!(
             "  N.º {:>5}  {}  {kind}  {state}",
-            number.number, number.control_number
+            number.number,
+            number.control_number
         );
     }
     Ok(ExitCode::SUCCESS)
