@@ -298,18 +298,11 @@ pub(super) async fn set_up_event(
                 .collect()
         })
         .unwrap_or_default();
-    let customer = api
-        .expect(
-            reqwest::Method::POST,
-            "/customers",
-            Some(json!({ "first_name": "Carga", "last_name": "Prueba", "document": "V-12345678", "phone": "0414-1234567" })),
-            None,
-        )
-        .await?;
+    let customer_id = create_customer(api).await?;
     Ok((
         zone["id"].as_str().unwrap_or_default().to_string(),
         seat_ids,
-        customer["id"].as_str().unwrap_or_default().to_string(),
+        customer_id,
     ))
 }
 
@@ -505,6 +498,19 @@ fn print_onsale(report: &Value, as_json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Registers the customer every sale of the run is made to.
+async fn create_customer(api: &Api) -> anyhow::Result<String> {
+    let customer = api
+        .expect(
+            reqwest::Method::POST,
+            "/customers",
+            Some(json!({ "first_name": "Carga", "last_name": "Prueba", "document": "V-12345678", "phone": "0414-1234567" })),
+            None,
+        )
+        .await?;
+    Ok(customer["id"].as_str().unwrap_or_default().to_string())
+}
+
 /// Uses an existing event: its numbered zone with the most seats and the
 /// seats available there now, and a new customer.
 async fn use_event(api: &Api, event_id: &str) -> anyhow::Result<(String, Vec<String>, String)> {
@@ -541,19 +547,8 @@ async fn use_event(api: &Api, event_id: &str) -> anyhow::Result<(String, Vec<Str
         .filter(|seat| seat["status"] == "available")
         .filter_map(|seat| seat["id"].as_str().map(str::to_string))
         .collect();
-    let customer = api
-        .expect(
-            reqwest::Method::POST,
-            "/customers",
-            Some(json!({ "first_name": "Carga", "last_name": "Prueba", "document": "V-12345678", "phone": "0414-1234567" })),
-            None,
-        )
-        .await?;
-    Ok((
-        zone_id,
-        seats,
-        customer["id"].as_str().unwrap_or_default().to_string(),
-    ))
+    let customer_id = create_customer(api).await?;
+    Ok((zone_id, seats, customer_id))
 }
 
 /// Runs a request mix of the operators' plan and prints its report.
