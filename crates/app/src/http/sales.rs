@@ -125,11 +125,14 @@ pub async fn create_hold(
     let tenant_id = principal.tenant()?;
     let idempotency = key.request(&principal, uri.path(), &body.body_sha256);
     let hold = validate_hold(body.value)?;
+    let zone_id = hold.zone_id;
 
     let result = state
         .store
         .create_hold(tenant_id, principal.user_id, idempotency, hold)
-        .await?;
+        .await;
+    refresh_map_after_conflict(&state, tenant_id, zone_id, &result).await;
+    let result = result?;
     if let Idempotent::Fresh(hold) = &result {
         tracing::info!(event = "hold_created", tenant.id = %tenant_id, hold.id = %hold.id, zone.id = %hold.zone_id, quantity = hold.quantity, "hold created");
         state.cache.invalidate_event(tenant_id, hold.event_id).await;
@@ -259,6 +262,26 @@ pub async fn cancel_order(
         .invalidate_event(tenant_id, order.event_id)
         .await;
     Ok(Json(order))
+}
+
+/// Replaces the cached map of a zone's event when the database refused seats
+/// or units as taken: the seller saw them free, so the map they read may be
+/// stale (for example after Redis came back with an old snapshot).
+async fn refresh_map_after_conflict<T>(
+    state: &AppState,
+    tenant_id: Uuid,
+    zone_id: Uuid,
+    result: &Result<T, taquilla_store::StoreError>,
+) {
+    let Err(taquilla_store::StoreError::Conflict { code, .. }) = result else {
+        return;
+    };
+    if !matches!(*code, "seats_unavailable" | "insufficient_capacity") {
+        return;
+    }
+    if let Ok(event_id) = crate::http::catalogue::zone_event_id(state, tenant_id, zone_id).await {
+        state.cache.invalidate_event(tenant_id, event_id).await;
+    }
 }
 
 /// Checks a hold request: seats of a numbered zone (no duplicates, sorted) or
@@ -710,6 +733,7 @@ pub async fn quick_sale(
     let payments = validate_payments(&mut errors, request.payments);
     validate::finish(errors)?;
     let hold = hold.expect("validated above");
+    let zone_id = hold.zone_id;
     // The method that paid, or `mixed`, as the sales metrics label it.
     let method_label = match payments.first() {
         Some(first)
@@ -753,6 +777,7 @@ pub async fn quick_sale(
             if result.is_ok() { "true" } else { "false" },
         ])
         .observe(elapsed.as_secs_f64());
+    refresh_map_after_conflict(&state, tenant_id, zone_id, &result).await;
     let result = result?;
     if let Idempotent::Fresh(order) = &result {
         tracing::info!(event = "order_created", tenant.id = %tenant_id, order.id = %order.id, total_bs_cents = order.total_bs_cents, "order created by a quick sale");
