@@ -244,7 +244,7 @@ async fn terminal_sells_offline_and_syncs(backend: Backend) {
     let closed = terminal(dir.path(), &args(&["close"])).await;
     assert_success(&closed);
     assert!(
-        stdout(&closed).contains("anuló 7 números: 4–10"),
+        stdout(&closed).contains("anuló 7 números sin usar: 4–10"),
         "{}",
         stdout(&closed)
     );

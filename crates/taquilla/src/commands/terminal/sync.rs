@@ -60,7 +60,6 @@ struct SyncError {
 #[derive(Deserialize)]
 struct Block {
     status: String,
-    voided: i64,
 }
 
 #[derive(Deserialize)]
@@ -287,9 +286,11 @@ pub async fn close(args: SyncArgs) -> anyhow::Result<ExitCode> {
         .filter(|number| used.binary_search(number).is_err())
         .collect();
     match closed {
-        Some(block) => say!(
-            "Bloque cerrado. El servidor anuló {} números: {}",
-            block.voided,
+        // The server's count of voided numbers also holds the ones this
+        // terminal voided itself, so the unused ones are counted here.
+        Some(_) => say!(
+            "Bloque cerrado. El servidor anuló {} números sin usar: {}",
+            unused.len(),
             ranges(&unused)
         ),
         None => say!("El bloque ya estaba cerrado en el servidor."),
