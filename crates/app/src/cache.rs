@@ -10,7 +10,7 @@
 //! Each handler that changes what a group shows invalidates it after its
 //! transaction commits. A group has an epoch: a load first reads the epoch,
 //! and its result is stored only if the epoch is still current, so a read that
-//! raced a sale never stores the answer from before the sale. Entries also
+//! raced a sale never stores the response from before the sale. Entries also
 //! expire after `TAQUILLA_CACHE_TTL_SECONDS`, which bounds how stale a
 //! time-driven change (a hold reaching its expiry, a stage reaching its end
 //! date) can look.
@@ -33,7 +33,7 @@ use uuid::Uuid;
 
 use crate::redis_client::Redis;
 
-/// What invalidates an entry together with others.
+/// Scope of a group of entries that are invalidated together.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Scope {
     /// One event: its zones' availability and its current price stages.
@@ -64,7 +64,7 @@ impl Group {
         }
     }
 
-    /// The group's key; the tenant always comes first.
+    /// Returns the group's key, with the tenant always first.
     fn key(&self) -> String {
         match self.scope {
             Scope::Event(event_id) => format!("cache:{}:event:{event_id}", self.tenant_id),
@@ -83,18 +83,18 @@ impl From<redis::RedisError> for CacheError {
     }
 }
 
-/// What a backend holds now.
+/// Counts of what a backend stores now.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct BackendStats {
     /// Groups with a current epoch.
     pub groups: u64,
     /// Entries stored (in memory, including entries of invalidated groups not yet evicted).
     pub entries: u64,
-    /// Bytes of stored values, where the backend knows them.
+    /// Bytes of stored values, where the backend reports them.
     pub bytes: Option<u64>,
 }
 
-/// Where entries are kept. Values are opaque bytes: the JSON a handler answers with.
+/// Storage of the entries. Values are opaque bytes: the JSON body of a handler's response.
 #[async_trait]
 pub trait CacheBackend: Send + Sync {
     /// `memory` or `redis`.
@@ -381,7 +381,7 @@ pub fn event_field(event_id: Uuid) -> String {
     format!("event:{event_id}")
 }
 
-/// What [`warm_tenant`] loaded.
+/// Counts of what [`warm_tenant`] loaded.
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
 pub struct WarmCounts {
     pub events: u64,
@@ -444,7 +444,7 @@ pub async fn warm_tenant(
     }
 }
 
-/// The JSON a handler would answer with.
+/// Serialises `value` as the JSON body a handler responds with.
 pub fn json_bytes<T: serde::Serialize>(value: &T) -> taquilla_store::StoreResult<Bytes> {
     serde_json::to_vec(value)
         .map(Bytes::from)
@@ -460,7 +460,7 @@ fn stamp(value: &Bytes, valid_until_ms: i64) -> Bytes {
     Bytes::from(stored)
 }
 
-/// The value of a stamped entry, if it is still valid at `now_ms`.
+/// Returns the value of a stamped entry if it is still valid at `now_ms`.
 fn fresh_value(stored: &Bytes, now_ms: i64) -> Option<Bytes> {
     let stamp: [u8; 8] = stored.get(..8)?.try_into().ok()?;
     (now_ms < i64::from_be_bytes(stamp)).then(|| stored.slice(8..))
@@ -476,7 +476,7 @@ const WARNING_INTERVAL_SECONDS: i64 = 60;
 /// `venezuelan_pos_cache_operations_total`, and never failing a request.
 pub struct Cache {
     backend: Arc<dyn CacheBackend>,
-    /// The application's clock: an entry is stale once it says so, whatever
+    /// The application's clock: an entry is stale once it shows so, whatever
     /// the backend's own expiry, so tests that move the clock see it too.
     clock: Arc<dyn taquilla_store::Clock>,
     ttl: chrono::Duration,
@@ -629,7 +629,7 @@ impl Cache {
         }
     }
 
-    /// The event a zone belongs to, if this process has seen it.
+    /// Returns the event a zone belongs to, if this process has seen it.
     pub fn zone_event(&self, tenant_id: Uuid, zone_id: Uuid) -> Option<Uuid> {
         self.zone_events.get(&(tenant_id, zone_id))
     }

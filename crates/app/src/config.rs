@@ -285,8 +285,8 @@ pub struct Config {
     #[arg(long = "redis-url", env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 
-    /// Longest time a cached read (availability, current stages, catalogue)
-    /// is served; changes through the API invalidate it at once.
+    /// Maximum time a cached read (availability, current stages, catalogue)
+    /// is served. Changes through the API invalidate it at once.
     #[arg(
         long = "cache-ttl-seconds",
         env = "TAQUILLA_CACHE_TTL_SECONDS",

@@ -227,8 +227,8 @@ pub trait Store: Send + Sync {
     async fn get_hold(&self, tenant_id: Uuid, hold_id: Uuid) -> StoreResult<Hold>;
     /// Releases an active hold and cancels its unpaid order, returning the capacity.
     async fn release_hold(&self, tenant_id: Uuid, hold_id: Uuid) -> StoreResult<()>;
-    /// Expires up to `limit` holds whose time has passed; returns the tenant
-    /// and event of each hold it expired.
+    /// Expires up to `limit` holds whose time has passed, and returns the
+    /// tenant and event of each hold it expired.
     async fn expire_holds(&self, limit: i64) -> StoreResult<Vec<(Uuid, Uuid)>>;
     /// Counts the active holds past their expiry and returns when the oldest expired.
     async fn holds_due(&self) -> StoreResult<(i64, Option<DateTime<Utc>>)>;

@@ -489,7 +489,7 @@ pub async fn availability(
     .await
 }
 
-/// The event a zone belongs to, from memory after the first lookup: a zone
+/// Returns the event a zone belongs to, from memory after the first lookup: a zone
 /// never moves to another event. A zone of another tenant is not found.
 pub(crate) async fn zone_event_id(
     state: &AppState,
@@ -506,7 +506,7 @@ pub(crate) async fn zone_event_id(
     Ok(zone.event_id)
 }
 
-/// Answers with the cached JSON of `field` in `group`, or with what `load`
+/// Responds with the cached JSON of `field` in `group`, or with what `load`
 /// reads, which is then cached. Errors are not cached.
 pub(crate) async fn cached_json<T, E, F, Fut>(
     state: &AppState,

@@ -214,7 +214,7 @@ pub async fn current_stages(
 ) -> ApiResult<Response> {
     principal.require(READERS)?;
     let tenant_id = principal.tenant()?;
-    // A cached answer is at most TAQUILLA_CACHE_TTL_SECONDS old; a date
+    // A cached response is at most TAQUILLA_CACHE_TTL_SECONDS old. A date
     // transition due meanwhile is recorded by the next miss or the sweeper.
     cached_json(
         &state,

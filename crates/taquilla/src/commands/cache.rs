@@ -101,7 +101,7 @@ pub async fn run(args: CacheArgs) -> anyhow::Result<ExitCode> {
     redis
         .ping()
         .await
-        .context("Redis of REDIS_URL did not answer PING")?;
+        .context("Redis of REDIS_URL did not respond to PING")?;
     // Stats and clear touch only Redis, so they work while the database is down.
     let backend = RedisBackend::new(redis, Duration::from_secs(options.config.cache_ttl_seconds));
     match args.command {

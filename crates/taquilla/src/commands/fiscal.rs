@@ -42,7 +42,7 @@ pub async fn run(args: FiscalArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The tenant named by `slug`, or every tenant.
+/// Returns the tenant named by `slug`, or every tenant.
 pub(crate) async fn tenants(
     store: &Arc<dyn taquilla_store::Store>,
     slug: Option<&str>,

@@ -39,7 +39,7 @@ pub struct LoadTestArgs {
     #[arg(long)]
     requests_per_user: Option<u64>,
 
-    /// Open loop: iterations started per second whatever the answers take,
+    /// Open loop: iterations started per second whatever the responses take,
     /// with at most --concurrent-users in flight (request mixes only).
     #[arg(long)]
     rate: Option<f64>,

@@ -1,5 +1,5 @@
 //! `taquilla load-test` request mixes against a test server: every scenario
-//! of the mixed plan runs and answers 2xx, and the option checks refuse
+//! of the mixed plan runs and gets 2xx responses, and the option checks reject
 //! combinations that do not apply.
 
 use std::process::{Command, Output};

@@ -7,7 +7,7 @@
 //! sale again as of its `sold_at`. A price stage that ends or runs out of
 //! units while the terminal is offline, a rate registered later for the same
 //! day or a tax rule changed meanwhile make the sync reject the sale with
-//! `amount_mismatch`. [`stage_warning`] tells the cashier when the stage is
+//! `amount_mismatch`. [`stage_warning`] warns the cashier when the stage is
 //! the risk.
 
 use chrono::{DateTime, NaiveDate, Utc};

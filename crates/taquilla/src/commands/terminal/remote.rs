@@ -193,7 +193,7 @@ impl Remote {
     }
 }
 
-/// Returns the HTTP status of a failed call, if the server answered.
+/// Returns the HTTP status of a failed call, if the server responded.
 pub fn failure_status(error: &anyhow::Error) -> Option<StatusCode> {
     error
         .downcast_ref::<ApiFailure>()

@@ -286,7 +286,7 @@ pub async fn close(args: SyncArgs) -> anyhow::Result<ExitCode> {
         .filter(|number| used.binary_search(number).is_err())
         .collect();
     match closed {
-        // The server's count of voided numbers also holds the ones this
+        // The server's count of voided numbers also includes the ones this
         // terminal voided itself, so the unused ones are counted here.
         Some(_) => say!(
             "Bloque cerrado. El servidor anuló {} números sin usar: {}",
