@@ -193,11 +193,17 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        let header = parts
+        let Some(header) = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
-            .ok_or(ApiError::Unauthorized("missing_token"))?;
+        else {
+            // The web pages' scripts authenticate by their session cookie.
+            let principal = crate::web::session::api_principal(parts, &state)
+                .await?
+                .ok_or(ApiError::Unauthorized("missing_token"))?;
+            return Ok(record_principal(&state, parts, principal, false));
+        };
         let token = header
             .strip_prefix("Bearer ")
             .ok_or(ApiError::Unauthorized("invalid_token"))?;
@@ -232,20 +238,32 @@ where
             role: claims.role,
             tenant_id,
         };
-        if let Some(tenant_id) = principal.tenant_id {
-            tracing::Span::current().record("tenant.id", tracing::field::display(tenant_id));
-            if claims.role != Role::PlatformAdmin {
-                state
-                    .metrics
-                    .touch_user(tenant_id, principal.user_id, state.clock.now());
-            }
-            sentry::configure_scope(|scope| scope.set_tag("tenant_id", tenant_id));
-        }
-        tracing::Span::current().record("user.id", tracing::field::display(principal.user_id));
-        crate::profiling::record_caller(principal.tenant_id, principal.user_id);
-        parts.extensions.insert(principal.clone());
-        Ok(principal)
+        let platform_admin = claims.role == Role::PlatformAdmin;
+        Ok(record_principal(&state, parts, principal, platform_admin))
     }
+}
+
+/// Tags the request's span, Sentry scope and profile with the caller, counts
+/// the user as active, and stores the principal in the request's extensions.
+fn record_principal(
+    state: &AppState,
+    parts: &mut Parts,
+    principal: Principal,
+    platform_admin: bool,
+) -> Principal {
+    if let Some(tenant_id) = principal.tenant_id {
+        tracing::Span::current().record("tenant.id", tracing::field::display(tenant_id));
+        if !platform_admin {
+            state
+                .metrics
+                .touch_user(tenant_id, principal.user_id, state.clock.now());
+        }
+        sentry::configure_scope(|scope| scope.set_tag("tenant_id", tenant_id));
+    }
+    tracing::Span::current().record("user.id", tracing::field::display(principal.user_id));
+    crate::profiling::record_caller(principal.tenant_id, principal.user_id);
+    parts.extensions.insert(principal.clone());
+    principal
 }
 
 #[cfg(test)]

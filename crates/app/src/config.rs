@@ -120,6 +120,24 @@ pub struct Config {
     )]
     pub refresh_token_days: i64,
 
+    /// Lifetime of a sign-in to the box-office web pages, in hours: one shift.
+    #[arg(
+        long = "web-session-hours",
+        env = "TAQUILLA_WEB_SESSION_HOURS",
+        default_value_t = 12
+    )]
+    pub web_session_hours: i64,
+
+    /// Marks the web session cookie `Secure`, so browsers send it only over
+    /// HTTPS. Turn it on whenever a TLS proxy serves taquilla.
+    #[arg(
+        long = "cookie-secure",
+        env = "TAQUILLA_COOKIE_SECURE",
+        default_value_t = false,
+        action = clap::ArgAction::Set
+    )]
+    pub cookie_secure: bool,
+
     /// Consecutive failed logins that lock an account.
     #[arg(
         long = "max-login-failures",
@@ -392,6 +410,8 @@ impl Default for Config {
             jwt_secret: None,
             access_token_minutes: 15,
             refresh_token_days: 14,
+            web_session_hours: 12,
+            cookie_secure: false,
             max_login_failures: 5,
             lockout_minutes: 15,
             argon2_memory_kib: 19_456,
@@ -446,6 +466,9 @@ impl Config {
         }
         if self.access_token_minutes < 1 || self.refresh_token_days < 1 {
             return Err("token lifetimes must be at least 1 minute / 1 day".to_string());
+        }
+        if !(1..=168).contains(&self.web_session_hours) {
+            return Err("TAQUILLA_WEB_SESSION_HOURS must be between 1 and 168".to_string());
         }
         if self.max_login_failures < 1 || self.lockout_minutes < 1 {
             return Err(

@@ -29,6 +29,10 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("forbidden")]
     Forbidden,
+    /// A request authenticated by the web session cookie changed something
+    /// without the session's CSRF token.
+    #[error("csrf token missing or invalid")]
+    CsrfRejected,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("conflict: {code}")]
@@ -186,6 +190,9 @@ impl IntoResponse for ApiError {
             }
             ApiError::Unauthorized(code) => (StatusCode::UNAUTHORIZED, code, json!({}), None),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden", json!({}), None),
+            ApiError::CsrfRejected => {
+                (StatusCode::FORBIDDEN, "csrf_token_invalid", json!({}), None)
+            }
             ApiError::NotFound(entity) => (
                 StatusCode::NOT_FOUND,
                 "not_found",

@@ -86,6 +86,14 @@ pub fn error_message(code: &str, locale: Locale) -> &'static str {
             "Demasiadas solicitudes en poco tiempo.",
             "Too many requests in a short time.",
         ),
+        "csrf_token_invalid" => (
+            "La página venció o la solicitud no vino de taquilla. Recargue la página e intente de nuevo.",
+            "The page has expired or the request did not come from taquilla. Reload the page and try again.",
+        ),
+        "web_role_not_allowed" => (
+            "Este usuario no puede usar la taquilla web. Use la API.",
+            "This user cannot use the web box office. Use the API.",
+        ),
         "forbidden" => (
             "No tiene permiso para esta operación.",
             "You are not allowed to do this.",

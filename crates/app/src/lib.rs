@@ -1,5 +1,6 @@
 //! Use cases and delivery of taquilla: configuration, authentication, the HTTP
-//! API, metrics, logs, background jobs and the demo data.
+//! API, the box-office web pages, metrics, logs, background jobs and the demo
+//! data.
 //!
 //! `http/` holds one module per API resource; rules that need no IO belong in
 //! `taquilla-domain`, SQL in `taquilla-store`.
@@ -26,6 +27,10 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod tickets;
+pub mod web;
+
+/// Version of the build; web pages add it to asset links so browsers fetch new files after an upgrade.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub use config::Config;
 pub use startup::Application;

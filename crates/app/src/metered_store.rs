@@ -183,6 +183,44 @@ impl Store for MeteredStore {
         .await
     }
 
+    async fn create_web_session(
+        &self,
+        token_hash: &str,
+        user_id: Uuid,
+        csrf_token: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.observe(
+            "create_web_session",
+            "web_sessions",
+            self.inner
+                .create_web_session(token_hash, user_id, csrf_token, expires_at),
+        )
+        .await
+    }
+
+    async fn find_web_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<WebSession>> {
+        self.observe(
+            "find_web_session",
+            "web_sessions",
+            self.inner.find_web_session(token_hash, now),
+        )
+        .await
+    }
+
+    async fn revoke_web_session(&self, token_hash: &str) -> StoreResult<()> {
+        self.observe(
+            "revoke_web_session",
+            "web_sessions",
+            self.inner.revoke_web_session(token_hash),
+        )
+        .await
+    }
+
     async fn create_venue(&self, tenant_id: Uuid, venue: NewVenue) -> StoreResult<Venue> {
         self.observe(
             "create_venue",

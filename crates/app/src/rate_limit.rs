@@ -51,6 +51,8 @@ const LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 const LOGIN_PATH: &str = "/api/v1/auth/login";
 const REFRESH_PATH: &str = "/api/v1/auth/refresh";
+/// The web sign-in form posts here; it shares the login budget with the API.
+const WEB_LOGIN_PATH: &str = "/app/login";
 
 /// GCRA in Redis. KEYS[1] is the key. ARGV contains the current time, the
 /// emission interval and the burst tolerance, all in microseconds. Returns 0
@@ -355,7 +357,8 @@ fn budgets(
         .map(MatchedPath::as_str);
 
     if let (Some(ip), Some(quota)) = (ip, limits.login)
-        && matches!(route, Some(LOGIN_PATH | REFRESH_PATH))
+        && (matches!(route, Some(LOGIN_PATH | REFRESH_PATH))
+            || (route == Some(WEB_LOGIN_PATH) && request.method() == axum::http::Method::POST))
     {
         budgets.push(Budget {
             scope: Scope::Login,

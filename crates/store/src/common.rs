@@ -2866,6 +2866,60 @@ impl Store for Backend {
         )
     }
 
+    async fn create_web_session(
+        &self,
+        token_hash: &str,
+        user_id: Uuid,
+        csrf_token: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO web_sessions (token_hash, user_id, csrf_token, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(csrf_token)
+        .bind(expires_at)
+        .bind(self.clock.now())
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await
+    }
+
+    async fn find_web_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<WebSession>> {
+        let row: Option<(Uuid, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT user_id, csrf_token, expires_at FROM web_sessions \
+             WHERE token_hash = $1 AND revoked = FALSE AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(self.read_pool())
+        .await?;
+        let Some((user_id, csrf_token, expires_at)) = row else {
+            return Ok(None);
+        };
+        let user = self.get_user(user_id).await?;
+        Ok(Some(WebSession {
+            user,
+            csrf_token,
+            expires_at,
+        }))
+    }
+
+    async fn revoke_web_session(&self, token_hash: &str) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE web_sessions SET revoked = TRUE WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await
+    }
+
     async fn create_venue(&self, tenant_id: Uuid, venue: NewVenue) -> StoreResult<Venue> {
         let mut tx = self.begin_write().await?;
         let id = Uuid::now_v7();

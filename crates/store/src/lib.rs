@@ -163,6 +163,23 @@ pub trait Store: Send + Sync {
         new_hash: &str,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<RefreshOutcome>;
+    /// Stores a web session under the SHA-256 of its cookie token.
+    async fn create_web_session(
+        &self,
+        token_hash: &str,
+        user_id: Uuid,
+        csrf_token: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Returns the session stored under `token_hash` unless it is revoked or
+    /// expired at `now`. The user may be inactive: the caller checks.
+    async fn find_web_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<WebSession>>;
+    /// Revokes a web session; an unknown token is not an error.
+    async fn revoke_web_session(&self, token_hash: &str) -> StoreResult<()>;
 
     // Catalogue.
     async fn create_venue(&self, tenant_id: Uuid, venue: NewVenue) -> StoreResult<Venue>;

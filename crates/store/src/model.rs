@@ -88,6 +88,14 @@ pub struct NewUser {
     pub role: Role,
 }
 
+/// A signed-in session of the web pages, with its user.
+#[derive(Debug, Clone)]
+pub struct WebSession {
+    pub user: User,
+    pub csrf_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// Outcome of presenting a refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshOutcome {

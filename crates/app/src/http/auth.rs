@@ -77,7 +77,13 @@ pub async fn login(
     State(state): State<AppState>,
     body: ApiJson<LoginRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
-    let request = body.value;
+    let user = check_credentials(&state, body.value).await?;
+    Ok(Json(issue_tokens(&state, user, None).await?))
+}
+
+/// Checks a username and password with the account lockout, for the API and
+/// the web sign-in. Returns the active user they belong to.
+pub(crate) async fn check_credentials(state: &AppState, request: LoginRequest) -> ApiResult<User> {
     if request.username.chars().count() > 150 || request.password.len() > 1024 {
         return Err(ApiError::Unauthorized("invalid_credentials"));
     }
@@ -129,7 +135,7 @@ pub async fn login(
 
     state.store.record_login_success(user_id).await?;
     tracing::info!(event = "login_succeeded", user.id = %user_id, "login succeeded");
-    Ok(Json(issue_tokens(&state, credentials.user, None).await?))
+    Ok(credentials.user)
 }
 
 /// Exchanges a refresh token for new tokens. Each refresh token works once; a

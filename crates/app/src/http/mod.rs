@@ -171,6 +171,12 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route("/health/", get(health::health))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
+        .merge(
+            crate::web::routes().route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                crate::rate_limit::enforce,
+            )),
+        )
         .merge(if state.config.metrics_only_on_export_port {
             Router::new()
         } else {

@@ -55,3 +55,4 @@ mod sentry;
 mod terminal;
 mod validation;
 mod void;
+mod web;

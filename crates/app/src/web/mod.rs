@@ -1,0 +1,102 @@
+//! The box-office web pages, served under `/app` by `taquilla serve` itself.
+//!
+//! Pages are askama templates compiled into the binary; their scripts and
+//! styles are embedded too, so a venue without internet loses nothing. The
+//! page scripts call the JSON API under `/api/v1` with the session cookie and
+//! the CSRF token (see [`session`]).
+
+pub mod cashier;
+pub mod day;
+pub mod gate;
+pub mod organizer;
+pub mod page;
+pub mod receipt;
+pub mod session;
+pub mod text;
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use taquilla_store::model::Role;
+
+use crate::state::AppState;
+use session::WebUser;
+
+/// Routes of the web pages and their embedded files.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/app") }))
+        .route("/app", get(home))
+        .route("/app/", get(home))
+        .route("/app/static/{name}", get(asset))
+        .merge(session::routes())
+        .merge(cashier::routes())
+        .merge(receipt::routes())
+        .merge(day::routes())
+        .merge(gate::routes())
+        .merge(organizer::routes())
+}
+
+/// Sends each role to the page it works in.
+async fn home(user: WebUser) -> Redirect {
+    match user.user.role {
+        Role::Validator => Redirect::to("/app/porteria"),
+        Role::TenantAdmin => Redirect::to("/app/organizador"),
+        _ => Redirect::to("/app/taquilla"),
+    }
+}
+
+/// Files under `crates/app/static/web/`, compiled into the binary.
+const ASSETS: &[(&str, &str, &str)] = &[
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/web/app.css"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/web/app.js"),
+    ),
+    (
+        "cashier.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/web/cashier.js"),
+    ),
+    (
+        "gate.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/web/gate.js"),
+    ),
+    (
+        "day.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/web/day.js"),
+    ),
+    (
+        "organizer.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/web/organizer.js"),
+    ),
+];
+
+async fn asset(Path(name): Path<String>) -> Response {
+    let Some((_, content_type, body)) = ASSETS.iter().find(|(file, _, _)| *file == name) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let mut response = (*body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // Pages link assets with `?v=<version>`, so a new release is fetched anew.
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
