@@ -152,6 +152,15 @@ fn render(code: &'static str, details: &Value, locale: Locale) -> Value {
     json!({ "error": { "code": code, "message": message, "details": details } })
 }
 
+/// Returns the message an error response of `code` carries in `locale`, with
+/// the details it names (seats, retry time, first admission).
+pub fn localized_message(code: &'static str, details: &Value, locale: Locale) -> String {
+    render(code, details, locale)["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// Describes a ticket's first admission in Caracas time: «Primer ingreso: 04/12/2026 08:14 p. m., Puerta 2.»
 fn first_use_text(details: &Value, locale: Locale) -> Option<String> {
     let instant: chrono::DateTime<chrono::Utc> = details["first_used_at"].as_str()?.parse().ok()?;

@@ -428,11 +428,21 @@ pub async fn enforce(State(state): State<AppState>, request: Request, next: Next
                 "request rejected: rate limit reached"
             );
         }
-        return ApiError::TooManyRequests {
+        let error = ApiError::TooManyRequests {
             code: "rate_limited",
             retry_after_seconds,
+        };
+        // A person at a web page gets the message as a page, not as JSON.
+        if request.uri().path().starts_with("/app") {
+            let locale = crate::web::session::page_locale(request.headers());
+            let mut response = crate::web::page::error_page(locale, error);
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after_seconds),
+            );
+            return response;
         }
-        .into_response();
+        return error.into_response();
     }
     next.run(request).await
 }

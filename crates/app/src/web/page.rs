@@ -9,7 +9,7 @@ use taquilla_store::model::Role;
 
 use super::session::WebUser;
 use super::text;
-use crate::error::ApiError;
+use crate::error::{ApiError, localized_message};
 use crate::i18n::{Locale, error_message};
 
 /// A link of the navigation bar.
@@ -173,15 +173,10 @@ struct ErrorTemplate {
 pub fn error_page(locale: Locale, error: ApiError) -> Response {
     let api_response = error.into_response();
     let status = api_response.status();
-    let code = api_response
-        .extensions()
-        .get::<crate::error::ErrorParts>()
-        .map(|parts| parts.code)
-        .unwrap_or("internal_error");
-    let message = if status == StatusCode::NOT_FOUND {
-        text::text("error.not_found", locale).into_owned()
-    } else {
-        error_message(code, locale).to_string()
+    let message = match api_response.extensions().get::<crate::error::ErrorParts>() {
+        _ if status == StatusCode::NOT_FOUND => text::text("error.not_found", locale).into_owned(),
+        Some(parts) => localized_message(parts.code, &parts.details, locale),
+        None => error_message("internal_error", locale).to_string(),
     };
     let template = ErrorTemplate {
         page: Page::anonymous(locale, "/app", String::new()),

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::page::{Page, render};
 use crate::auth::{Principal, random_token, token_hash};
-use crate::error::ApiError;
+use crate::error::{ApiError, localized_message};
 use crate::http::auth::{LoginRequest, check_credentials};
 use crate::i18n::{Locale, error_message};
 use crate::state::AppState;
@@ -277,15 +277,19 @@ async fn login_submit(
     };
     let user = match check_credentials(&state, request).await {
         Ok(user) => user,
-        Err(error) => {
-            let (status, code) = match &error {
-                ApiError::Unauthorized(code) => (StatusCode::UNAUTHORIZED, *code),
-                ApiError::TooManyRequests { code, .. } => (StatusCode::TOO_MANY_REQUESTS, *code),
-                _ => return super::page::error_page(locale, error),
-            };
-            let message = error_message(code, locale).to_string();
+        Err(error @ (ApiError::Unauthorized(_) | ApiError::TooManyRequests { .. })) => {
+            // The API's own response gives the status and the message with
+            // its details, such as how long the account stays locked.
+            let response = error.into_response();
+            let status = response.status();
+            let message = response
+                .extensions()
+                .get::<crate::error::ErrorParts>()
+                .map(|parts| localized_message(parts.code, &parts.details, locale))
+                .unwrap_or_default();
             return login_form(locale, username, Some(message), status, secure);
         }
+        Err(error) => return super::page::error_page(locale, error),
     };
     if user.tenant_id.is_none() || matches!(user.role, Role::PlatformAdmin | Role::ApiClient) {
         tracing::warn!(event = "web_login_rejected", user.id = %user.id, role = user.role.as_str(), "web sign-in rejected for this role");

@@ -41,6 +41,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             },
             demo.event_id
         );
+        println!("  Box office (web): http://{address}/app");
         println!("  API: http://{address}/api/v1   OpenAPI: http://{address}/api/openapi.json");
         for (username, password, role) in DEMO_USERS {
             println!("  {:<14} {username} / {password}", role.as_str());

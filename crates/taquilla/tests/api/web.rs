@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use serde_json::json;
 
-use crate::helpers::{Backend, PASSWORD, Param, TestApp, spawn_app};
+use crate::helpers::{Backend, PASSWORD, Param, TestApp, spawn_app, spawn_app_with};
 
 backend_tests!(
     sign_in_sets_strict_session_cookie,
@@ -15,6 +15,7 @@ backend_tests!(
     logout_revokes_session,
     inactive_user_loses_session,
     web_sign_in_shares_lockout,
+    web_sign_in_spends_login_budget,
     cookie_stays_in_its_tenant,
     language_cookie_and_assets
 );
@@ -407,6 +408,39 @@ async fn web_sign_in_shares_lockout(backend: Backend) {
     // The API sees the same lock.
     let api = app.login("cerrojo-cajero", PASSWORD).await;
     assert_eq!(api.status.as_u16(), 429);
+    app.teardown().await;
+}
+
+async fn web_sign_in_spends_login_budget(backend: Backend) {
+    // Setting up the tenant signs in three users through the API, which
+    // spends three of the five logins.
+    let app = spawn_app_with(backend, |config| config.rate_limit_login_per_minute = 5).await;
+    app.setup_tenant("cupo", "J-12345678-4").await;
+    let mut browser = Browser::new(&app);
+    // Opening the form spends nothing; each submission does.
+    for _ in 0..3 {
+        assert_eq!(browser.get("/app/login").await.status, StatusCode::OK);
+    }
+    for attempt in 1..=2 {
+        let wrong = browser.sign_in("cupo-cajero", "clave-equivocada").await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    let limited = browser.sign_in("cupo-cajero", PASSWORD).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers.contains_key("retry-after"));
+    // A person gets a page in Spanish, not the API's JSON.
+    assert!(
+        limited.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        limited.body.contains("Demasiadas solicitudes"),
+        "{}",
+        limited.body
+    );
+    assert!(browser.jar.get("taquilla_session").is_none());
     app.teardown().await;
 }
 
