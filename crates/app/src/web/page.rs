@@ -1,4 +1,4 @@
-//! What every web page shares: the layout's data, rendering, and error pages.
+//! Parts every web page shares: the layout data, rendering and error pages.
 
 use std::borrow::Cow;
 

@@ -1,9 +1,9 @@
 //! Words of the web pages in Spanish (es-VE) and English, and the formats of
 //! money and dates per locale.
 //!
-//! Each page module owns a table of `(key, es, en)` rows. [`text`] looks a key
-//! up in all of them; a key that no table has renders as `??key??`, which the
-//! browser tests look for.
+//! Each page module owns a table of `(key, es, en)` rows, and [`text`] looks a
+//! key up in all of them. A key that no table has renders as `??key??`, which
+//! the browser tests look for.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
