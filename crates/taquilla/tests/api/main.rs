@@ -31,6 +31,7 @@ macro_rules! backend_tests {
 }
 
 mod auth;
+mod browser;
 mod cache;
 mod concurrency;
 mod fiscal;

@@ -1,0 +1,245 @@
+//! Browser scenarios of the web app: each test starts the application, seeds
+//! the demo tenant and runs one script of `tests/browser/` in headless
+//! Chromium through playwright-core (`node <script>.mjs`).
+//!
+//! They need Debian's `chromium` (or CHROMIUM_PATH) and `npm ci` in
+//! `tests/browser/`. Without them a test prints a skip line and passes,
+//! unless TAQUILLA_REQUIRE_BROWSER=1, which CI sets, makes it fail.
+//! `.config/nextest.toml` runs them one at a time.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use taquilla_app::demo::DEMO_USERS;
+use taquilla_app::i18n::{Locale, error_message};
+use taquilla_store::model::Role;
+
+use crate::helpers::{Backend, TestApp, spawn_app};
+
+backend_tests!(login_language_and_logout);
+
+/// Overall time limit of one scenario, passed to the script as SCENARIO_TIMEOUT_MS.
+const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
+/// Extra time the Rust side gives the script to close Chromium after its own timeout.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Returns the directory of the scenario scripts and their `package.json`.
+fn scripts_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+/// Returns the Chromium that the scripts launch: CHROMIUM_PATH or /usr/bin/chromium.
+fn chromium_path() -> PathBuf {
+    std::env::var_os("CHROMIUM_PATH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
+}
+
+/// Lists what a browser test needs and this machine lacks, with how to install it.
+fn missing_requirements() -> Vec<String> {
+    let mut missing = Vec::new();
+    let chromium = chromium_path();
+    if !chromium.is_file() {
+        missing.push(format!(
+            "{} not found (apt-get install --no-install-recommends chromium, or set CHROMIUM_PATH)",
+            chromium.display()
+        ));
+    }
+    let playwright = scripts_dir().join("node_modules/playwright-core/package.json");
+    if !playwright.is_file() {
+        missing.push(format!(
+            "{} not found (run PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci in {})",
+            playwright.display(),
+            scripts_dir().display()
+        ));
+    }
+    let node = Command::new("node")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !node.is_ok_and(|status| status.success()) {
+        missing.push("`node` is not on PATH (install Node.js 20 or newer)".to_string());
+    }
+    missing
+}
+
+/// Returns true when Chromium, Node.js and playwright-core are installed.
+/// Otherwise prints why the test is skipped and returns false, or panics
+/// when TAQUILLA_REQUIRE_BROWSER=1.
+pub fn browser_available(test_name: &str) -> bool {
+    let missing = missing_requirements();
+    if missing.is_empty() {
+        return true;
+    }
+    let reasons = missing.join("\n  ");
+    if std::env::var("TAQUILLA_REQUIRE_BROWSER").as_deref() == Ok("1") {
+        panic!("TAQUILLA_REQUIRE_BROWSER=1 but the browser tests cannot run:\n  {reasons}");
+    }
+    eprintln!("SKIPPED browser test {test_name}: browser tools are missing:\n  {reasons}");
+    false
+}
+
+/// Returns `<workspace>/target/browser-artifacts/<test_name>/`, created and emptied.
+fn artifacts_dir(test_name: &str) -> PathBuf {
+    let directory = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/browser-artifacts")
+        .join(test_name);
+    if directory.exists() {
+        std::fs::remove_dir_all(&directory)
+            .unwrap_or_else(|error| panic!("removing {}: {error}", directory.display()));
+    }
+    std::fs::create_dir_all(&directory)
+        .unwrap_or_else(|error| panic!("creating {}: {error}", directory.display()));
+    directory
+        .canonicalize()
+        .unwrap_or_else(|error| panic!("resolving {}: {error}", directory.display()))
+}
+
+/// Copies each line of `stream` to the test's output with a `prefix`.
+fn forward_lines(
+    stream: impl Read + Send + 'static,
+    prefix: &'static str,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            match line {
+                Ok(line) => println!("{prefix}{line}"),
+                Err(error) => {
+                    println!("{prefix}(output not readable: {error})");
+                    break;
+                }
+            }
+        }
+    })
+}
+
+/// Runs `node <script>.mjs` from `tests/browser/` against `app` and asserts
+/// that it exits with status 0. The script gets BASE_URL, ARTIFACTS_DIR,
+/// SCENARIO_TIMEOUT_MS and `extra_env`, and its output is printed line by line
+/// while it runs.
+pub async fn run_scenario(
+    app: &TestApp,
+    script: &str,
+    test_name: &str,
+    extra_env: &[(&str, &str)],
+) {
+    let script_file = scripts_dir().join(format!("{script}.mjs"));
+    assert!(
+        script_file.is_file(),
+        "browser scenario {} not found",
+        script_file.display()
+    );
+    let artifacts = artifacts_dir(test_name);
+
+    let mut command = Command::new("node");
+    command
+        .arg(&script_file)
+        .current_dir(scripts_dir())
+        .env("BASE_URL", &app.address)
+        .env("ARTIFACTS_DIR", &artifacts)
+        .env(
+            "SCENARIO_TIMEOUT_MS",
+            SCENARIO_TIMEOUT.as_millis().to_string(),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in extra_env {
+        command.env(name, value);
+    }
+
+    let script_name = script.to_string();
+    let status = tokio::task::spawn_blocking(move || {
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|error| panic!("starting node {script_name}.mjs: {error}"));
+        let stdout = forward_lines(child.stdout.take().expect("piped stdout"), "[node] ");
+        let stderr = forward_lines(child.stderr.take().expect("piped stderr"), "[node stderr] ");
+
+        // The script enforces SCENARIO_TIMEOUT itself; this limit only catches
+        // a script that hangs while closing Chromium.
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("waiting for node") {
+                break Some(status);
+            }
+            if started.elapsed() > SCENARIO_TIMEOUT + SHUTDOWN_GRACE {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let _ = stdout.join();
+        let _ = stderr.join();
+        status
+    })
+    .await
+    .expect("the node runner thread panicked");
+
+    let status = status.unwrap_or_else(|| {
+        panic!(
+            "browser scenario {script}.mjs timed out after {:?} and was killed",
+            SCENARIO_TIMEOUT + SHUTDOWN_GRACE
+        )
+    });
+    assert!(
+        status.success(),
+        "browser scenario {script}.mjs failed with {status}; screenshots in {}",
+        artifacts.display()
+    );
+}
+
+/// Returns the demo user's (username, password) of `role`.
+fn demo_user(role: Role) -> (&'static str, &'static str) {
+    DEMO_USERS
+        .iter()
+        .find(|(_, _, user_role)| *user_role == role)
+        .map(|(username, password, _)| (*username, *password))
+        .unwrap_or_else(|| panic!("the demo data has no user with role {role:?}"))
+}
+
+/// Returns the test name used for the artifacts directory: `<scenario>-<backend>`.
+fn test_name(scenario: &str, backend: Backend) -> String {
+    let backend = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    format!("{scenario}-{backend}")
+}
+
+async fn login_language_and_logout(backend: Backend) {
+    let name = test_name("login", backend);
+    if !browser_available(&name) {
+        return;
+    }
+    let app = spawn_app(backend).await;
+    taquilla_app::demo::seed(&app.state)
+        .await
+        .expect("seeding the demo tenant");
+    let (username, password) = demo_user(Role::Cashier);
+
+    run_scenario(
+        &app,
+        "login",
+        &name,
+        &[
+            ("CASHIER_USERNAME", username),
+            ("CASHIER_PASSWORD", password),
+            (
+                "LOGIN_ERROR_ES",
+                error_message("invalid_credentials", Locale::Es),
+            ),
+            (
+                "LOGIN_ERROR_EN",
+                error_message("invalid_credentials", Locale::En),
+            ),
+        ],
+    )
+    .await;
+
+    app.teardown().await;
+}
