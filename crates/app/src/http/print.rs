@@ -97,7 +97,7 @@ pub async fn tickets_pdf(
     Ok(pdf_response(pdf, &file_name))
 }
 
-async fn load_document(
+pub(crate) async fn load_document(
     state: &AppState,
     principal: &Principal,
     id: Uuid,
@@ -115,7 +115,7 @@ async fn load_document(
 }
 
 /// Gathers what each ticket of an order shows, in the order the tickets were issued.
-async fn load_tickets(
+pub(crate) async fn load_tickets(
     state: &AppState,
     principal: &Principal,
     order_id: Uuid,

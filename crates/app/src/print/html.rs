@@ -38,20 +38,34 @@ hr { border: 0; border-top: 1px dashed #000; margin: 1.5mm 0; }
 pub fn document(print: &DocumentPrint) -> Result<String, PrintError> {
     let mut body = String::new();
     body.push_str("<main class=\"document\">\n");
-    write_blocks(&mut body, &print.blocks())?;
+    body.push_str(&document_blocks(print)?);
     body.push_str("</main>\n");
     Ok(page(&print.heading(), &body))
 }
 
+/// Renders the blocks of a fiscal document as an HTML fragment, for pages
+/// that bring their own layout and style sheet (the web receipt).
+pub fn document_blocks(print: &DocumentPrint) -> Result<String, PrintError> {
+    let mut body = String::new();
+    write_blocks(&mut body, &print.blocks())?;
+    Ok(body)
+}
+
 /// Renders the tickets of an order for 80 mm paper, one per page.
 pub fn tickets(title: &str, tickets: &[TicketPrint]) -> Result<String, PrintError> {
+    Ok(page(title, &ticket_sections(tickets)?))
+}
+
+/// Renders each ticket as a `<section class="ticket">` fragment with its QR
+/// code, for pages that bring their own layout and style sheet.
+pub fn ticket_sections(tickets: &[TicketPrint]) -> Result<String, PrintError> {
     let mut body = String::new();
     for ticket in tickets {
         body.push_str("<section class=\"ticket\">\n");
         write_blocks(&mut body, &ticket.blocks())?;
         body.push_str("</section>\n");
     }
-    Ok(page(title, &body))
+    Ok(body)
 }
 
 fn page(title: &str, body: &str) -> String {

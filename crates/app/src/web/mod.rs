@@ -66,6 +66,21 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../static/web/cashier.js"),
     ),
     (
+        "cashier.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/web/cashier.css"),
+    ),
+    (
+        "receipt.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/web/receipt.js"),
+    ),
+    (
+        "receipt.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/web/receipt.css"),
+    ),
+    (
         "gate.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/web/gate.js"),

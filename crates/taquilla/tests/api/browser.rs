@@ -18,6 +18,8 @@ use taquilla_store::model::Role;
 
 use crate::helpers::{Backend, TestApp, spawn_app};
 
+mod cashier;
+
 backend_tests!(login_language_and_logout);
 
 /// Overall time limit of one scenario, passed to the script as SCENARIO_TIMEOUT_MS.
@@ -194,7 +196,7 @@ pub async fn run_scenario(
 }
 
 /// Returns the demo user's (username, password) of `role`.
-fn demo_user(role: Role) -> (&'static str, &'static str) {
+pub(crate) fn demo_user(role: Role) -> (&'static str, &'static str) {
     DEMO_USERS
         .iter()
         .find(|(_, _, user_role)| *user_role == role)
@@ -203,7 +205,7 @@ fn demo_user(role: Role) -> (&'static str, &'static str) {
 }
 
 /// Returns the test name used for the artifacts directory: `<scenario>-<backend>`.
-fn test_name(scenario: &str, backend: Backend) -> String {
+pub(crate) fn test_name(scenario: &str, backend: Backend) -> String {
     let backend = match backend {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
