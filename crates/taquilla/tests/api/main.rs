@@ -57,3 +57,4 @@ mod terminal;
 mod validation;
 mod void;
 mod web;
+mod web_day_gate;
