@@ -91,6 +91,16 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../static/web/day.js"),
     ),
     (
+        "day.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/web/day.css"),
+    ),
+    (
+        "gate.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/web/gate.css"),
+    ),
+    (
         "organizer.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/web/organizer.js"),

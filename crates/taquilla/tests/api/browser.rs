@@ -16,11 +16,15 @@ use taquilla_app::demo::DEMO_USERS;
 use taquilla_app::i18n::{Locale, error_message};
 use taquilla_store::model::Role;
 
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::{Backend, EventTimes, PASSWORD, TestApp, ZoneSpec, spawn_app};
 
 mod cashier;
 
-backend_tests!(login_language_and_logout);
+backend_tests!(
+    login_language_and_logout,
+    gate_admits_ticket_once,
+    day_closes_with_z_report
+);
 
 /// Overall time limit of one scenario, passed to the script as SCENARIO_TIMEOUT_MS.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
@@ -243,5 +247,117 @@ async fn login_language_and_logout(backend: Backend) {
     )
     .await;
 
+    app.teardown().await;
+}
+
+/// Sets up a tenant with one general admission zone on sale.
+async fn general_admission_shop(app: &TestApp, slug: &str) -> crate::helpers::Shop {
+    app.setup_shop(
+        slug,
+        "J-12345678-4",
+        ZoneSpec::GeneralAdmission {
+            capacity: 50,
+            price_usd_cents: 2_000,
+        },
+        EventTimes::default(),
+    )
+    .await
+}
+
+async fn gate_admits_ticket_once(backend: Backend) {
+    let name = test_name("gate", backend);
+    if !browser_available(&name) {
+        return;
+    }
+    let app = spawn_app(backend).await;
+    let shop = general_admission_shop(&app, "puerta").await;
+    let order = app
+        .sell(
+            &shop,
+            serde_json::json!({ "zone_id": shop.zone_id, "quantity": 1 }),
+        )
+        .await;
+    let order_id = uuid::Uuid::parse_str(order["id"].as_str().unwrap()).unwrap();
+    let tickets = app.tickets(&shop.tenant.cashier_token, order_id).await;
+    let code = tickets.body[0]["code"].as_str().unwrap().to_string();
+    let qr_payload = tickets.body[0]["qr_payload"].as_str().unwrap().to_string();
+    let event_id = shop.event_id.to_string();
+
+    run_scenario(
+        &app,
+        "gate",
+        &name,
+        &[
+            ("VALIDATOR_USERNAME", "puerta-porteria"),
+            ("VALIDATOR_PASSWORD", PASSWORD),
+            ("EVENT_ID", &event_id),
+            ("TICKET_CODE", &code),
+            ("TICKET_QR", &qr_payload),
+        ],
+    )
+    .await;
+
+    // The scenario's two scans left one admission and the first gate's name.
+    let ticket = app.tickets(&shop.tenant.cashier_token, order_id).await;
+    assert_eq!(ticket.body[0]["uses"], 1);
+    assert_eq!(ticket.body[0]["first_gate"], "Puerta 2");
+    app.teardown().await;
+}
+
+async fn day_closes_with_z_report(backend: Backend) {
+    let name = test_name("day", backend);
+    if !browser_available(&name) {
+        return;
+    }
+    let app = spawn_app(backend).await;
+    let shop = general_admission_shop(&app, "dia").await;
+    app.sell(
+        &shop,
+        serde_json::json!({ "zone_id": shop.zone_id, "quantity": 2 }),
+    )
+    .await;
+    let x = app
+        .get("/api/v1/fiscal/reports/x")
+        .token(&shop.tenant.cashier_token)
+        .send()
+        .await;
+    assert_eq!(x.status, 200, "{}", x.text);
+    let net_bs_cents = x.body["net_total_bs_cents"].as_i64().unwrap();
+    let net_bs = taquilla_app::web::text::money(
+        &format!("{}.{:02}", net_bs_cents / 100, net_bs_cents % 100),
+        "VES",
+        Locale::Es,
+    );
+    let day_end: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(x.body["to"].clone()).unwrap();
+    let closed_until = taquilla_app::web::text::date_time(day_end, Locale::Es);
+    let zone_id = shop.zone_id.to_string();
+
+    run_scenario(
+        &app,
+        "day",
+        &name,
+        &[
+            ("CASHIER_USERNAME", "dia-cajero"),
+            ("CASHIER_PASSWORD", PASSWORD),
+            ("ZONE_ID", &zone_id),
+            ("NET_BS", &net_bs),
+            ("CLOSED_UNTIL", &closed_until),
+        ],
+    )
+    .await;
+
+    // The page's Z report is the cashier's first, and the sale after it failed.
+    let reports = app
+        .get("/api/v1/fiscal/reports/z")
+        .token(&shop.tenant.cashier_token)
+        .send()
+        .await;
+    assert_eq!(reports.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(reports.body["items"][0]["number"], 1);
+    assert_eq!(
+        reports.body["items"][0]["totals"]["net_total_bs_cents"],
+        net_bs_cents
+    );
     app.teardown().await;
 }

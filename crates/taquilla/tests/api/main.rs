@@ -58,3 +58,4 @@ mod validation;
 mod void;
 mod web;
 mod web_cashier;
+mod web_day_gate;
