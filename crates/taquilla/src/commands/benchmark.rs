@@ -39,6 +39,10 @@ pub enum Component {
     /// Cache reads, writes and invalidations, and a seat map served with and
     /// without the cache; prints the hit rate of a polling mix.
     Cache,
+    /// Web pages under `/app` rendered for a signed-in user: the sale screen of
+    /// the demo's 2,500-place event with and without its seat maps, the event
+    /// picker, the cash desk and the gate.
+    Web,
     All,
 }
 
@@ -580,6 +584,117 @@ async fn run_health(fixture: &Fixture, iterations: usize) -> anyhow::Result<Vec<
     Ok(results)
 }
 
+/// Returns the value of cookie `name` from the response's `Set-Cookie` headers.
+fn set_cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(axum::http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|value| value.split(';').next())
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(cookie, _)| cookie.trim() == name)
+        .map(|(_, value)| value.to_string())
+}
+
+/// Signs in through the web form, as a browser does, and returns the
+/// `Cookie` header value of the session.
+async fn web_sign_in(router: &Router, username: &str, password: &str) -> anyhow::Result<String> {
+    let form = router
+        .clone()
+        .oneshot(Request::get("/app/login").body(Body::empty())?)
+        .await?;
+    let csrf = set_cookie_value(form.headers(), "taquilla_login_csrf")
+        .context("GET /app/login set no sign-in CSRF cookie")?;
+    let body = format!("username={username}&password={password}&csrf_token={csrf}");
+    let signed_in = router
+        .clone()
+        .oneshot(
+            Request::post("/app/login")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("cookie", format!("taquilla_login_csrf={csrf}"))
+                .body(Body::from(body))?,
+        )
+        .await?;
+    let session = set_cookie_value(signed_in.headers(), "taquilla_session").with_context(|| {
+        format!(
+            "POST /app/login as {username} returned {} without a session cookie",
+            signed_in.status()
+        )
+    })?;
+    Ok(format!("taquilla_session={session}"))
+}
+
+/// Fetches a page or an API resource with the session cookie and reads the
+/// whole body; fails unless the answer is 200.
+async fn fetch_with_cookie(router: &Router, uri: &str, cookie: &str) -> anyhow::Result<usize> {
+    let response = router
+        .clone()
+        .oneshot(
+            Request::get(uri)
+                .header("cookie", cookie)
+                .body(Body::empty())?,
+        )
+        .await?;
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024 * 1024).await?;
+    if status != StatusCode::OK {
+        bail!("GET {uri} returned {status}");
+    }
+    Ok(bytes.len())
+}
+
+/// Times the web pages. The sale screen's HTML carries the zones with their
+/// counts; its script then reads each zone's availability to draw the seat
+/// map, so `web_sale_screen_with_maps` adds those reads to the page.
+async fn run_web(fixture: &Fixture, iterations: usize) -> anyhow::Result<Vec<Measurement>> {
+    let router = &fixture.client.router;
+    let (admin_user, admin_password, _) = taquilla_app::demo::DEMO_USERS[0];
+    let cookie = web_sign_in(router, admin_user, admin_password).await?;
+    let zones = fixture
+        .client
+        .expect(
+            Method::GET,
+            &format!("/api/v1/events/{}/zones", fixture.event_id),
+            Some(&fixture.admin),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+    let map_uris: Vec<String> = zones["items"]
+        .as_array()
+        .context("the demo event's zones are not a list")?
+        .iter()
+        .filter_map(|zone| zone["id"].as_str())
+        .map(|zone_id| format!("/api/v1/zones/{zone_id}/availability"))
+        .collect();
+    let sale_page = format!("/app/taquilla/{}", fixture.event_id);
+
+    let mut results = Vec::new();
+    for (name, uri) in [
+        ("web_event_picker", "/app/taquilla"),
+        ("web_sale_screen_2500_places", sale_page.as_str()),
+        ("web_cash_desk_x_report", "/app/caja"),
+        ("web_gate", "/app/porteria"),
+    ] {
+        let samples = time_operation!(iterations, {
+            fetch_with_cookie(router, uri, &cookie).await?;
+        });
+        results.push(measure(Component::Web, name, samples));
+    }
+    let samples = time_operation!(iterations, {
+        fetch_with_cookie(router, &sale_page, &cookie).await?;
+        for uri in &map_uris {
+            fetch_with_cookie(router, uri, &cookie).await?;
+        }
+    });
+    results.push(measure(
+        Component::Web,
+        "web_sale_screen_with_maps",
+        samples,
+    ));
+    Ok(results)
+}
+
 async fn online_sale(fixture: &Fixture) -> anyhow::Result<()> {
     let client = &fixture.client;
     let token = Some(fixture.admin.as_str());
@@ -682,10 +797,11 @@ pub async fn benchmark(args: &BenchmarkArgs) -> anyhow::Result<BenchmarkReport> 
     let selected =
         |component: Component| args.component == Component::All || args.component == component;
     let mut operations = Vec::new();
-    let runs: [(Component, &str); 5] = [
+    let runs: [(Component, &str); 6] = [
         (Component::Database, "database"),
         (Component::Cache, "cache"),
         (Component::Api, "api"),
+        (Component::Web, "web"),
         (Component::Health, "health"),
         (Component::Sales, "sales"),
     ];
@@ -700,6 +816,7 @@ pub async fn benchmark(args: &BenchmarkArgs) -> anyhow::Result<BenchmarkReport> 
             Component::Health => run_health(&fixture, args.iterations).await?,
             Component::Sales => run_sales(&fixture, args.iterations).await?,
             Component::Cache => run_cache(&fixture, args.iterations).await?,
+            Component::Web => run_web(&fixture, args.iterations).await?,
             Component::All => Vec::new(),
         };
         if args.verbose {
