@@ -581,6 +581,19 @@ impl Store for MeteredStore {
         .await
     }
 
+    async fn event_sales_summary(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+    ) -> StoreResult<EventSalesSummary> {
+        self.observe(
+            "event_sales_summary",
+            "orders",
+            self.inner.event_sales_summary(tenant_id, event_id),
+        )
+        .await
+    }
+
     async fn export_gauges(
         &self,
         closed_since: DateTime<Utc>,

@@ -40,7 +40,7 @@ impl Modify for BearerAuth {
         profiling::list_requests, profiling::page,
         operations::snapshot, operations::page, operations::script,
         catalogue::create_venue, catalogue::list_venues, catalogue::get_venue,
-        catalogue::create_event, catalogue::list_events, catalogue::get_event,
+        catalogue::create_event, catalogue::list_events, catalogue::get_event, catalogue::sales_summary,
         catalogue::activate_event, catalogue::close_event, catalogue::cancel_event,
         catalogue::create_zone, catalogue::list_zones, catalogue::get_zone, catalogue::availability,
         customers::create_customer, customers::search_customers, customers::get_customer,

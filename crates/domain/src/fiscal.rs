@@ -26,6 +26,20 @@ pub fn caracas_day_bounds(day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
     (start_of(day), start_of(next))
 }
 
+/// Returns the instant the Caracas clock hour of `instant` started. Between
+/// 2007 and 2016 Caracas was 4:30 behind UTC, so its hours started at half
+/// past the UTC hour.
+pub fn caracas_hour_start(instant: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::Timelike;
+    let local = instant.with_timezone(&Caracas);
+    let truncated = local
+        .with_minute(0)
+        .and_then(|time| time.with_second(0))
+        .and_then(|time| time.with_nanosecond(0))
+        .expect("every Caracas hour has its minute zero");
+    truncated.with_timezone(&Utc)
+}
+
 /// Formats a control number as `00-00000001`: a 2-digit prefix and 8 digits.
 pub fn format_control_number(prefix: u8, sequence: i64) -> String {
     format!("{prefix:02}-{sequence:08}")
@@ -72,6 +86,17 @@ mod tests {
             caracas_date(instant),
             NaiveDate::from_ymd_opt(2010, 6, 1).unwrap()
         );
+    }
+
+    #[test]
+    fn hour_start_follows_the_caracas_offset() {
+        let instant: DateTime<Utc> = "2026-12-05T00:14:59Z".parse().unwrap();
+        let expected: DateTime<Utc> = "2026-12-05T00:00:00Z".parse().unwrap();
+        assert_eq!(caracas_hour_start(instant), expected);
+
+        let in_2010: DateTime<Utc> = "2010-06-01T12:10:00Z".parse().unwrap();
+        let expected_2010: DateTime<Utc> = "2010-06-01T11:30:00Z".parse().unwrap();
+        assert_eq!(caracas_hour_start(in_2010), expected_2010);
     }
 
     #[test]

@@ -70,6 +70,9 @@ use fiscal_sql::*;
 mod offline_sql;
 use offline_sql::*;
 
+#[path = "summary_sql.rs"]
+mod summary_sql;
+
 fn page_of<T>(mut items: Vec<T>, page: PageRequest, id_of: impl Fn(&T) -> Uuid) -> Page<T> {
     let limit = page.limit.max(1) as usize;
     let mut next_cursor = None;
@@ -3622,6 +3625,14 @@ impl Store for Backend {
             .rows_affected();
         tx.commit().await?;
         Ok(deleted)
+    }
+
+    async fn event_sales_summary(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+    ) -> StoreResult<EventSalesSummary> {
+        self.event_sales_summary_impl(tenant_id, event_id).await
     }
 
     async fn export_gauges(

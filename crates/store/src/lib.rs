@@ -303,6 +303,13 @@ pub trait Store: Send + Sync {
     async fn check_integrity(&self) -> StoreResult<IntegrityReport>;
     /// Deletes idempotency keys older than `before`.
     async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// Returns the dashboard figures of one event: places per zone, and the
+    /// paid orders' revenue per payment method and per Caracas hour.
+    async fn event_sales_summary(
+        &self,
+        tenant_id: Uuid,
+        event_id: Uuid,
+    ) -> StoreResult<EventSalesSummary>;
     /// Reads the gauges of `taquilla metrics-export` across all tenants, without
     /// writing. Covers active events and closed events that started at or after
     /// `closed_since`, at most `max_events` of them, earliest start first.

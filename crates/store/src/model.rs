@@ -1234,3 +1234,73 @@ pub struct ExpiredBlock {
     /// Numbers voided because the terminal had not synced them.
     pub voided: i64,
 }
+
+/// Sales of one event for the organiser's dashboard: places per zone, revenue
+/// per payment method and sales per hour. Only paid orders count as revenue.
+/// Voided, cancelled and expired orders are left out.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EventSalesSummary {
+    pub event_id: Uuid,
+    /// When the figures were read. Holds past their expiry at this instant
+    /// count as available.
+    pub taken_at: DateTime<Utc>,
+    pub zones: Vec<ZoneSales>,
+    /// Paid orders of the event.
+    pub orders: i64,
+    /// Places sold in paid orders.
+    pub tickets: i64,
+    /// Totals of the paid orders, taxes included, IGTF excluded.
+    pub total_usd_cents: i64,
+    pub total_bs_cents: i64,
+    /// IGTF charged on the paid orders, on top of their totals.
+    pub igtf_usd_cents: i64,
+    pub igtf_bs_cents: i64,
+    /// Payments of the paid orders, per method and currency, in method order.
+    pub payments: Vec<PaymentMethodSales>,
+    /// Paid orders per hour of completion, oldest first. Hours without sales
+    /// are left out.
+    pub hourly: Vec<HourlySales>,
+}
+
+/// Places of one zone of an event.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ZoneSales {
+    pub zone_id: Uuid,
+    pub name: String,
+    /// `general_admission` or `numbered`.
+    pub kind: String,
+    pub capacity: i64,
+    pub sold: i64,
+    /// Places held by holds not yet expired.
+    pub held: i64,
+    pub available: i64,
+}
+
+/// Payments of an event's paid orders in one method and currency.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PaymentMethodSales {
+    /// `cash`, `card`, `transfer`, `pago_movil`, …
+    pub method: String,
+    /// Currency the customer paid in: `USD` or `VES`.
+    pub currency: String,
+    pub count: i64,
+    /// Tendered, in `currency`, before change and without IGTF.
+    pub amount_cents: i64,
+    /// Bolívares applied to the orders, after change.
+    pub applied_bs_cents: i64,
+    /// `applied_bs_cents` converted at each order's exchange rate, rounded down
+    /// per rate, so the sum over methods may be a few cents under the total.
+    pub applied_usd_cents: i64,
+    pub igtf_bs_cents: i64,
+}
+
+/// Paid orders completed within one hour.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HourlySales {
+    /// Start of the hour in Caracas time, as a UTC instant.
+    pub hour: DateTime<Utc>,
+    pub orders: i64,
+    pub tickets: i64,
+    pub total_usd_cents: i64,
+    pub total_bs_cents: i64,
+}

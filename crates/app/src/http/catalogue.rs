@@ -8,8 +8,8 @@ use serde::Deserialize;
 use taquilla_domain::FieldError;
 use taquilla_domain::seatmap::{MAX_ROWS, MAX_SEATS_PER_ROW};
 use taquilla_store::model::{
-    Availability, Event, NewEvent, NewVenue, NewZone, Page, PageRequest, Role, Venue, Zone,
-    ZoneKind,
+    Availability, Event, EventSalesSummary, NewEvent, NewVenue, NewZone, Page, PageRequest, Role,
+    Venue, Zone, ZoneKind,
 };
 use utoipa::ToSchema;
 
@@ -238,6 +238,22 @@ pub async fn get_event(
         || async { state.store.get_event(tenant_id, id).await },
     )
     .await
+}
+
+/// Returns an event's sales for the organiser's dashboard: places sold, held
+/// and available per zone, and the paid orders' revenue per payment method
+/// and per Caracas hour. Read fresh from the database on every call.
+#[utoipa::path(get, path = "/api/v1/events/{id}/sales-summary", tag = "catalogue", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = EventSalesSummary), (status = 403, description = "forbidden"), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn sales_summary(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<EventSalesSummary>> {
+    principal.require(&[Role::TenantAdmin])?;
+    let tenant_id = principal.tenant()?;
+    Ok(Json(state.store.event_sales_summary(tenant_id, id).await?))
 }
 
 /// Puts a draft event on sale after checking it has zones, prices and a sale window.

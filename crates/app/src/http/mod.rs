@@ -62,6 +62,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             get(catalogue::list_events).post(catalogue::create_event),
         )
         .route("/events/{id}", get(catalogue::get_event))
+        .route("/events/{id}/sales-summary", get(catalogue::sales_summary))
         .route("/events/{id}/activate", post(catalogue::activate_event))
         .route("/events/{id}/close", post(catalogue::close_event))
         .route("/events/{id}/cancel", post(catalogue::cancel_event))

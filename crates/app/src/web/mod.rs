@@ -105,6 +105,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../static/web/organizer.js"),
     ),
+    (
+        "organizer.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/web/organizer.css"),
+    ),
 ];
 
 async fn asset(Path(name): Path<String>) -> Response {

@@ -16,14 +16,15 @@ use taquilla_app::demo::DEMO_USERS;
 use taquilla_app::i18n::{Locale, error_message};
 use taquilla_store::model::Role;
 
-use crate::helpers::{Backend, EventTimes, PASSWORD, TestApp, ZoneSpec, spawn_app};
+use crate::helpers::{Backend, EventTimes, PASSWORD, RATE, Shop, TestApp, ZoneSpec, spawn_app};
 
 mod cashier;
 
 backend_tests!(
     login_language_and_logout,
     gate_admits_ticket_once,
-    day_closes_with_z_report
+    day_closes_with_z_report,
+    organizer_creates_zone_and_reads_dashboard
 );
 
 /// Overall time limit of one scenario, passed to the script as SCENARIO_TIMEOUT_MS.
@@ -359,5 +360,99 @@ async fn day_closes_with_z_report(backend: Backend) {
         reports.body["items"][0]["totals"]["net_total_bs_cents"],
         net_bs_cents
     );
+    app.teardown().await;
+}
+
+async fn organizer_creates_zone_and_reads_dashboard(backend: Backend) {
+    let name = test_name("organizer", backend);
+    if !browser_available(&name) {
+        return;
+    }
+    let app = spawn_app(backend).await;
+
+    // An event on sale with a numbered and a general admission zone, and a
+    // draft event of the same venue that still accepts zones.
+    let tenant = app.setup_tenant("panel", "J-12345678-4").await;
+    let token = &tenant.admin_token;
+    let venue_id = app.create_venue(token).await;
+    let event_id = app
+        .create_event(token, venue_id, EventTimes::default())
+        .await;
+    let numbered = ZoneSpec::Numbered {
+        rows: vec![10; 6],
+        price_usd_cents: 3_000,
+    };
+    let general = ZoneSpec::GeneralAdmission {
+        capacity: 40,
+        price_usd_cents: 1_500,
+    };
+    let numbered_id = app.create_zone(token, event_id, &numbered).await;
+    let general_id = app.create_zone(token, event_id, &general).await;
+    app.activate_event(token, event_id).await;
+    app.create_exchange_rate(token, RATE).await;
+    let customer_id = app.create_customer(&tenant.cashier_token).await;
+    let draft_event_id = app
+        .create_event(token, venue_id, EventTimes::default())
+        .await;
+    let shop = Shop {
+        tenant,
+        venue_id,
+        event_id,
+        zone_id: numbered_id,
+        customer_id,
+    };
+
+    let seats = app.seat_ids(&shop.tenant.cashier_token, numbered_id).await;
+    app.sell(
+        &shop,
+        serde_json::json!({ "zone_id": numbered_id, "seat_ids": &seats[0..3] }),
+    )
+    .await;
+    app.sell(
+        &shop,
+        serde_json::json!({ "zone_id": numbered_id, "seat_ids": &seats[20..22] }),
+    )
+    .await;
+    app.sell(
+        &shop,
+        serde_json::json!({ "zone_id": general_id, "quantity": 4 }),
+    )
+    .await;
+    let zone_figures = serde_json::json!([
+        { "name": "Platea", "capacity": 60, "sold": 5, "available": 55 },
+        { "name": "Pista", "capacity": 40, "sold": 4, "available": 36 },
+    ])
+    .to_string();
+    let event_id = event_id.to_string();
+    let draft_event_id = draft_event_id.to_string();
+
+    run_scenario(
+        &app,
+        "organizer",
+        &name,
+        &[
+            ("ADMIN_USERNAME", "panel-admin"),
+            ("ADMIN_PASSWORD", PASSWORD),
+            ("DRAFT_EVENT_ID", &draft_event_id),
+            ("SALES_EVENT_ID", &event_id),
+            ("ZONE_FIGURES", &zone_figures),
+            ("TICKETS_SOLD", "9"),
+        ],
+    )
+    .await;
+
+    // The zone the page created is the draft event's only zone, 6 rows of 12.
+    let zones = app
+        .get(&format!("/api/v1/events/{draft_event_id}/zones"))
+        .token(&shop.tenant.admin_token)
+        .send()
+        .await;
+    assert_eq!(zones.status, 200, "{}", zones.text);
+    let items = zones.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["name"], "Balcón");
+    assert_eq!(items[0]["capacity"], 72);
+    assert_eq!(items[0]["price_usd_cents"], 2_500);
+    assert_eq!(items[0]["rows"].as_array().unwrap().len(), 6);
     app.teardown().await;
 }

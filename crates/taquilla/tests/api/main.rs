@@ -45,6 +45,7 @@ mod money;
 mod monitor;
 mod offline;
 mod operations;
+mod organizer;
 mod paging;
 mod pricing;
 mod print;
