@@ -29,6 +29,8 @@ pub struct Page {
     pub csrf_token: String,
     /// Path of this page, so the language links come back to it.
     pub path: String,
+    /// Query of this page (`evento=…&zona=…`), kept by the language links.
+    pub query: Option<String>,
 }
 
 impl Page {
@@ -39,6 +41,7 @@ impl Page {
             role: None,
             csrf_token,
             path: path.to_string(),
+            query: None,
         }
     }
 
@@ -49,7 +52,26 @@ impl Page {
             role: Some(user.user.role),
             csrf_token: user.csrf_token.clone(),
             path: path.to_string(),
+            query: None,
         }
+    }
+
+    /// Returns this page's path and query as the `next` value of a language
+    /// link, percent-encoded so the query stays one parameter.
+    pub fn language_next(&self) -> String {
+        let target = match &self.query {
+            Some(query) => format!("{}?{query}", self.path),
+            None => self.path.clone(),
+        };
+        let mut encoded = String::with_capacity(target.len());
+        for byte in target.bytes() {
+            if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+                encoded.push(char::from(byte));
+            } else {
+                encoded.push_str(&format!("%{byte:02X}"));
+            }
+        }
+        encoded
     }
 
     /// Returns the words for `key` in this page's language.
@@ -183,4 +205,20 @@ pub fn error_page(locale: Locale, error: ApiError) -> Response {
         message,
     };
     render(&template, status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_next_encodes_query() {
+        let mut page = Page::anonymous(Locale::Es, "/app/organizador", String::new());
+        assert_eq!(page.language_next(), "/app/organizador");
+        page.query = Some("evento=1&zona=2".to_string());
+        assert_eq!(
+            page.language_next(),
+            "/app/organizador%3Fevento%3D1%26zona%3D2"
+        );
+    }
 }

@@ -41,7 +41,7 @@ pub enum Component {
     Cache,
     /// Web pages under `/app` rendered for a signed-in user: the sale screen of
     /// the demo's 2,500-place event with and without its seat maps, the event
-    /// picker, the cash desk and the gate.
+    /// picker, the cash desk, the gate and the organiser's dashboard.
     Web,
     All,
 }
@@ -625,7 +625,7 @@ async fn web_sign_in(router: &Router, username: &str, password: &str) -> anyhow:
 }
 
 /// Fetches a page or an API resource with the session cookie and reads the
-/// whole body; fails unless the answer is 200.
+/// whole body; fails unless the status is 200.
 async fn fetch_with_cookie(router: &Router, uri: &str, cookie: &str) -> anyhow::Result<usize> {
     let response = router
         .clone()
@@ -643,9 +643,9 @@ async fn fetch_with_cookie(router: &Router, uri: &str, cookie: &str) -> anyhow::
     Ok(bytes.len())
 }
 
-/// Times the web pages. The sale screen's HTML carries the zones with their
-/// counts; its script then reads each zone's availability to draw the seat
-/// map, so `web_sale_screen_with_maps` adds those reads to the page.
+/// Times the web pages. The sale screen's script reads each zone's
+/// availability to draw the seat map, and `web_sale_screen_with_maps` adds
+/// those reads to the page.
 async fn run_web(fixture: &Fixture, iterations: usize) -> anyhow::Result<Vec<Measurement>> {
     let router = &fixture.client.router;
     let (admin_user, admin_password, _) = taquilla_app::demo::DEMO_USERS[0];
@@ -668,6 +668,7 @@ async fn run_web(fixture: &Fixture, iterations: usize) -> anyhow::Result<Vec<Mea
         .map(|zone_id| format!("/api/v1/zones/{zone_id}/availability"))
         .collect();
     let sale_page = format!("/app/taquilla/{}", fixture.event_id);
+    let dashboard = format!("/app/organizador?evento={}", fixture.event_id);
 
     let mut results = Vec::new();
     for (name, uri) in [
@@ -675,6 +676,7 @@ async fn run_web(fixture: &Fixture, iterations: usize) -> anyhow::Result<Vec<Mea
         ("web_sale_screen_2500_places", sale_page.as_str()),
         ("web_cash_desk_x_report", "/app/caja"),
         ("web_gate", "/app/porteria"),
+        ("web_organizer_dashboard", dashboard.as_str()),
     ] {
         let samples = time_operation!(iterations, {
             fetch_with_cookie(router, uri, &cookie).await?;

@@ -142,7 +142,7 @@ pub async fn dashboard(
         return error_page(user.locale, ApiError::Forbidden);
     }
     let started = Instant::now();
-    let page = Page::for_user(&user, "/app/organizador");
+    let mut page = Page::for_user(&user, "/app/organizador");
     let events = match all_events(&state, &user).await {
         Ok(events) => events,
         Err(error) => return error_page(user.locale, error),
@@ -159,6 +159,12 @@ pub async fn dashboard(
     let zone_choice = match parse_id(query.zona.as_deref()) {
         Ok(zone_id) => zone_id,
         Err(error) => return error_page(user.locale, error),
+    };
+    // The language links come back to the same event and zone.
+    page.query = match (&selected, zone_choice) {
+        (Some(event), Some(zone_id)) => Some(format!("evento={}&zona={zone_id}", event.id)),
+        (Some(event), None) => Some(format!("evento={}", event.id)),
+        (None, _) => None,
     };
     let figures = match selected {
         Some(event) => match event_figures(&state, &user, &page, event, zone_choice).await {
