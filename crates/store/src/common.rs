@@ -2291,6 +2291,17 @@ impl Backend {
         let mut tx = self.begin_write().await?;
         let now = self.clock.now();
         let hold = fetch_hold(tx.conn(), tenant_id, hold_id).await?;
+        // Lock the hold's pending orders before anything else, in the order a
+        // payment takes its locks (order, then zone). Without it, a payment
+        // committed between the checks below and the cancel leaves its money
+        // on a cancelled order on PostgreSQL.
+        sqlx::query(
+            "UPDATE orders SET paid_bs_cents = paid_bs_cents WHERE tenant_id = $1 AND hold_id = $2 AND status = 'pending'",
+        )
+        .bind(tenant_id)
+        .bind(hold_id)
+        .execute(tx.conn())
+        .await?;
         if hold.kind == "general_admission" {
             lock_zone(tx.conn(), tenant_id, hold.zone_id).await?;
         }
