@@ -237,6 +237,11 @@ pub const TEXT: TextTable = &[
     ("cashier.new_sale", "Nueva venta", "New sale"),
     ("cashier.cancel_order", "Anular orden", "Cancel order"),
     (
+        "cashier.cancel_confirm",
+        "¿Anular la orden y liberar sus asientos?",
+        "Cancel the order and release its seats?",
+    ),
+    (
         "cashier.order_cancelled",
         "Se anuló la orden y se liberaron los asientos.",
         "The order was cancelled and its seats released.",

@@ -74,8 +74,8 @@ pub const TEXT: TextTable = &[
     ("day.history", "Reportes Z anteriores", "Earlier Z reports"),
     (
         "day.history_none",
-        "Todavía no hay reportes Z.",
-        "There are no Z reports yet.",
+        "No hay reportes Z de jornadas anteriores.",
+        "There are no Z reports of earlier days.",
     ),
     (
         "day.history_more",

@@ -691,11 +691,19 @@
     updateAmountHint();
   }
 
-  // Reads "1.234,56", "1234.56" or "20" as cents; the last separator followed
-  // by one or two digits is the decimal one. Returns null when unreadable.
+  // Accepted ways to write an amount: "20", "20,5", "20.50", or thousands
+  // grouped as "1.234,56" or "1,234.56". Anything else, such as "1,5,3",
+  // is unreadable rather than guessed.
+  const AMOUNT_FORMS = [
+    /^(\d+)(?:[.,](\d{1,2}))?$/,
+    /^(\d{1,3}(?:\.\d{3})+)(?:,(\d{1,2}))?$/,
+    /^(\d{1,3}(?:,\d{3})+)(?:\.(\d{1,2}))?$/,
+  ];
+
+  // Reads an amount as cents. Returns null when unreadable.
   function amountCents(text) {
     const compact = text.replace(/\s/g, "").replace(/^(US\$|Bs\.?)/i, "");
-    const match = /^(\d[\d.,]*?)(?:[.,](\d{1,2}))?$/.exec(compact);
+    const match = AMOUNT_FORMS.map((form) => form.exec(compact)).find(Boolean);
     if (!match) return null;
     const whole = match[1].replace(/[.,]/g, "");
     if (!/^\d{1,12}$/.test(whole)) return null;
@@ -751,6 +759,8 @@
 
   async function cancelOrder() {
     if (!state.order) return;
+    // The button sits under the payment form, so a stray click must not cancel.
+    if (!window.confirm(t("cashier.cancel_confirm"))) return;
     const button = $("cancel-order");
     button.disabled = true;
     clearFlash();

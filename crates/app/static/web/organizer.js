@@ -119,8 +119,10 @@
           name: form.elements.name.value,
           description: form.elements.description.value || undefined,
           starts_at: caracasInstant(form.elements.starts_at.value) ?? "",
-          sale_starts_at: caracasInstant(form.elements.sale_starts_at.value),
-          sale_ends_at: caracasInstant(form.elements.sale_ends_at.value),
+          // An event without a sale window cannot go on sale later, so
+          // empty sale dates are sent and the API names the missing field.
+          sale_starts_at: caracasInstant(form.elements.sale_starts_at.value) ?? "",
+          sale_ends_at: caracasInstant(form.elements.sale_ends_at.value) ?? "",
           hold_minutes: optionalInteger(form, "hold_minutes"),
           payment_minutes: optionalInteger(form, "payment_minutes"),
         },

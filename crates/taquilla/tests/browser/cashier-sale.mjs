@@ -78,6 +78,17 @@ scenario('cashier-sale', async ({ browser, env, step, allowConsoleError }) => {
   assert.match(totals, /US\$ 104,40/, `two seats of US$ 45,00 plus IVA 16 %: ${totals}`);
   assert.match(await page.locator('[data-testid=order-due]').innerText(), /Falta por pagar: Bs\. [\d.,]+/);
 
+  step('a mistyped amount is refused in the page, not guessed');
+  const paymentForm = page.locator('[data-testid=payment-form]');
+  await paymentForm.locator('[data-testid=payment-method]').selectOption('cash');
+  await paymentForm.locator('[data-testid=payment-currency]').selectOption('USD');
+  await paymentForm.locator('[data-testid=payment-amount]').fill('1.000,5,3');
+  await paymentForm.locator('[data-testid=add-payment]').click();
+  const amountError = paymentForm.locator('[data-field-error=amount_cents]');
+  await amountError.waitFor({ state: 'visible' });
+  assert.match(await amountError.innerText(), /Escriba un monto/);
+  assert.equal(await page.locator('[data-testid=payment-line]').count(), 0);
+
   step('part by Pago Móvil in Bs.');
   await pay(page, {
     method: 'pago_movil', currency: 'VES', amount: '1.000,00', bank: '0102',
