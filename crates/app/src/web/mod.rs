@@ -24,6 +24,15 @@ use taquilla_store::model::Role;
 use crate::state::AppState;
 use session::WebUser;
 
+/// Answers an unknown path under `/app` with the not-found page in the
+/// visitor's language.
+async fn unknown_page(headers: axum::http::HeaderMap) -> Response {
+    page::error_page(
+        session::page_locale(&headers),
+        crate::error::ApiError::NotFound("page"),
+    )
+}
+
 /// Routes of the web pages and their embedded files.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -37,6 +46,8 @@ pub fn routes() -> Router<AppState> {
         .merge(day::routes())
         .merge(gate::routes())
         .merge(organizer::routes())
+        // Any other path under /app gets a page, not the API's JSON error.
+        .route("/app/{*rest}", get(unknown_page))
 }
 
 /// Sends each role to the page it works in.

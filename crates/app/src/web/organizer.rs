@@ -167,6 +167,11 @@ pub const TEXT: TextTable = &[
     ("organizer.save", "Guardar", "Save"),
     ("organizer.saved", "Guardado.", "Saved."),
     (
+        "organizer.invalid_integer",
+        "Escriba un número entero, sin decimales.",
+        "Enter a whole number, without decimals.",
+    ),
+    (
         "organizer.invalid_amount",
         "Escriba un monto con hasta dos decimales, por ejemplo 25,00.",
         "Enter an amount with up to two decimals, for example 25.00.",

@@ -66,10 +66,19 @@
     return `${withSeconds}${CARACAS_OFFSET}`;
   }
 
+  // Reads a whole number; "2.7" is refused rather than cut to 2.
   function optionalInteger(form, name) {
     const value = form.elements[name]?.value.trim();
     if (!value) return undefined;
+    if (!/^-?\d{1,9}$/.test(value)) throw new InputError(name, t("organizer.invalid_integer"));
     return Number.parseInt(value, 10);
+  }
+
+  // Reads a whole number for the map preview, which draws nothing for
+  // anything else instead of showing an error while the user types.
+  function previewInteger(form, name) {
+    const value = form.elements[name]?.value.trim() ?? "";
+    return /^\d{1,9}$/.test(value) ? Number.parseInt(value, 10) : 0;
   }
 
   function requiredCents(form, name) {
@@ -277,8 +286,8 @@
     const svg = form.querySelector('[data-testid="zone-preview"]');
     const total = form.querySelector('[data-testid="zone-preview-total"]');
 
-    const rows = Math.max(optionalInteger(form, "row_count") ?? 0, 0);
-    const seats = Math.max(optionalInteger(form, "seats_per_row") ?? 0, 0);
+    const rows = previewInteger(form, "row_count");
+    const seats = previewInteger(form, "seats_per_row");
     total.textContent = t("organizer.zones.preview_total", {
       rows,
       seats,

@@ -521,5 +521,21 @@ async fn language_cookie_and_assets(backend: Backend) {
         browser.get("/app/static/..%2Fapp.css").await.status,
         StatusCode::NOT_FOUND
     );
+
+    // An unknown page gets a page in the chosen language (Spanish since the
+    // loop above), not JSON.
+    let unknown = browser.get("/app/no-existe").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert!(
+        unknown.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        unknown.body.contains("<html lang=\"es-VE\">"),
+        "{}",
+        unknown.body
+    );
     app.teardown().await;
 }
