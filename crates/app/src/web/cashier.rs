@@ -235,6 +235,11 @@ pub const TEXT: TextTable = &[
         "View and print the receipt",
     ),
     ("cashier.new_sale", "Nueva venta", "New sale"),
+    (
+        "cashier.sale_resumed",
+        "Se recuperó la venta en curso de esta pestaña.",
+        "The sale in progress in this tab was brought back.",
+    ),
     ("cashier.cancel_order", "Anular orden", "Cancel order"),
     (
         "cashier.cancel_confirm",

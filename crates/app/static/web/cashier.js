@@ -42,6 +42,65 @@
 
   const $ = (id) => document.getElementById(id);
 
+  // ---- The sale in progress, kept across a reload --------------------------
+
+  // Key of the tab's hold and order ids, so a reload comes back to the same
+  // sale instead of leaving it to expire. One per tab and event.
+  const SALE_KEY = `taquilla.sale.${data.event_id}`;
+
+  function rememberSale() {
+    if (!state.hold && !state.order) {
+      sessionStorage.removeItem(SALE_KEY);
+      return;
+    }
+    sessionStorage.setItem(SALE_KEY, JSON.stringify({
+      zoneId: state.zone?.id,
+      holdId: state.hold?.id ?? state.order?.hold_id,
+      orderId: state.order?.id,
+      // The hold's creation time estimates the clock offset only when fresh.
+      serverOffset: state.serverOffset,
+    }));
+  }
+
+  // Brings back the sale of this tab after a reload: the hold while it is
+  // active, and the order with its payments while it is pending.
+  async function resumeSale() {
+    let saved;
+    try {
+      saved = JSON.parse(sessionStorage.getItem(SALE_KEY) ?? "null");
+    } catch {
+      saved = null;
+    }
+    if (!saved?.holdId || !zoneById(saved.zoneId)) {
+      sessionStorage.removeItem(SALE_KEY);
+      return false;
+    }
+    try {
+      const held = await api("GET", `/holds/${saved.holdId}`);
+      const order = saved.orderId ? await api("GET", `/orders/${saved.orderId}`) : null;
+      const holdActive = held.status === "active";
+      const orderPending = order?.status === "pending";
+      if (!holdActive && !orderPending) {
+        sessionStorage.removeItem(SALE_KEY);
+        return false;
+      }
+      chooseZone(saved.zoneId);
+      state.hold = held;
+      state.serverOffset = Number(saved.serverOffset) || 0;
+      showHold();
+      if (orderPending) {
+        chooseCustomer(await api("GET", `/customers/${order.customer_id}`));
+        showOrder(order);
+      }
+      flash("ok", t("cashier.sale_resumed"));
+      return true;
+    } catch (error) {
+      sessionStorage.removeItem(SALE_KEY);
+      flash("error", errorText(error));
+      return false;
+    }
+  }
+
   // Formats API cents as a decimal string for taquilla.money, without floats.
   function decimal(cents) {
     const negative = cents < 0;
@@ -383,6 +442,7 @@
       state.serverOffset = Date.parse(held.created_at) - Date.now();
       state.selection.clear();
       showHold();
+      rememberSale();
     } catch (error) {
       if (error.status >= 400 && error.status < 500) state.holdKey = null;
       flash("error", errorText(error));
@@ -452,6 +512,7 @@
     clearInterval(state.countdownTimer);
     state.hold = null;
     state.order = null;
+    sessionStorage.removeItem(SALE_KEY);
     state.holdKey = null;
     state.orderKey = null;
     state.paymentKey = null;
@@ -601,6 +662,8 @@
 
   function showOrder(order) {
     state.order = order;
+    if (order.status === "pending") rememberSale();
+    else sessionStorage.removeItem(SALE_KEY);
     $("order-panel").classList.remove("hidden");
     $("customer-change").disabled = true;
     $("order-rate").textContent = `${t("cashier.rate_order")}: ${rateText(order.exchange_rate)}`;
@@ -833,7 +896,9 @@
     updatePaymentFields();
     loadBanks();
 
-    if (data.zones.length === 1) chooseZone(data.zones[0].id);
+    resumeSale().then((resumed) => {
+      if (!resumed && data.zones.length === 1) chooseZone(data.zones[0].id);
+    });
     setInterval(() => {
       if (!document.hidden) refreshAvailability();
     }, POLL_MILLISECONDS);

@@ -97,6 +97,18 @@ scenario('cashier-sale', async ({ browser, env, step, allowConsoleError }) => {
   assert.match(await page.locator('[data-testid=payment-line]').first().innerText(), /Pago Móvil/);
   assert.match(await page.locator('[data-testid=order-due]').innerText(), /Falta por pagar/);
 
+  step('a reload brings back the order with its payment');
+  await page.reload();
+  const resumed = page.locator('[data-testid=flash-ok]');
+  await resumed.waitFor({ state: 'visible' });
+  assert.match(await resumed.innerText(), /Se recuperó la venta en curso/);
+  await page.locator('[data-testid=order-panel]').waitFor({ state: 'visible' });
+  assert.equal(await page.locator('[data-testid=payment-line]').count(), 1);
+  assert.match(await page.locator('[data-testid=payment-line]').first().innerText(), /Pago Móvil/);
+  assert.match(await page.locator('[data-testid=customer-chosen]').innerText(), /María Pérez/);
+  assert.match(await page.locator('[data-testid=hold-countdown]').innerText(), /Vence en \d+:\d\d/);
+  await waitForSeatStatus(page, 'A', 1, 'mine');
+
   step('the rest in US$ cash, with change');
   await pay(page, { method: 'cash', currency: 'USD', amount: '120' });
   const done = page.locator('[data-testid=flash-ok]');
