@@ -206,8 +206,12 @@ fn decimal(cents: i64) -> String {
     format!("{sign}{}.{:02}", cents / 100, cents % 100)
 }
 
-fn fiscal_day_text(day: chrono::NaiveDate) -> String {
-    day.format("%d/%m/%Y").to_string()
+/// Formats a fiscal day as the page's language writes dates, as `day.js` does.
+fn fiscal_day_text(day: chrono::NaiveDate, locale: crate::i18n::Locale) -> String {
+    match locale {
+        crate::i18n::Locale::Es => day.format("%d/%m/%Y").to_string(),
+        crate::i18n::Locale::En => day.format("%m/%d/%Y").to_string(),
+    }
 }
 
 /// Reads every Z report of `cashier_id` and returns today's, the last
@@ -259,7 +263,7 @@ fn z_row(page: &Page, report: &ZReport) -> ZRow {
     ZRow {
         id: report.id,
         number: report.number,
-        fiscal_day: fiscal_day_text(report.fiscal_day),
+        fiscal_day: fiscal_day_text(report.fiscal_day, page.locale),
         closed_at: page.date_time(&report.closed_at),
         invoices: report.totals.invoices.count,
         credit_notes: report.totals.credit_notes.count,
@@ -303,7 +307,7 @@ async fn day_page(
         "z": todays,
     });
     let template = DayTemplate {
-        fiscal_day: fiscal_day_text(totals.fiscal_day),
+        fiscal_day: fiscal_day_text(totals.fiscal_day, page.locale),
         closed_until: closed_until.map(|instant| page.date_time(&instant)),
         just_closed,
         rows: earlier.iter().map(|report| z_row(&page, report)).collect(),

@@ -220,6 +220,11 @@
       // The server draws the closed desk and lists the new report.
       window.location.assign(`/app/caja?z=${encodeURIComponent(report.id)}`);
     } catch (error) {
+      // Another tab closed the day meanwhile: draw the closed desk.
+      if (error.code === "z_report_exists") {
+        window.location.assign("/app/caja");
+        return;
+      }
       dialog.close();
       confirm.disabled = false;
       confirm.textContent = t("day.confirm_yes");
