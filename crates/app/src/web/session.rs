@@ -60,6 +60,15 @@ pub fn page_locale(headers: &HeaderMap) -> Locale {
 }
 
 /// Compares two secrets in time that depends only on their lengths.
+/// Whether `value` looks like [`crate::auth::random_token`]'s output: 64
+/// lowercase hexadecimal digits.
+fn has_token_shape(value: &str) -> bool {
+    value.len() == 64
+        && value
+            .bytes()
+            .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte))
+}
+
 fn same_secret(left: &str, right: &str) -> bool {
     left.len() == right.len()
         && left
@@ -258,8 +267,11 @@ async fn login_submit(
     let secure = state.config.cookie_secure;
     let username = form.username.trim().to_string();
 
-    let sent_matches_cookie = cookie(&headers, LOGIN_CSRF_COOKIE)
-        .is_some_and(|expected| same_secret(&form.csrf_token, expected));
+    // An empty or short pair matched too, so the cookie must also have the
+    // shape of a token this server issues.
+    let sent_matches_cookie = cookie(&headers, LOGIN_CSRF_COOKIE).is_some_and(|expected| {
+        has_token_shape(expected) && same_secret(&form.csrf_token, expected)
+    });
     if !sent_matches_cookie {
         let message = super::text::text("login.csrf_failed", locale).into_owned();
         return login_form(
@@ -413,6 +425,15 @@ mod tests {
         assert_eq!(cookie(&headers, SESSION_COOKIE), Some("abc"));
         assert_eq!(cookie(&headers, LANGUAGE_COOKIE), Some("en"));
         assert_eq!(cookie(&headers, "missing"), None);
+    }
+
+    #[test]
+    fn token_shape_is_64_hex_digits() {
+        assert!(has_token_shape(&crate::auth::random_token()));
+        assert!(!has_token_shape(""));
+        assert!(!has_token_shape("aaaa"));
+        assert!(!has_token_shape(&"G".repeat(64)));
+        assert!(!has_token_shape(&"A".repeat(64)));
     }
 
     #[test]

@@ -263,6 +263,28 @@ async fn sign_in_rejects_bad_input(backend: Backend) {
     assert!(page.body.contains("El formulario venció"));
     assert!(forged.jar.get("taquilla_session").is_none());
 
+    // A made-up pair that is not a token this server could issue fails too,
+    // the empty pair included.
+    for made_up in ["", "aaaa"] {
+        let mut planted = Browser::new(&app);
+        planted
+            .jar
+            .0
+            .push(("taquilla_login_csrf".to_string(), made_up.to_string()));
+        let page = planted
+            .post_form(
+                "/app/login",
+                &[
+                    ("username", "malo-cajero"),
+                    ("password", PASSWORD),
+                    ("csrf_token", made_up),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "pair {made_up:?}");
+        assert!(planted.jar.get("taquilla_session").is_none());
+    }
+
     // Platform admins have no tenant to sell for.
     let mut admin = Browser::new(&app);
     let rejected = admin.sign_in("plataforma", PASSWORD).await;
