@@ -60,8 +60,8 @@ pub fn page_locale(headers: &HeaderMap) -> Locale {
 }
 
 /// Compares two secrets in time that depends only on their lengths.
-/// Whether `value` looks like [`crate::auth::random_token`]'s output: 64
-/// lowercase hexadecimal digits.
+/// Returns whether `value` has the shape of [`crate::auth::random_token`]'s
+/// output: 64 lowercase hexadecimal digits.
 fn has_token_shape(value: &str) -> bool {
     value.len() == 64
         && value

@@ -396,9 +396,8 @@ async fn invoice_numbers_gapless(backend: Backend) {
     app.teardown().await;
 }
 
-/// A partial payment and a cancel of the same order sent at once: either the
-/// payment lands and the cancel is refused, or the cancel lands and the
-/// payment is refused. A cancelled order never keeps money.
+/// Sends a partial payment and a cancel of the same order at once and checks
+/// that exactly one succeeds, so a cancelled order never keeps money.
 async fn payment_and_cancel_race(backend: Backend) {
     const ROUNDS: usize = 12;
     let app = spawn_app(backend).await;
