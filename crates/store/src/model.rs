@@ -1271,7 +1271,7 @@ pub struct ZoneSales {
     pub kind: String,
     pub capacity: i64,
     pub sold: i64,
-    /// Places held by holds not yet expired.
+    /// Places in holds that have not expired.
     pub held: i64,
     pub available: i64,
 }

@@ -5,13 +5,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
+use serde::Deserialize;
 use serde_json::json;
 use taquilla_store::model::{Event, ExchangeRateRecord, PageRequest, Role};
 use uuid::Uuid;
 
 use super::page::{Page, error_page, render};
 use super::session::WebUser;
-use super::text::{TextTable, json_for_script};
+use super::text::{TextTable, decimal, json_for_script};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -288,24 +289,13 @@ struct EventsTemplate {
 
 /// Returns the tenant's events that are on sale, soonest first.
 pub async fn events_on_sale(state: &AppState, user: &WebUser) -> Result<Vec<Event>, ApiError> {
-    let mut events = Vec::new();
-    let mut after = None;
-    loop {
-        let page = state
-            .store
-            .list_events(user.tenant_id, PageRequest { limit: 100, after })
-            .await?;
-        after = page.items.last().map(|event| event.id);
-        events.extend(
-            page.items
-                .into_iter()
-                .filter(|event| event.status == "active"),
-        );
-        if page.next_cursor.is_none() || events.len() >= MAX_PICKER_EVENTS {
-            break;
-        }
-    }
-    events.truncate(MAX_PICKER_EVENTS);
+    let mut events = super::tenant_events(
+        state,
+        user.tenant_id,
+        |event| event.status == "active",
+        Some(MAX_PICKER_EVENTS),
+    )
+    .await?;
     events.sort_by_key(|event| event.starts_at);
     Ok(events)
 }
@@ -374,11 +364,44 @@ impl SaleTemplate {
     }
 }
 
-/// Formats cents as the API's decimal string, `4500` as `45.00`.
-pub fn decimal(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let cents = cents.unsigned_abs();
-    format!("{sign}{}.{:02}", cents / 100, cents % 100)
+/// The part of a zone's availability the zone list shows.
+#[derive(Deserialize)]
+struct ZoneCounts {
+    price_usd_cents: i64,
+    stage: Option<StageName>,
+    available: i64,
+    capacity: i64,
+}
+
+#[derive(Deserialize)]
+struct StageName {
+    name: String,
+}
+
+/// Reads a zone's counts from the cache entry that
+/// `GET /api/v1/zones/{id}/availability` serves, so the page and its seat-map
+/// reads count the zone once between changes.
+async fn zone_counts(
+    state: &AppState,
+    tenant_id: Uuid,
+    event_id: Uuid,
+    zone_id: Uuid,
+) -> Result<ZoneCounts, ApiError> {
+    state
+        .cache
+        .remember_zone_event(tenant_id, zone_id, event_id);
+    let body = state
+        .cache
+        .get_or_load(
+            crate::cache::Group::event(tenant_id, event_id),
+            &crate::cache::availability_field(zone_id),
+            || async {
+                let availability = state.store.zone_availability(tenant_id, zone_id).await?;
+                Ok::<_, ApiError>(crate::cache::json_bytes(&availability)?)
+            },
+        )
+        .await?;
+    serde_json::from_slice(&body).map_err(|error| ApiError::Internal(error.into()))
 }
 
 /// Returns the rate new orders of `event` take: the event's pinned rate, else
@@ -393,7 +416,7 @@ async fn rate_of_the_day(
     let mut latest: Option<ExchangeRateRecord> = None;
     let mut after = None;
     // NOTE: the store lists rates oldest first and has no lookup of the current
-    // one, so this reads the list page by page; orders show the rate they froze.
+    // one. This reads the list page by page, and orders show the rate they froze.
     for _ in 0..MAX_RATE_PAGES {
         let page = state
             .store
@@ -448,15 +471,15 @@ async fn load_sale_screen(
     let zones = crate::http::catalogue::all_zones(state, tenant_id, event_id).await?;
     let mut offers = Vec::with_capacity(zones.len());
     for zone in zones {
-        let availability = state.store.zone_availability(tenant_id, zone.id).await?;
+        let counts = zone_counts(state, tenant_id, event_id, zone.id).await?;
         offers.push(ZoneOffer {
             id: zone.id,
             name: zone.name,
             numbered: zone.kind == "numbered",
-            price_usd: decimal(availability.price_usd_cents),
-            stage: availability.stage.map(|stage| stage.name),
-            available: availability.available,
-            capacity: availability.capacity,
+            price_usd: decimal(counts.price_usd_cents),
+            stage: counts.stage.map(|stage| stage.name),
+            available: counts.available,
+            capacity: counts.capacity,
         });
     }
     let rate = rate_of_the_day(state, tenant_id, &event).await?;
@@ -478,17 +501,4 @@ async fn load_sale_screen(
         rate,
         data: json_for_script(&data),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::decimal;
-
-    #[test]
-    fn decimal_keeps_two_places() {
-        assert_eq!(decimal(4_500), "45.00");
-        assert_eq!(decimal(5), "0.05");
-        assert_eq!(decimal(0), "0.00");
-        assert_eq!(decimal(-1_234), "-12.34");
-    }
 }

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::page::{Page, error_page, render};
 use super::session::WebUser;
-use super::text::{self, TextTable};
+use super::text::{self, TextTable, decimal};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -199,13 +199,6 @@ struct DayTemplate {
     data: String,
 }
 
-/// Returns `cents` as the API's decimal string, `1234` -> `12.34`.
-fn decimal(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let cents = cents.unsigned_abs();
-    format!("{sign}{}.{:02}", cents / 100, cents % 100)
-}
-
 /// Formats a fiscal day as the page's language writes dates, as `day.js` does.
 fn fiscal_day_text(day: chrono::NaiveDate, locale: crate::i18n::Locale) -> String {
     match locale {
@@ -319,18 +312,4 @@ async fn day_page(
         page,
     };
     render(&template, StatusCode::OK)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::decimal;
-
-    #[test]
-    fn decimal_keeps_cents_exact() {
-        assert_eq!(decimal(0), "0.00");
-        assert_eq!(decimal(5), "0.05");
-        assert_eq!(decimal(123_456), "1234.56");
-        assert_eq!(decimal(-1_050), "-10.50");
-        assert_eq!(decimal(i64::MIN), "-92233720368547758.08");
-    }
 }

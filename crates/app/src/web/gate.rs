@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use chrono::Duration;
-use taquilla_store::model::{Event, PageRequest, Role};
+use taquilla_store::model::{Event, Role};
 
 use super::page::{Page, error_page, render};
 use super::session::WebUser;
@@ -118,26 +118,13 @@ struct GateTemplate {
 
 /// Returns the tenant's events a gate may admit to: on sale or with sales
 /// closed, not yet more than [`EVENT_GRACE`] past their start, soonest first.
-///
-/// NOTE: the store lists events in creation order with no filter, so this
-/// reads all of the tenant's events, 100 at a time.
 async fn gate_events(state: &AppState, user: &WebUser) -> Result<Vec<Event>, ApiError> {
     let since = state.clock.now() - EVENT_GRACE;
-    let mut events = Vec::new();
-    let mut after = None;
-    loop {
-        let page = state
-            .store
-            .list_events(user.tenant_id, PageRequest { limit: 100, after })
-            .await?;
-        after = page.items.last().map(|event| event.id);
-        events.extend(page.items.into_iter().filter(|event| {
-            matches!(event.status.as_str(), "active" | "closed") && event.starts_at >= since
-        }));
-        if page.next_cursor.is_none() {
-            break;
-        }
-    }
+    let keep = |event: &Event| {
+        matches!(event.status.as_str(), "active" | "closed") && event.starts_at >= since
+    };
+    // Every matching event is read, so the soonest ones survive the cut below.
+    let mut events = super::tenant_events(state, user.tenant_id, keep, None).await?;
     events.sort_by_key(|event| event.starts_at);
     events.truncate(MAX_GATE_EVENTS);
     Ok(events)

@@ -24,8 +24,42 @@ use taquilla_store::model::Role;
 use crate::state::AppState;
 use session::WebUser;
 
-/// Answers an unknown path under `/app` with the not-found page in the
-/// visitor's language.
+/// Reads the tenant's events 100 at a time and returns those `keep` accepts,
+/// in the store's order. With `limit`, reading stops once that many are kept.
+///
+/// NOTE: the store lists events in creation order with no status filter, so
+/// without a limit this reads all of the tenant's events.
+pub async fn tenant_events(
+    state: &AppState,
+    tenant_id: uuid::Uuid,
+    keep: impl Fn(&taquilla_store::model::Event) -> bool,
+    limit: Option<usize>,
+) -> Result<Vec<taquilla_store::model::Event>, crate::error::ApiError> {
+    let mut events = Vec::new();
+    let mut after = None;
+    loop {
+        let page = state
+            .store
+            .list_events(
+                tenant_id,
+                taquilla_store::model::PageRequest { limit: 100, after },
+            )
+            .await?;
+        after = page.items.last().map(|event| event.id);
+        events.extend(page.items.into_iter().filter(|event| keep(event)));
+        let enough = limit.is_some_and(|limit| events.len() >= limit);
+        if page.next_cursor.is_none() || enough {
+            break;
+        }
+    }
+    if let Some(limit) = limit {
+        events.truncate(limit);
+    }
+    Ok(events)
+}
+
+/// Renders the not-found page in the visitor's language for an unknown path
+/// under `/app`.
 async fn unknown_page(headers: axum::http::HeaderMap) -> Response {
     page::error_page(
         session::page_locale(&headers),

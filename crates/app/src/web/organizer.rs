@@ -11,7 +11,7 @@ mod manage;
 
 use axum::Router;
 use axum::routing::get;
-use taquilla_store::model::{Event, PageRequest, Role};
+use taquilla_store::model::{Event, Role};
 
 use super::session::WebUser;
 use super::text::TextTable;
@@ -36,29 +36,10 @@ const ORGANIZERS: &[Role] = &[Role::TenantAdmin];
 
 /// Returns up to [`MAX_LISTED_EVENTS`] of the tenant's events, newest first.
 async fn all_events(state: &AppState, user: &WebUser) -> Result<Vec<Event>, ApiError> {
-    let mut events = Vec::new();
-    let mut after = None;
-    loop {
-        let page = state
-            .store
-            .list_events(user.tenant_id, PageRequest { limit: 100, after })
-            .await?;
-        after = page.items.last().map(|event| event.id);
-        events.extend(page.items);
-        if page.next_cursor.is_none() || events.len() >= MAX_LISTED_EVENTS {
-            break;
-        }
-    }
-    events.truncate(MAX_LISTED_EVENTS);
+    let mut events =
+        super::tenant_events(state, user.tenant_id, |_| true, Some(MAX_LISTED_EVENTS)).await?;
     events.sort_by_key(|event| std::cmp::Reverse(event.starts_at));
     Ok(events)
-}
-
-/// Formats integer cents as the API's decimal string: `-1234.05`.
-fn decimal(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let magnitude = cents.unsigned_abs();
-    format!("{sign}{}.{:02}", magnitude / 100, magnitude % 100)
 }
 
 /// Texts of the organiser's pages.
@@ -398,16 +379,3 @@ pub const TEXT: TextTable = &[
         "API client",
     ),
 ];
-
-#[cfg(test)]
-mod tests {
-    use super::decimal;
-
-    #[test]
-    fn decimal_formats_cents() {
-        assert_eq!(decimal(0), "0.00");
-        assert_eq!(decimal(5), "0.05");
-        assert_eq!(decimal(123_456), "1234.56");
-        assert_eq!(decimal(-705), "-7.05");
-    }
-}

@@ -12,9 +12,10 @@ use axum::routing::get;
 use taquilla_store::model::{Order, Payment};
 use uuid::Uuid;
 
-use super::cashier::{SELLERS, decimal};
+use super::cashier::SELLERS;
 use super::page::{Page, error_page, render};
 use super::session::WebUser;
+use super::text::decimal;
 use super::text::{self, TextTable};
 use crate::error::ApiError;
 use crate::i18n::Locale;

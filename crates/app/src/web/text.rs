@@ -119,6 +119,14 @@ pub fn json_for_script(value: &serde_json::Value) -> String {
         .replace('&', "\\u0026")
 }
 
+/// Formats cents as the API's decimal string, `123456` as `1234.56`, so
+/// [`money`] can take amounts the store keeps in cents.
+pub fn decimal(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let magnitude = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", magnitude / 100, magnitude % 100)
+}
+
 /// Formats a decimal amount as the box office writes it: `US$ 1.234,56` and
 /// `Bs. 1.234,56` in Spanish, `US$ 1,234.56` and `Bs. 1,234.56` in English.
 /// `amount` is the API's decimal string; it is never turned into a float.
@@ -179,6 +187,18 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
+
+    #[test]
+    fn decimal_keeps_cents_exact() {
+        assert_eq!(decimal(0), "0.00");
+        assert_eq!(decimal(5), "0.05");
+        assert_eq!(decimal(4_500), "45.00");
+        assert_eq!(decimal(123_456), "1234.56");
+        assert_eq!(decimal(-705), "-7.05");
+        assert_eq!(decimal(-1_050), "-10.50");
+        assert_eq!(decimal(-1_234), "-12.34");
+        assert_eq!(decimal(i64::MIN), "-92233720368547758.08");
+    }
 
     #[test]
     fn keys_are_unique_across_tables() {

@@ -427,7 +427,7 @@ async fn web_sign_in_shares_lockout(backend: Backend) {
     assert!(locked.body.contains("data-testid=\"flash-error\""));
     assert!(browser.jar.get("taquilla_session").is_none());
 
-    // The API sees the same lock.
+    // The API reports the same lock.
     let api = app.login("cerrojo-cajero", PASSWORD).await;
     assert_eq!(api.status.as_u16(), 429);
     app.teardown().await;

@@ -1,7 +1,7 @@
 //! The cashier's sale screen and the receipt over plain HTTP: what the pages
-//! render, who may open them, and a whole sale through the session cookie as
-//! the page script makes it (hold, customer, order, payments), with a second
-//! cashier racing for the same seat.
+//! render and who may open them. A whole sale goes through the session cookie
+//! as the page script makes it (hold, customer, order, payments), while a
+//! second cashier races for the same seat.
 
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, SET_COOKIE};
@@ -141,7 +141,7 @@ impl<'a> Browser<'a> {
     }
 }
 
-/// A shop with a numbered hall of 3 rows of 10 seats at US$ 45,00.
+/// Sets up a shop with a numbered hall of 3 rows of 10 seats at US$ 45,00.
 async fn numbered_shop(app: &TestApp, slug: &str, rif: &str) -> Shop {
     app.setup_shop(
         slug,
@@ -299,8 +299,8 @@ async fn sale_screen_checks_role_and_tenant(backend: Backend) {
     app.teardown().await;
 }
 
-/// Two cashiers race for one seat through their sessions, as the sale screen
-/// does; one gets it, the other a Spanish message, and the seat sells once.
+/// Races two cashiers' sessions for one seat, as the sale screen does. One
+/// gets it, the other a Spanish message, and the seat sells once.
 async fn cookie_sale_sells_seat_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let shop = numbered_shop(&app, "carrera", "J-12345678-4").await;

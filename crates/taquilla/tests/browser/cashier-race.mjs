@@ -1,4 +1,4 @@
-// Two cashiers hold the same seat at once: one gets it, the other sees the
+// Two cashiers hold the same seat at once: one gets it, the other gets the
 // API's Spanish message and the seat marked as taken. The winner then sells it.
 //
 // Environment: CASHIER_USERNAME, CASHIER_PASSWORD, CASHIER2_USERNAME,

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { checkPage, pathOf, scenario, submitAndWaitForLoad } from './lib.mjs';
 import { chooseCustomer, openZone, pay, seat, seatClasses, waitForSeatStatus } from './cashier-steps.mjs';
 
-/** Console line Chromium logs for an API call answered with a 4xx status. */
+/** Console line Chromium logs for an API call that returned a 4xx status. */
 const CLIENT_ERROR_STATUS = /Failed to load resource: the server responded with a status of 4\d\d/;
 
 scenario('cashier-sale', async ({ browser, env, step, allowConsoleError }) => {

@@ -12,11 +12,12 @@ use serde::Deserialize;
 use taquilla_store::model::{Availability, Event, EventSalesSummary, HourlySales};
 use uuid::Uuid;
 
-use super::{ORGANIZERS, all_events, decimal};
+use super::{ORGANIZERS, all_events};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::web::page::{Page, error_page, render};
 use crate::web::session::WebUser;
+use crate::web::text::decimal;
 
 /// Hours the sales chart spans, ending at the hour of the last sale.
 pub const CHART_HOURS: i64 = 24;

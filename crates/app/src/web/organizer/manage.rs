@@ -10,11 +10,12 @@ use taquilla_store::model::{
 };
 use uuid::Uuid;
 
-use super::{ORGANIZERS, all_events, decimal};
+use super::{ORGANIZERS, all_events};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::web::page::{Page, error_page, render};
 use crate::web::session::WebUser;
+use crate::web::text::decimal;
 
 /// Rows a management list shows, newest or first in the store's order.
 // NOTE: A list stops at this many rows because these pages have no paging yet.
