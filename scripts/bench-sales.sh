@@ -27,8 +27,12 @@ run_backend() {
     if [[ -n "$database_url" ]]; then
       psql "postgres://postgres@127.0.0.1:5432/postgres" -qc "DROP DATABASE IF EXISTS taquilla_bench WITH (FORCE)" -qc "CREATE DATABASE taquilla_bench"
     fi
+    # Every load-test request comes from one user and one address, so the
+    # per-user and per-IP limits are off for the run.
     DATABASE_URL=$database_url TAQUILLA_DATA_DIR=$workdir TAQUILLA_BIND=127.0.0.1:$port \
-      TAQUILLA_DB_MAX_CONNECTIONS=32 "$bin" serve --demo >"$workdir/serve-$clients.log" 2>&1 &
+      TAQUILLA_DB_MAX_CONNECTIONS=32 TAQUILLA_RATE_LIMIT_USER_PER_HOUR=0 \
+      TAQUILLA_RATE_LIMIT_IP_PER_HOUR=0 TAQUILLA_RATE_LIMIT_LOGIN_PER_MINUTE=0 \
+      "$bin" serve --demo >"$workdir/serve-$clients.log" 2>&1 &
     local pid=$!
     for _ in $(seq 1 100); do
       curl -sf "http://127.0.0.1:$port/health/live" >/dev/null && break

@@ -122,7 +122,7 @@ impl UserRow {
     }
 }
 
-#[derive(FromRow)]
+#[derive(FromRow, Clone)]
 struct ZoneRecord {
     id: Uuid,
     event_id: Uuid,
@@ -643,12 +643,52 @@ struct Completion<'a> {
     issued_by: Uuid,
     /// The number an offline sale printed; the invoice takes it instead of the next one.
     reserved: Option<&'a ReservedNumber>,
+    /// Set inside a whole sale: the hold taken earlier in the same transaction.
+    sale: Option<&'a SaleHold>,
 }
 
 /// The order a payment is for, and the number an offline sale printed.
 struct PaymentTarget<'a> {
     order_id: Uuid,
     reserved: Option<&'a ReservedNumber>,
+    /// Set inside a whole sale: the hold taken earlier in the same transaction.
+    sale: Option<&'a SaleHold>,
+}
+
+/// The event fields that decide whether and how its zones sell.
+#[derive(FromRow, Clone)]
+struct EventTerms {
+    status: String,
+    sale_starts_at: Option<DateTime<Utc>>,
+    sale_ends_at: Option<DateTime<Utc>>,
+    hold_minutes: i64,
+    payment_minutes: i64,
+    venue_id: Uuid,
+    pinned_rate_id: Option<Uuid>,
+}
+
+/// The hold, zone and event that the hold step of a whole sale (quick or
+/// offline) read and checked. The order and payment steps of the same
+/// transaction take them from here instead of reading and locking them again.
+/// Nothing else can see the hold before commit, and any failure rolls the
+/// whole sale back. The fiscal day is checked once, under the tenant row lock, when the
+/// invoice is numbered.
+struct SaleHold {
+    record: HoldRecord,
+    zone: ZoneRecord,
+    terms: EventTerms,
+}
+
+async fn event_terms(conn: &mut Conn, tenant_id: Uuid, event_id: Uuid) -> StoreResult<EventTerms> {
+    sqlx::query_as(
+        "SELECT status, sale_starts_at, sale_ends_at, hold_minutes, payment_minutes, venue_id, pinned_rate_id \
+         FROM events WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant_id)
+    .bind(event_id)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(StoreError::from)
 }
 
 impl Backend {
@@ -750,32 +790,47 @@ impl Backend {
                 json!({ "fiscal_day": caracas_date(now) }),
             ));
         }
+        let (mut hold, _) = self
+            .take_hold(tx, tenant_id, principal_id, request, now)
+            .await?;
+        quote_hold(tx.conn(), tenant_id, &mut hold, now).await?;
+        if let Some(key) = idempotency {
+            save_key_response(tx.conn(), tenant_id, key, 201, &hold).await?;
+        }
+        Ok(Idempotent::Fresh(hold))
+    }
+
+    /// Takes the seats or units of `request` and records the hold, without
+    /// quoting it. Returns the hold and what was read to check it.
+    async fn take_hold(
+        &self,
+        tx: &mut WriteTx,
+        tenant_id: Uuid,
+        principal_id: Uuid,
+        request: &NewHold,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(Hold, SaleHold)> {
         let zone = self
             .zone_record(tx.conn(), tenant_id, request.zone_id)
             .await?;
-        let (status, sale_starts_at, sale_ends_at, hold_minutes): (String, Option<DateTime<Utc>>, Option<DateTime<Utc>>, i64) =
-            sqlx::query_as("SELECT status, sale_starts_at, sale_ends_at, hold_minutes FROM events WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant_id)
-                .bind(zone.event_id)
-                .fetch_one(tx.conn())
-                .await?;
-        if status != "active" {
+        let terms = event_terms(tx.conn(), tenant_id, zone.event_id).await?;
+        if terms.status != "active" {
             return Err(StoreError::conflict_with(
                 "event_not_on_sale",
-                json!({ "status": status }),
+                json!({ "status": terms.status }),
             ));
         }
-        let before_window = sale_starts_at.is_some_and(|starts| now < starts);
-        let after_window = sale_ends_at.is_some_and(|ends| now >= ends);
+        let before_window = terms.sale_starts_at.is_some_and(|starts| now < starts);
+        let after_window = terms.sale_ends_at.is_some_and(|ends| now >= ends);
         if before_window || after_window {
             return Err(StoreError::conflict_with(
                 "sale_window_closed",
-                json!({ "sale_starts_at": sale_starts_at, "sale_ends_at": sale_ends_at }),
+                json!({ "sale_starts_at": terms.sale_starts_at, "sale_ends_at": terms.sale_ends_at }),
             ));
         }
 
         let hold_id = Uuid::now_v7();
-        let expires_at = now + chrono::Duration::minutes(hold_minutes);
+        let expires_at = now + chrono::Duration::minutes(terms.hold_minutes);
         let mut held_seats = Vec::new();
         let quantity = if zone.kind == "general_admission" {
             if !request.seat_ids.is_empty() {
@@ -839,7 +894,7 @@ impl Backend {
         }
 
         // Built from what this transaction wrote, without reading it back.
-        let mut hold = Hold {
+        let hold = Hold {
             id: hold_id,
             event_id: zone.event_id,
             zone_id: zone.id,
@@ -852,11 +907,24 @@ impl Backend {
             expires_at,
             created_at: now,
         };
-        quote_hold(tx.conn(), tenant_id, &mut hold, now).await?;
-        if let Some(key) = idempotency {
-            save_key_response(tx.conn(), tenant_id, key, 201, &hold).await?;
-        }
-        Ok(Idempotent::Fresh(hold))
+        let record = HoldRecord {
+            id: hold_id,
+            event_id: zone.event_id,
+            zone_id: zone.id,
+            kind: zone.kind.clone(),
+            quantity,
+            status: "active".to_string(),
+            expires_at,
+            created_at: now,
+        };
+        Ok((
+            hold,
+            SaleHold {
+                record,
+                zone,
+                terms,
+            },
+        ))
     }
 
     /// Reserves `quantity` units of a general-admission zone: expired holds of
@@ -1001,6 +1069,49 @@ impl Backend {
         ))
     }
 
+    /// Locks the hold an order is created for, so two orders for one hold
+    /// are serialised and the second finds the first. Rejects a hold that is
+    /// no longer active, has expired or already has an order.
+    async fn lock_hold_for_order(
+        &self,
+        tx: &mut WriteTx,
+        tenant_id: Uuid,
+        hold_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<HoldRecord> {
+        sqlx::query("UPDATE holds SET status = status WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(hold_id)
+            .execute(tx.conn())
+            .await?;
+        let hold = fetch_hold(tx.conn(), tenant_id, hold_id).await?;
+        if hold.status != "active" {
+            return Err(StoreError::conflict_with(
+                "hold_not_active",
+                json!({ "status": hold.status }),
+            ));
+        }
+        if hold.expires_at <= now {
+            return Err(StoreError::conflict_with(
+                "hold_expired",
+                json!({ "expired_at": hold.expires_at }),
+            ));
+        }
+        let existing: Option<(Uuid,)> =
+            sqlx::query_as("SELECT id FROM orders WHERE tenant_id = $1 AND hold_id = $2")
+                .bind(tenant_id)
+                .bind(hold.id)
+                .fetch_optional(tx.conn())
+                .await?;
+        if let Some((order_id,)) = existing {
+            return Err(StoreError::conflict_with(
+                "hold_already_ordered",
+                json!({ "order_id": order_id }),
+            ));
+        }
+        Ok(hold)
+    }
+
     async fn create_order_once(
         &self,
         tenant_id: Uuid,
@@ -1017,6 +1128,7 @@ impl Backend {
                 principal_id,
                 idempotency,
                 request,
+                None,
                 None,
                 now,
             )
@@ -1038,6 +1150,7 @@ impl Backend {
         idempotency: Option<&IdempotencyRequest>,
         request: &NewOrder,
         reserved: Option<&ReservedNumber>,
+        sale: Option<&SaleHold>,
         now: DateTime<Utc>,
     ) -> StoreResult<Idempotent<Order>> {
         if let Some(key) = idempotency
@@ -1066,36 +1179,15 @@ impl Backend {
                 series
             }
         };
-        sqlx::query("UPDATE holds SET status = status WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id)
-            .bind(request.hold_id)
-            .execute(tx.conn())
-            .await?;
-        let hold = fetch_hold(tx.conn(), tenant_id, request.hold_id).await?;
-        if hold.status != "active" {
-            return Err(StoreError::conflict_with(
-                "hold_not_active",
-                json!({ "status": hold.status }),
-            ));
-        }
-        if hold.expires_at <= now {
-            return Err(StoreError::conflict_with(
-                "hold_expired",
-                json!({ "expired_at": hold.expires_at }),
-            ));
-        }
-        let existing: Option<(Uuid,)> =
-            sqlx::query_as("SELECT id FROM orders WHERE tenant_id = $1 AND hold_id = $2")
-                .bind(tenant_id)
-                .bind(hold.id)
-                .fetch_optional(tx.conn())
-                .await?;
-        if let Some((order_id,)) = existing {
-            return Err(StoreError::conflict_with(
-                "hold_already_ordered",
-                json!({ "order_id": order_id }),
-            ));
-        }
+        // A whole sale's hold was taken in this transaction: it is active,
+        // unexpired and has no order.
+        let hold = match sale {
+            Some(sale) => sale.record.clone(),
+            None => {
+                self.lock_hold_for_order(tx, tenant_id, request.hold_id, now)
+                    .await?
+            }
+        };
         let customer_document: Option<(Option<String>,)> =
             sqlx::query_as("SELECT document FROM customers WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant_id)
@@ -1113,15 +1205,20 @@ impl Backend {
             )));
         }
 
-        let zone = self.zone_record(tx.conn(), tenant_id, hold.zone_id).await?;
-        let (payment_minutes, event_status, venue_id, pinned_rate_id): (i64, String, Uuid, Option<Uuid>) =
-            sqlx::query_as(
-                "SELECT payment_minutes, status, venue_id, pinned_rate_id FROM events WHERE tenant_id = $1 AND id = $2",
-            )
-            .bind(tenant_id)
-            .bind(hold.event_id)
-            .fetch_one(tx.conn())
-            .await?;
+        let (zone, terms) = match sale {
+            Some(sale) => (sale.zone.clone(), sale.terms.clone()),
+            None => (
+                self.zone_record(tx.conn(), tenant_id, hold.zone_id).await?,
+                event_terms(tx.conn(), tenant_id, hold.event_id).await?,
+            ),
+        };
+        let EventTerms {
+            status: event_status,
+            payment_minutes,
+            venue_id,
+            pinned_rate_id,
+            ..
+        } = terms;
         if event_status != "active" {
             return Err(StoreError::conflict_with(
                 "event_not_on_sale",
@@ -1313,31 +1410,35 @@ impl Backend {
 
         // Payment has started: the hold now lives until the payment deadline.
         let deadline = (now + chrono::Duration::minutes(payment_minutes)).max(hold.expires_at);
-        let extended = sqlx::query(
-            "UPDATE holds SET expires_at = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'active' AND expires_at > $4",
-        )
-        .bind(tenant_id)
-        .bind(hold.id)
-        .bind(deadline)
-        .bind(now)
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
-        if extended == 0 {
-            return Err(StoreError::conflict("hold_expired"));
-        }
-        if zone.kind == "numbered" {
-            let seats_extended = sqlx::query(
-                "UPDATE seats SET hold_expires_at = $3 WHERE tenant_id = $1 AND hold_id = $2 AND status = 'held'",
+        // A whole sale completes or rolls back in this transaction, so its
+        // hold needs no extension.
+        if sale.is_none() {
+            let extended = sqlx::query(
+                "UPDATE holds SET expires_at = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'active' AND expires_at > $4",
             )
             .bind(tenant_id)
             .bind(hold.id)
             .bind(deadline)
+            .bind(now)
             .execute(tx.conn())
             .await?
             .rows_affected();
-            if seats_extended != hold.quantity as u64 {
+            if extended == 0 {
                 return Err(StoreError::conflict("hold_expired"));
+            }
+            if zone.kind == "numbered" {
+                let seats_extended = sqlx::query(
+                    "UPDATE seats SET hold_expires_at = $3 WHERE tenant_id = $1 AND hold_id = $2 AND status = 'held'",
+                )
+                .bind(tenant_id)
+                .bind(hold.id)
+                .bind(deadline)
+                .execute(tx.conn())
+                .await?
+                .rows_affected();
+                if seats_extended != hold.quantity as u64 {
+                    return Err(StoreError::conflict("hold_expired"));
+                }
             }
         }
 
@@ -1438,6 +1539,7 @@ impl Backend {
                         tickets: &request.tickets,
                         issued_by: principal_id,
                         reserved,
+                        sale,
                     },
                     now,
                 )
@@ -1509,6 +1611,7 @@ impl Backend {
         let target = PaymentTarget {
             order_id,
             reserved: None,
+            sale: None,
         };
         match self
             .add_payment_in(
@@ -1555,7 +1658,11 @@ impl Backend {
         request: &NewPayment,
         now: DateTime<Utc>,
     ) -> StoreResult<Idempotent<PaymentOutcome>> {
-        let PaymentTarget { order_id, reserved } = target;
+        let PaymentTarget {
+            order_id,
+            reserved,
+            sale,
+        } = target;
         if let Some(key) = idempotency
             && let Claim::Replay { status_code, body } =
                 claim_key(tx.conn(), tenant_id, key, now).await?
@@ -1566,8 +1673,9 @@ impl Backend {
         // A cashier whose day is closed by a Z report takes no more money
         // today. This first check takes no lock. A completing payment checks
         // again under the tenant row lock when it issues the invoice, and a
-        // partial one takes the day's row below.
-        if day_closed(tx.conn(), tenant_id, principal_id, now).await? {
+        // partial one takes the day's row below. A whole sale relies on the
+        // check at issuance alone, since it rolls back if it does not complete.
+        if sale.is_none() && day_closed(tx.conn(), tenant_id, principal_id, now).await? {
             return Err(StoreError::conflict_with(
                 "fiscal_day_closed",
                 json!({ "fiscal_day": caracas_date(now) }),
@@ -1596,12 +1704,16 @@ impl Backend {
         else {
             return Err(StoreError::NotFound("order"));
         };
-        let event_status: String =
-            sqlx::query_scalar("SELECT status FROM events WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant_id)
-                .bind(event_id)
-                .fetch_one(tx.conn())
-                .await?;
+        let event_status: String = match sale {
+            Some(sale) => sale.terms.status.clone(),
+            None => {
+                sqlx::query_scalar("SELECT status FROM events WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant_id)
+                    .bind(event_id)
+                    .fetch_one(tx.conn())
+                    .await?
+            }
+        };
         if event_status != "active" {
             return Err(StoreError::conflict_with(
                 "event_not_on_sale",
@@ -1714,7 +1826,7 @@ impl Backend {
         // Paid in full, or a USD payment left at most the one céntimo its
         // conversion can lose; that céntimo is booked as rounding.
         let completes = remaining <= 0 || (request.currency == Currency::Usd && remaining <= 1);
-        if !completes {
+        if !completes && sale.is_none() {
             ensure_day_open(tx.conn(), tenant_id, principal_id, now).await?;
         }
         // Positive: the business absorbed a shortfall; negative: it kept a surplus.
@@ -1800,6 +1912,7 @@ impl Backend {
                     tickets: &request.tickets,
                     issued_by: principal_id,
                     reserved,
+                    sale,
                 },
                 now,
             )
@@ -1834,12 +1947,10 @@ impl Backend {
         now: DateTime<Utc>,
     ) -> StoreResult<Order> {
         let fresh = |what: &str| StoreError::Internal(format!("{what} replayed without a key"));
-        let Idempotent::Fresh(hold) = self
-            .create_hold_in(tx, tenant_id, principal_id, None, &sale.hold, now)
-            .await?
-        else {
-            return Err(fresh("hold"));
-        };
+        // The order prices the hold itself, so the hold is not quoted here.
+        let (hold, taken) = self
+            .take_hold(tx, tenant_id, principal_id, &sale.hold, now)
+            .await?;
         let order = NewOrder {
             hold_id: hold.id,
             customer_id: sale.customer_id,
@@ -1849,7 +1960,16 @@ impl Backend {
             series: sale.series.clone(),
         };
         let Idempotent::Fresh(mut order) = self
-            .create_order_in(tx, tenant_id, principal_id, None, &order, reserved, now)
+            .create_order_in(
+                tx,
+                tenant_id,
+                principal_id,
+                None,
+                &order,
+                reserved,
+                Some(&taken),
+                now,
+            )
             .await?
         else {
             return Err(fresh("order"));
@@ -1866,6 +1986,7 @@ impl Backend {
             let target = PaymentTarget {
                 order_id: order.id,
                 reserved,
+                sale: Some(&taken),
             };
             let Idempotent::Fresh(outcome) = self
                 .add_payment_in(tx, tenant_id, principal_id, None, target, &payment, now)
@@ -1931,8 +2052,12 @@ impl Backend {
             tickets,
             issued_by,
             reserved,
+            sale,
         } = completion;
-        let hold = fetch_hold(tx.conn(), tenant_id, hold_id).await?;
+        let hold = match sale {
+            Some(sale) => sale.record.clone(),
+            None => fetch_hold(tx.conn(), tenant_id, hold_id).await?,
+        };
         let converted = sqlx::query("UPDATE holds SET status = 'converted' WHERE tenant_id = $1 AND id = $2 AND status = 'active'")
             .bind(tenant_id)
             .bind(hold_id)
@@ -1965,13 +2090,18 @@ impl Backend {
                 .await?;
         }
 
-        let entries_per_ticket: i64 = sqlx::query_scalar(
-            "SELECT entries_per_ticket FROM zones WHERE tenant_id = $1 AND id = $2",
-        )
-        .bind(tenant_id)
-        .bind(hold.zone_id)
-        .fetch_one(tx.conn())
-        .await?;
+        let entries_per_ticket: i64 = match sale {
+            Some(sale) => sale.zone.entries_per_ticket,
+            None => {
+                sqlx::query_scalar(
+                    "SELECT entries_per_ticket FROM zones WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(tenant_id)
+                .bind(hold.zone_id)
+                .fetch_one(tx.conn())
+                .await?
+            }
+        };
         if tickets.len() as i64 != hold.quantity {
             return Err(StoreError::Internal(format!(
                 "{} tickets prepared for a hold of {}",

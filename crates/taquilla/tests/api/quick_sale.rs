@@ -15,6 +15,7 @@ use crate::helpers::{
 backend_tests!(
     quick_sale_invoices_in_one_request,
     quick_sale_writes_nothing_on_failure,
+    quick_sale_refused_after_z_report,
     concurrent_quick_sales_never_oversell,
 );
 
@@ -42,6 +43,15 @@ async fn sell(app: &TestApp, token: &str, key: &str, body: Value) -> ApiResponse
 
 async fn count(app: &TestApp, sql: &'static str, tenant_id: Uuid) -> i64 {
     app.db.scalar_i64(sql, &[tenant_id.into()]).await
+}
+
+async fn seat_status(app: &TestApp, shop: &Shop, seat_id: Uuid) -> String {
+    app.db
+        .scalar_string(
+            "SELECT status FROM seats WHERE tenant_id = $1 AND id = $2",
+            &[shop.tenant.tenant_id.into(), seat_id.into()],
+        )
+        .await
 }
 
 async fn quick_sale_invoices_in_one_request(backend: Backend) {
@@ -168,14 +178,7 @@ async fn quick_sale_writes_nothing_on_failure(backend: Backend) {
     )
     .await;
     assert_eq!(payments, 0);
-    let seat_status = app
-        .db
-        .scalar_string(
-            "SELECT status FROM seats WHERE tenant_id = $1 AND id = $2",
-            &[shop.tenant.tenant_id.into(), seats[0].into()],
-        )
-        .await;
-    assert_eq!(seat_status, "available");
+    assert_eq!(seat_status(&app, &shop, seats[0]).await, "available");
 
     // Bad input is reported per field, with the payment's position.
     let invalid = sell(
@@ -215,6 +218,74 @@ async fn quick_sale_writes_nothing_on_failure(backend: Backend) {
     .await;
     assert_status(&sold, 201);
     assert_eq!(sold.body["invoice"]["number"], 1);
+    app.teardown().await;
+}
+
+/// Checks that a quick sale after the cashier's Z report is rejected whole.
+/// The fiscal day is checked once, when the invoice is numbered, so the first
+/// of two payments must not slip through.
+async fn quick_sale_refused_after_z_report(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let shop = seat_shop(&app, "cerrada").await;
+    let cashier = &shop.tenant.cashier_token;
+    let seats = app.seat_ids(cashier, shop.zone_id).await;
+    let total = app.order_total_bs(&shop, cashier, &seats[..1]).await;
+    let z = app
+        .post("/api/v1/fiscal/reports/z")
+        .token(cashier)
+        .json(json!({}))
+        .send()
+        .await;
+    assert_status(&z, 201);
+    let tables = [
+        "SELECT COUNT(*) FROM holds WHERE tenant_id = $1",
+        "SELECT COUNT(*) FROM orders WHERE tenant_id = $1",
+        "SELECT COUNT(*) FROM payments WHERE tenant_id = $1",
+        "SELECT COUNT(*) FROM cashier_days WHERE tenant_id = $1",
+    ];
+    let mut before = Vec::new();
+    for sql in tables {
+        before.push(count(&app, sql, shop.tenant.tenant_id).await);
+    }
+
+    let by_phone = total / 2;
+    let refused = sell(
+        &app,
+        cashier,
+        "tras-z",
+        json!({
+            "zone_id": shop.zone_id,
+            "seat_ids": [seats[0]],
+            "customer_id": shop.customer_id,
+            "payments": [pago_movil(by_phone, "445566"), cash_ves(total - by_phone)],
+        }),
+    )
+    .await;
+    assert_error(&refused, 409, "fiscal_day_closed");
+    for (sql, before) in tables.into_iter().zip(before) {
+        assert_eq!(
+            count(&app, sql, shop.tenant.tenant_id).await,
+            before,
+            "{sql}"
+        );
+    }
+    assert_eq!(seat_status(&app, &shop, seats[0]).await, "available");
+
+    // The organiser, whose day is open, still sells the seat.
+    let admin = &shop.tenant.admin_token;
+    let sold = sell(
+        &app,
+        admin,
+        "admin-vende",
+        json!({
+            "zone_id": shop.zone_id,
+            "seat_ids": [seats[0]],
+            "customer_id": shop.customer_id,
+            "payments": [cash_ves(total)],
+        }),
+    )
+    .await;
+    assert_status(&sold, 201);
     app.teardown().await;
 }
 
