@@ -643,7 +643,7 @@ struct Completion<'a> {
     issued_by: Uuid,
     /// The number an offline sale printed; the invoice takes it instead of the next one.
     reserved: Option<&'a ReservedNumber>,
-    /// Set inside a whole sale: the hold taken earlier in the same transaction.
+    /// The hold taken earlier in the same transaction, inside a whole sale.
     sale: Option<&'a SaleHold>,
 }
 
@@ -651,7 +651,7 @@ struct Completion<'a> {
 struct PaymentTarget<'a> {
     order_id: Uuid,
     reserved: Option<&'a ReservedNumber>,
-    /// Set inside a whole sale: the hold taken earlier in the same transaction.
+    /// The hold taken earlier in the same transaction, inside a whole sale.
     sale: Option<&'a SaleHold>,
 }
 
@@ -1179,8 +1179,8 @@ impl Backend {
                 series
             }
         };
-        // A whole sale's hold was taken in this transaction: it is active,
-        // unexpired and has no order.
+        // A whole sale took its hold in this transaction, so the hold is
+        // active, unexpired and has no order.
         let hold = match sale {
             Some(sale) => sale.record.clone(),
             None => {
@@ -1704,21 +1704,20 @@ impl Backend {
         else {
             return Err(StoreError::NotFound("order"));
         };
-        let event_status: String = match sale {
-            Some(sale) => sale.terms.status.clone(),
-            None => {
+        // A whole sale's hold step checked the event in this transaction.
+        if sale.is_none() {
+            let event_status: String =
                 sqlx::query_scalar("SELECT status FROM events WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant_id)
                     .bind(event_id)
                     .fetch_one(tx.conn())
-                    .await?
+                    .await?;
+            if event_status != "active" {
+                return Err(StoreError::conflict_with(
+                    "event_not_on_sale",
+                    json!({ "status": event_status }),
+                ));
             }
-        };
-        if event_status != "active" {
-            return Err(StoreError::conflict_with(
-                "event_not_on_sale",
-                json!({ "status": event_status }),
-            ));
         }
         if status != "pending" {
             return Err(StoreError::conflict_with(

@@ -15,7 +15,7 @@ use crate::helpers::{
 backend_tests!(
     quick_sale_invoices_in_one_request,
     quick_sale_writes_nothing_on_failure,
-    quick_sale_refused_after_z_report,
+    quick_sale_rejected_after_z_report,
     concurrent_quick_sales_never_oversell,
 );
 
@@ -224,7 +224,7 @@ async fn quick_sale_writes_nothing_on_failure(backend: Backend) {
 /// Checks that a quick sale after the cashier's Z report is rejected whole.
 /// The fiscal day is checked once, when the invoice is numbered, so the first
 /// of two payments must not slip through.
-async fn quick_sale_refused_after_z_report(backend: Backend) {
+async fn quick_sale_rejected_after_z_report(backend: Backend) {
     let app = spawn_app(backend).await;
     let shop = seat_shop(&app, "cerrada").await;
     let cashier = &shop.tenant.cashier_token;
@@ -249,7 +249,7 @@ async fn quick_sale_refused_after_z_report(backend: Backend) {
     }
 
     let by_phone = total / 2;
-    let refused = sell(
+    let rejected = sell(
         &app,
         cashier,
         "tras-z",
@@ -261,7 +261,7 @@ async fn quick_sale_refused_after_z_report(backend: Backend) {
         }),
     )
     .await;
-    assert_error(&refused, 409, "fiscal_day_closed");
+    assert_error(&rejected, 409, "fiscal_day_closed");
     for (sql, before) in tables.into_iter().zip(before) {
         assert_eq!(
             count(&app, sql, shop.tenant.tenant_id).await,
