@@ -679,6 +679,9 @@ struct SaleHold {
     terms: EventTerms,
 }
 
+/// Reads the sale terms of an event, without locking its row.
+// NOTE: on PostgreSQL a sale that read the event as active still completes
+// after a close or cancel commits. Locking the row here would order the two.
 async fn event_terms(conn: &mut Conn, tenant_id: Uuid, event_id: Uuid) -> StoreResult<EventTerms> {
     sqlx::query_as(
         "SELECT status, sale_starts_at, sale_ends_at, hold_minutes, payment_minutes, venue_id, pinned_rate_id \
