@@ -643,16 +643,25 @@ struct Completion<'a> {
     issued_by: Uuid,
     /// The number an offline sale printed; the invoice takes it instead of the next one.
     reserved: Option<&'a ReservedNumber>,
-    /// The hold taken earlier in the same transaction, inside a whole sale.
-    sale: Option<&'a SaleHold>,
+    /// Inside a whole sale: what it read, and the order as it will read after commit.
+    sale: Option<SaleStep<'a>>,
 }
 
 /// The order a payment is for, and the number an offline sale printed.
 struct PaymentTarget<'a> {
     order_id: Uuid,
     reserved: Option<&'a ReservedNumber>,
-    /// The hold taken earlier in the same transaction, inside a whole sale.
-    sale: Option<&'a SaleHold>,
+    /// Inside a whole sale: what it read, and the order as paid so far.
+    sale: Option<SaleStep<'a>>,
+}
+
+/// A whole sale's context, and its order as this transaction has written it.
+/// The order row is new in this transaction, so no one else can change it:
+/// its payment and completion steps update this copy instead of locking the
+/// row and reading it back, and the completion writes its final totals.
+struct SaleStep<'a> {
+    sale: &'a WholeSale,
+    order: Order,
 }
 
 /// The event fields that decide whether and how its zones sell.
@@ -679,6 +688,51 @@ struct SaleHold {
     terms: EventTerms,
 }
 
+/// The buyer and issuer an invoice names, and the issuer's IGTF terms, read
+/// in one statement.
+#[derive(FromRow)]
+struct InvoiceParties {
+    buyer_document: Option<String>,
+    buyer_first_name: String,
+    buyer_last_name: String,
+    issuer_name: String,
+    issuer_rif: String,
+    issuer_address: String,
+    igtf_enabled: bool,
+    igtf_basis_points: i64,
+    igtf_methods: String,
+}
+
+/// Reads the parties of an invoice to `customer_id`; `None` when the tenant
+/// has no such customer.
+async fn invoice_parties(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    customer_id: Uuid,
+) -> StoreResult<Option<InvoiceParties>> {
+    sqlx::query_as(
+        "SELECT c.document AS buyer_document, c.first_name AS buyer_first_name, \
+         c.last_name AS buyer_last_name, t.name AS issuer_name, t.rif AS issuer_rif, \
+         t.fiscal_address AS issuer_address, t.igtf_enabled, t.igtf_basis_points, t.igtf_methods \
+         FROM customers c JOIN tenants t ON t.id = c.tenant_id \
+         WHERE c.tenant_id = $1 AND c.id = $2",
+    )
+    .bind(tenant_id)
+    .bind(customer_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(StoreError::from)
+}
+
+/// What a whole sale (quick or offline) read before its order: the hold step's
+/// hold, zone and event, the invoice's parties and the invoice series. Its
+/// order and payment steps take them from here.
+struct WholeSale {
+    hold: SaleHold,
+    parties: InvoiceParties,
+    series: SeriesRecord,
+}
+
 /// Reads the sale terms of an event, without locking its row.
 // NOTE: on PostgreSQL a sale that read the event as active still completes
 // after a close or cancel commits. Locking the row here would order the two.
@@ -692,6 +746,147 @@ async fn event_terms(conn: &mut Conn, tenant_id: Uuid, event_id: Uuid) -> StoreR
     .fetch_one(&mut *conn)
     .await
     .map_err(StoreError::from)
+}
+
+/// A zone and the sale terms of its event.
+#[derive(FromRow)]
+struct ZoneTerms {
+    #[sqlx(flatten)]
+    zone: ZoneRecord,
+    #[sqlx(flatten)]
+    terms: EventTerms,
+}
+
+/// Reads a zone and its event's sale terms in one statement, without locks.
+async fn zone_terms(conn: &mut Conn, tenant_id: Uuid, zone_id: Uuid) -> StoreResult<ZoneTerms> {
+    sqlx::query_as(
+        "SELECT z.id, z.event_id, z.name, z.kind, z.capacity, z.price_usd_cents, z.entries_per_ticket, \
+         z.sold, z.held, z.row_markup_basis_points, z.table_mode, z.tax_exempt, z.created_at, \
+         e.status, e.sale_starts_at, e.sale_ends_at, e.hold_minutes, e.payment_minutes, e.venue_id, \
+         e.pinned_rate_id \
+         FROM zones z JOIN events e ON e.tenant_id = z.tenant_id AND e.id = z.event_id \
+         WHERE z.tenant_id = $1 AND z.id = $2",
+    )
+    .bind(tenant_id)
+    .bind(zone_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound("zone"))
+}
+
+/// Returns the series an order's invoice takes: the series of the number an
+/// offline sale printed, else the one named by `code` or the default.
+async fn order_series(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    reserved: Option<&ReservedNumber>,
+    code: Option<&str>,
+) -> StoreResult<SeriesRecord> {
+    if let Some(reserved) = reserved {
+        return series_by_id(conn, tenant_id, reserved.series_id).await;
+    }
+    let series = resolve_series(conn, tenant_id, "invoice", code).await?;
+    // Numbers of an offline series belong to the terminals' blocks.
+    if series.adapter == "offline" {
+        return Err(StoreError::Invalid(taquilla_domain::FieldError::new(
+            "series",
+            "series_offline_only",
+        )));
+    }
+    Ok(series)
+}
+
+/// Builds the printable content of an invoice: issuer, buyer, lines (exempt
+/// lines marked « (E)»), base and tax per rate, totals in both currencies and
+/// the rate used.
+fn invoice_content(parties: &InvoiceParties, order: &Order) -> serde_json::Value {
+    let lines: Vec<serde_json::Value> = order
+        .lines
+        .iter()
+        .map(|line| {
+            let exempt = line.exempt;
+            let mut description = line.description.clone();
+            if line.courtesy {
+                description.push_str(" (cortesía)");
+            }
+            if exempt {
+                description.push_str(" (E)");
+            }
+            json!({
+                "description": description,
+                "quantity": line.quantity,
+                "unit_price_usd_cents": line.unit_price_usd_cents,
+                "total_usd_cents": line.total_usd_cents,
+                "total_bs_cents": line.total_bs_cents,
+                "exempt": exempt,
+                "courtesy": line.courtesy,
+                "price": line.price,
+            })
+        })
+        .collect();
+    let payments: Vec<serde_json::Value> = order
+        .payments
+        .iter()
+        .map(|payment| {
+            json!({
+                "method": payment.method,
+                "currency": payment.currency,
+                "amount_cents": payment.amount_cents,
+                "igtf_cents": payment.igtf_cents,
+            })
+        })
+        .collect();
+    let igtf_base_usd_cents: i64 = order
+        .payments
+        .iter()
+        .map(|payment| payment.igtf_base_cents)
+        .sum();
+    // IGTF is shown apart from IVA, on the foreign-currency part paid, at
+    // the rate each payment was charged (one rate unless it changed mid-order).
+    let mut igtf_rates: Vec<i64> = order
+        .payments
+        .iter()
+        .filter(|payment| payment.igtf_cents > 0)
+        .map(|payment| payment.igtf_basis_points)
+        .collect();
+    igtf_rates.sort_unstable();
+    igtf_rates.dedup();
+    let igtf = (order.igtf_usd_cents > 0).then(|| {
+        json!({
+            "rate_basis_points": (igtf_rates.len() == 1).then(|| igtf_rates[0]),
+            "rates_basis_points": igtf_rates,
+            "base_usd_cents": igtf_base_usd_cents,
+            "igtf_usd_cents": order.igtf_usd_cents,
+            "igtf_bs_cents": order.igtf_bs_cents,
+        })
+    });
+    json!({
+        "issuer": {
+            "name": parties.issuer_name,
+            "rif": parties.issuer_rif,
+            "fiscal_address": parties.issuer_address,
+        },
+        "buyer": {
+            "name": format!("{} {}", parties.buyer_first_name, parties.buyer_last_name),
+            "document": parties.buyer_document,
+        },
+        "lines": lines,
+        "taxes": order.taxes,
+        "subtotal_usd_cents": order.subtotal_usd_cents,
+        "tax_usd_cents": order.tax_usd_cents,
+        "total_usd_cents": order.total_usd_cents,
+        "subtotal_bs_cents": order.subtotal_bs_cents,
+        "tax_bs_cents": order.tax_bs_cents,
+        "total_bs_cents": order.total_bs_cents,
+        "exempt_usd_cents": order.exempt_usd_cents,
+        "exempt_bs_cents": order.exempt_bs_cents,
+        "igtf": igtf,
+        "total_with_igtf_usd_cents": order.total_usd_cents + order.igtf_usd_cents,
+        "total_with_igtf_bs_cents": order.total_bs_cents + order.igtf_bs_cents,
+        "exchange_rate": order.exchange_rate,
+        "payments": payments,
+        "copy_legend": "Copia: sin derecho a crédito fiscal",
+    })
 }
 
 impl Backend {
@@ -813,10 +1008,7 @@ impl Backend {
         request: &NewHold,
         now: DateTime<Utc>,
     ) -> StoreResult<(Hold, SaleHold)> {
-        let zone = self
-            .zone_record(tx.conn(), tenant_id, request.zone_id)
-            .await?;
-        let terms = event_terms(tx.conn(), tenant_id, zone.event_id).await?;
+        let ZoneTerms { zone, terms } = zone_terms(tx.conn(), tenant_id, request.zone_id).await?;
         if terms.status != "active" {
             return Err(StoreError::conflict_with(
                 "event_not_on_sale",
@@ -1153,7 +1345,7 @@ impl Backend {
         idempotency: Option<&IdempotencyRequest>,
         request: &NewOrder,
         reserved: Option<&ReservedNumber>,
-        sale: Option<&SaleHold>,
+        sale: Option<&WholeSale>,
         now: DateTime<Utc>,
     ) -> StoreResult<Idempotent<Order>> {
         if let Some(key) = idempotency
@@ -1166,39 +1358,34 @@ impl Backend {
         // Lock the hold first: two orders for one hold are serialised, and the
         // second finds the first.
         // The series is fixed now, so the invoice later needs no lookup by code.
-        let invoice_series = match reserved {
-            Some(reserved) => series_by_id(tx.conn(), tenant_id, reserved.series_id).await?,
-            None => {
-                let series =
-                    resolve_series(tx.conn(), tenant_id, "invoice", request.series.as_deref())
-                        .await?;
-                // Numbers of an offline series belong to the terminals' blocks.
-                if series.adapter == "offline" {
-                    return Err(StoreError::Invalid(taquilla_domain::FieldError::new(
-                        "series",
-                        "series_offline_only",
-                    )));
-                }
-                series
-            }
+        let invoice_series = match sale {
+            Some(sale) => sale.series.clone(),
+            None => order_series(tx.conn(), tenant_id, reserved, request.series.as_deref()).await?,
         };
         // A whole sale took its hold in this transaction, so the hold is
         // active, unexpired and has no order.
         let hold = match sale {
-            Some(sale) => sale.record.clone(),
+            Some(sale) => sale.hold.record.clone(),
             None => {
                 self.lock_hold_for_order(tx, tenant_id, request.hold_id, now)
                     .await?
             }
         };
-        let customer_document: Option<(Option<String>,)> =
-            sqlx::query_as("SELECT document FROM customers WHERE tenant_id = $1 AND id = $2")
+        let document = match sale {
+            Some(sale) => sale.parties.buyer_document.clone(),
+            None => {
+                let customer_document: Option<(Option<String>,)> = sqlx::query_as(
+                    "SELECT document FROM customers WHERE tenant_id = $1 AND id = $2",
+                )
                 .bind(tenant_id)
                 .bind(request.customer_id)
                 .fetch_optional(tx.conn())
                 .await?;
-        let Some((document,)) = customer_document else {
-            return Err(StoreError::NotFound("customer"));
+                let Some((document,)) = customer_document else {
+                    return Err(StoreError::NotFound("customer"));
+                };
+                document
+            }
         };
         // The invoice must name the buyer's cédula or RIF.
         if document.is_none() {
@@ -1209,7 +1396,7 @@ impl Backend {
         }
 
         let (zone, terms) = match sale {
-            Some(sale) => (sale.zone.clone(), sale.terms.clone()),
+            Some(sale) => (sale.hold.zone.clone(), sale.hold.terms.clone()),
             None => (
                 self.zone_record(tx.conn(), tenant_id, hold.zone_id).await?,
                 event_terms(tx.conn(), tenant_id, hold.event_id).await?,
@@ -1530,32 +1717,8 @@ impl Backend {
         });
         insert.build().execute(tx.conn()).await?;
 
-        // An order with nothing to pay (a courtesy, a full discount) is complete at once.
-        if totals.total_bs_cents == 0 {
-            let mut order = self
-                .complete_order(
-                    tx,
-                    tenant_id,
-                    Completion {
-                        order_id,
-                        hold_id: hold.id,
-                        tickets: &request.tickets,
-                        issued_by: principal_id,
-                        reserved,
-                        sale,
-                    },
-                    now,
-                )
-                .await?;
-            order.stage_transitions = stage_transitions;
-            if let Some(key) = idempotency {
-                save_key_response(tx.conn(), tenant_id, key, 201, &order).await?;
-            }
-            return Ok(Idempotent::Fresh(order));
-        }
-
         // Built from what this transaction wrote, without reading it back.
-        let order = Order {
+        let mut order = Order {
             id: order_id,
             hold_id: hold.id,
             customer_id: request.customer_id,
@@ -1595,6 +1758,32 @@ impl Backend {
             completed_at: None,
             stage_transitions,
         };
+
+        // An order with nothing to pay (a courtesy, a full discount) is complete at once.
+        if totals.total_bs_cents == 0 {
+            let stage_transitions = std::mem::take(&mut order.stage_transitions);
+            let mut order = self
+                .complete_order(
+                    tx,
+                    tenant_id,
+                    Completion {
+                        order_id,
+                        hold_id: hold.id,
+                        tickets: &request.tickets,
+                        issued_by: principal_id,
+                        reserved,
+                        sale: sale.map(|sale| SaleStep { sale, order }),
+                    },
+                    now,
+                )
+                .await?;
+            order.stage_transitions = stage_transitions;
+            if let Some(key) = idempotency {
+                save_key_response(tx.conn(), tenant_id, key, 201, &order).await?;
+            }
+            return Ok(Idempotent::Fresh(order));
+        }
+
         if let Some(key) = idempotency {
             save_key_response(tx.conn(), tenant_id, key, 201, &order).await?;
         }
@@ -1686,15 +1875,29 @@ impl Backend {
         }
 
         // Lock the order row: payments of one order are serialised, so it is
-        // never completed twice or overpaid.
-        let locked: Option<PaymentLock> = sqlx::query_as(
-            "UPDATE orders SET paid_bs_cents = paid_bs_cents WHERE tenant_id = $1 AND id = $2 \
-             RETURNING status, total_bs_cents, paid_bs_cents, rate_scaled, payment_deadline, hold_id, event_id",
-        )
-        .bind(tenant_id)
-        .bind(order_id)
-        .fetch_optional(tx.conn())
-        .await?;
+        // never completed twice or overpaid. A whole sale's order is new in
+        // this transaction, and its copy is current.
+        let locked: Option<PaymentLock> = match &sale {
+            Some(step) => Some(PaymentLock {
+                status: step.order.status.clone(),
+                total_bs_cents: step.order.total_bs_cents,
+                paid_bs_cents: step.order.paid_bs_cents,
+                rate_scaled: step.order.exchange_rate.rate_scaled,
+                payment_deadline: step.order.payment_deadline,
+                hold_id: step.order.hold_id,
+                event_id: step.order.event_id,
+            }),
+            None => {
+                sqlx::query_as(
+                    "UPDATE orders SET paid_bs_cents = paid_bs_cents WHERE tenant_id = $1 AND id = $2 \
+                     RETURNING status, total_bs_cents, paid_bs_cents, rate_scaled, payment_deadline, hold_id, event_id",
+                )
+                .bind(tenant_id)
+                .bind(order_id)
+                .fetch_optional(tx.conn())
+                .await?
+            }
+        };
         let Some(PaymentLock {
             status,
             total_bs_cents: total_bs,
@@ -1750,12 +1953,22 @@ impl Backend {
         // IGTF applies when the tenant collects it: a foreign-currency payment
         // by a listed method pays it on top of the part applied to the order.
         // The tax never counts toward the balance.
-        let (igtf_enabled, igtf_basis_points, igtf_methods): (bool, i64, String) = sqlx::query_as(
-            "SELECT igtf_enabled, igtf_basis_points, igtf_methods FROM tenants WHERE id = $1",
-        )
-        .bind(tenant_id)
-        .fetch_one(tx.conn())
-        .await?;
+        let (igtf_enabled, igtf_basis_points, igtf_methods): (bool, i64, String) = match &sale {
+            Some(step) => {
+                let parties = &step.sale.parties;
+                (
+                    parties.igtf_enabled,
+                    parties.igtf_basis_points,
+                    parties.igtf_methods.clone(),
+                )
+            }
+            None => sqlx::query_as(
+                "SELECT igtf_enabled, igtf_basis_points, igtf_methods FROM tenants WHERE id = $1",
+            )
+            .bind(tenant_id)
+            .fetch_one(tx.conn())
+            .await?,
+        };
         let igtf_applies = igtf_enabled
             && request.currency == Currency::Usd
             && igtf_methods
@@ -1887,19 +2100,55 @@ impl Backend {
             }
             return Err(error.into());
         }
-        sqlx::query(
-            "UPDATE orders SET paid_bs_cents = $3, rounding_bs_cents = rounding_bs_cents + $4, \
-             igtf_usd_cents = igtf_usd_cents + $5, igtf_bs_cents = igtf_bs_cents + $6 \
-             WHERE tenant_id = $1 AND id = $2",
-        )
-        .bind(tenant_id)
-        .bind(order_id)
-        .bind(paid_after)
-        .bind(rounding)
-        .bind(igtf_cents)
-        .bind(igtf_bs)
-        .execute(tx.conn())
-        .await?;
+        let sale = match sale {
+            // The copy takes the payment; the completion writes the order's totals.
+            Some(SaleStep { sale, mut order }) => {
+                order.payments.push(Payment {
+                    id: payment_id,
+                    method: request.method.clone(),
+                    currency: request.currency.code().to_string(),
+                    amount_cents: request.amount_cents,
+                    amount_bs_cents: amount_bs,
+                    applied_bs_cents: applied,
+                    change_currency: (change_bs > 0).then(|| change_currency.code().to_string()),
+                    change_cents,
+                    rounding_bs_cents: rounding,
+                    bank_code: request.bank_code.clone(),
+                    reference: request.reference.clone(),
+                    payer_phone: request.payer_phone.clone(),
+                    payer_document: request.payer_document.clone(),
+                    rate_scaled,
+                    igtf_basis_points: if igtf_applies { igtf_basis_points } else { 0 },
+                    igtf_base_cents: igtf_base,
+                    igtf_cents,
+                    igtf_bs_cents: igtf_bs,
+                    created_at: now,
+                });
+                order.paid_bs_cents = paid_after;
+                order.rounding_bs_cents += rounding;
+                order.igtf_usd_cents += igtf_cents;
+                order.igtf_bs_cents += igtf_bs;
+                order.balance_bs_cents = (total_bs - paid_after).max(0);
+                order.balance_usd_cents = rate.bs_to_usd_ceil(order.balance_bs_cents).unwrap_or(0);
+                Some(SaleStep { sale, order })
+            }
+            None => {
+                sqlx::query(
+                    "UPDATE orders SET paid_bs_cents = $3, rounding_bs_cents = rounding_bs_cents + $4, \
+                     igtf_usd_cents = igtf_usd_cents + $5, igtf_bs_cents = igtf_bs_cents + $6 \
+                     WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(tenant_id)
+                .bind(order_id)
+                .bind(paid_after)
+                .bind(rounding)
+                .bind(igtf_cents)
+                .bind(igtf_bs)
+                .execute(tx.conn())
+                .await?;
+                None
+            }
+        };
 
         // A completing payment numbers the invoice last and returns the order
         // as it will read after commit, so the counters stay locked only for
@@ -1919,6 +2168,8 @@ impl Backend {
                 now,
             )
             .await?
+        } else if let Some(step) = sale {
+            step.order
         } else {
             order_view(tx.conn(), tenant_id, order_id, now).await?
         };
@@ -1953,6 +2204,15 @@ impl Backend {
         let (hold, taken) = self
             .take_hold(tx, tenant_id, principal_id, &sale.hold, now)
             .await?;
+        let series = order_series(tx.conn(), tenant_id, reserved, sale.series.as_deref()).await?;
+        let Some(parties) = invoice_parties(tx.conn(), tenant_id, sale.customer_id).await? else {
+            return Err(StoreError::NotFound("customer"));
+        };
+        let whole = WholeSale {
+            hold: taken,
+            parties,
+            series,
+        };
         let order = NewOrder {
             hold_id: hold.id,
             customer_id: sale.customer_id,
@@ -1969,7 +2229,7 @@ impl Backend {
                 None,
                 &order,
                 reserved,
-                Some(&taken),
+                Some(&whole),
                 now,
             )
             .await?
@@ -1988,7 +2248,10 @@ impl Backend {
             let target = PaymentTarget {
                 order_id: order.id,
                 reserved,
-                sale: Some(&taken),
+                sale: Some(SaleStep {
+                    sale: &whole,
+                    order,
+                }),
             };
             let Idempotent::Fresh(outcome) = self
                 .add_payment_in(tx, tenant_id, principal_id, None, target, &payment, now)
@@ -2056,8 +2319,8 @@ impl Backend {
             reserved,
             sale,
         } = completion;
-        let hold = match sale {
-            Some(sale) => sale.record.clone(),
+        let hold = match &sale {
+            Some(step) => step.sale.hold.record.clone(),
             None => fetch_hold(tx.conn(), tenant_id, hold_id).await?,
         };
         let converted = sqlx::query("UPDATE holds SET status = 'converted' WHERE tenant_id = $1 AND id = $2 AND status = 'active'")
@@ -2092,8 +2355,8 @@ impl Backend {
                 .await?;
         }
 
-        let entries_per_ticket: i64 = match sale {
-            Some(sale) => sale.zone.entries_per_ticket,
+        let entries_per_ticket: i64 = match &sale {
+            Some(step) => step.sale.hold.zone.entries_per_ticket,
             None => {
                 sqlx::query_scalar(
                     "SELECT entries_per_ticket FROM zones WHERE tenant_id = $1 AND id = $2",
@@ -2130,22 +2393,53 @@ impl Backend {
         });
         insert.build().execute(tx.conn()).await?;
 
-        // The same statement returns the series chosen when the order was created.
-        let series_id: Option<Uuid> = sqlx::query_scalar(
-            "UPDATE orders SET status = 'paid', completed_at = $3 WHERE tenant_id = $1 AND id = $2 \
-             RETURNING invoice_series_id",
-        )
-        .bind(tenant_id)
-        .bind(order_id)
-        .bind(now)
-        .fetch_one(tx.conn())
-        .await?;
-
-        let mut order = order_view(tx.conn(), tenant_id, order_id, now).await?;
-        let content = self.document_content(tx, tenant_id, &order).await?;
-        let series = match series_id {
-            Some(id) => series_by_id(tx.conn(), tenant_id, id).await?,
-            None => resolve_series(tx.conn(), tenant_id, "invoice", None).await?,
+        let (mut order, content, series) = match sale {
+            // The copy holds every payment, so the order's totals are written
+            // once here, with its status.
+            Some(SaleStep { sale, mut order }) => {
+                sqlx::query(
+                    "UPDATE orders SET status = 'paid', completed_at = $3, paid_bs_cents = $4, \
+                     rounding_bs_cents = $5, igtf_usd_cents = $6, igtf_bs_cents = $7 \
+                     WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(tenant_id)
+                .bind(order_id)
+                .bind(now)
+                .bind(order.paid_bs_cents)
+                .bind(order.rounding_bs_cents)
+                .bind(order.igtf_usd_cents)
+                .bind(order.igtf_bs_cents)
+                .execute(tx.conn())
+                .await?;
+                order.status = "paid".to_string();
+                order.completed_at = Some(now);
+                order.balance_bs_cents = 0;
+                order.balance_usd_cents = 0;
+                let content = invoice_content(&sale.parties, &order);
+                (order, content, sale.series.clone())
+            }
+            None => {
+                // The same statement returns the series chosen when the order was created.
+                let series_id: Option<Uuid> = sqlx::query_scalar(
+                    "UPDATE orders SET status = 'paid', completed_at = $3 WHERE tenant_id = $1 AND id = $2 \
+                     RETURNING invoice_series_id",
+                )
+                .bind(tenant_id)
+                .bind(order_id)
+                .bind(now)
+                .fetch_one(tx.conn())
+                .await?;
+                let order = order_view(tx.conn(), tenant_id, order_id, now).await?;
+                let parties = invoice_parties(tx.conn(), tenant_id, order.customer_id)
+                    .await?
+                    .ok_or(StoreError::NotFound("customer"))?;
+                let content = invoice_content(&parties, &order);
+                let series = match series_id {
+                    Some(id) => series_by_id(tx.conn(), tenant_id, id).await?,
+                    None => resolve_series(tx.conn(), tenant_id, "invoice", None).await?,
+                };
+                (order, content, series)
+            }
         };
 
         // Numbers last: the counters stay locked only for the final inserts.
@@ -2180,108 +2474,6 @@ impl Backend {
             Issuance::Queued => order.fiscal_status = "pending_issue".to_string(),
         }
         Ok(order)
-    }
-
-    /// Builds the printable content of an invoice: issuer, buyer, lines (exempt
-    /// lines marked « (E)»), base and tax per rate, totals in both currencies
-    /// and the rate used.
-    async fn document_content(
-        &self,
-        tx: &mut WriteTx,
-        tenant_id: Uuid,
-        order: &Order,
-    ) -> StoreResult<serde_json::Value> {
-        let (issuer_name, issuer_rif, issuer_address): (String, String, String) =
-            sqlx::query_as("SELECT name, rif, fiscal_address FROM tenants WHERE id = $1")
-                .bind(tenant_id)
-                .fetch_one(tx.conn())
-                .await?;
-        let (first_name, last_name, document): (String, String, Option<String>) =
-            sqlx::query_as("SELECT first_name, last_name, document FROM customers WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant_id)
-                .bind(order.customer_id)
-                .fetch_one(tx.conn())
-                .await?;
-        let lines: Vec<serde_json::Value> = order
-            .lines
-            .iter()
-            .map(|line| {
-                let exempt = line.exempt;
-                let mut description = line.description.clone();
-                if line.courtesy {
-                    description.push_str(" (cortesía)");
-                }
-                if exempt {
-                    description.push_str(" (E)");
-                }
-                json!({
-                    "description": description,
-                    "quantity": line.quantity,
-                    "unit_price_usd_cents": line.unit_price_usd_cents,
-                    "total_usd_cents": line.total_usd_cents,
-                    "total_bs_cents": line.total_bs_cents,
-                    "exempt": exempt,
-                    "courtesy": line.courtesy,
-                    "price": line.price,
-                })
-            })
-            .collect();
-        let payments: Vec<serde_json::Value> = order
-            .payments
-            .iter()
-            .map(|payment| {
-                json!({
-                    "method": payment.method,
-                    "currency": payment.currency,
-                    "amount_cents": payment.amount_cents,
-                    "igtf_cents": payment.igtf_cents,
-                })
-            })
-            .collect();
-        let igtf_base_usd_cents: i64 = order
-            .payments
-            .iter()
-            .map(|payment| payment.igtf_base_cents)
-            .sum();
-        // IGTF is shown apart from IVA, on the foreign-currency part paid, at
-        // the rate each payment was charged (one rate unless it changed mid-order).
-        let mut igtf_rates: Vec<i64> = order
-            .payments
-            .iter()
-            .filter(|payment| payment.igtf_cents > 0)
-            .map(|payment| payment.igtf_basis_points)
-            .collect();
-        igtf_rates.sort_unstable();
-        igtf_rates.dedup();
-        let igtf = (order.igtf_usd_cents > 0).then(|| {
-            json!({
-                "rate_basis_points": (igtf_rates.len() == 1).then(|| igtf_rates[0]),
-                "rates_basis_points": igtf_rates,
-                "base_usd_cents": igtf_base_usd_cents,
-                "igtf_usd_cents": order.igtf_usd_cents,
-                "igtf_bs_cents": order.igtf_bs_cents,
-            })
-        });
-        Ok(json!({
-            "issuer": { "name": issuer_name, "rif": issuer_rif, "fiscal_address": issuer_address },
-            "buyer": { "name": format!("{first_name} {last_name}"), "document": document },
-            "lines": lines,
-            "taxes": order.taxes,
-            "subtotal_usd_cents": order.subtotal_usd_cents,
-            "tax_usd_cents": order.tax_usd_cents,
-            "total_usd_cents": order.total_usd_cents,
-            "subtotal_bs_cents": order.subtotal_bs_cents,
-            "tax_bs_cents": order.tax_bs_cents,
-            "total_bs_cents": order.total_bs_cents,
-            "exempt_usd_cents": order.exempt_usd_cents,
-            "exempt_bs_cents": order.exempt_bs_cents,
-            "igtf": igtf,
-            "total_with_igtf_usd_cents": order.total_usd_cents + order.igtf_usd_cents,
-            "total_with_igtf_bs_cents": order.total_bs_cents + order.igtf_bs_cents,
-            "exchange_rate": order.exchange_rate,
-            "payments": payments,
-            "copy_legend": "Copia: sin derecho a crédito fiscal",
-        }))
     }
 
     async fn void_order_once(

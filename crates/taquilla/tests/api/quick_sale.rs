@@ -9,11 +9,12 @@ use uuid::Uuid;
 
 use crate::helpers::{
     ApiResponse, Backend, EventTimes, Shop, TestApp, ZoneSpec, assert_error, assert_status,
-    cash_usd, cash_ves, pago_movil, spawn_app,
+    cash_usd, cash_ves, pago_movil, spawn_app, uuid_of,
 };
 
 backend_tests!(
     quick_sale_invoices_in_one_request,
+    quick_sale_answers_as_stored,
     quick_sale_writes_nothing_on_failure,
     quick_sale_rejected_after_z_report,
     concurrent_quick_sales_never_oversell,
@@ -133,6 +134,113 @@ async fn quick_sale_invoices_in_one_request(backend: Backend) {
         .send()
         .await;
     assert_error(&without_key, 400, "idempotency_key_required");
+    app.teardown().await;
+}
+
+/// Returns an invoice's content with the seat named on each line left out.
+async fn invoice_content(app: &TestApp, token: &str, order: &Value) -> Value {
+    let document_id = uuid_of(&order["invoice"]["id"]);
+    let document = app
+        .get(&format!("/api/v1/fiscal/documents/{document_id}"))
+        .token(token)
+        .send()
+        .await;
+    assert_status(&document, 200);
+    let mut content = document.body["content"].clone();
+    for line in content["lines"].as_array_mut().unwrap() {
+        line.as_object_mut().unwrap().remove("description");
+    }
+    content
+}
+
+/// A quick sale answers with its order as it is stored, and its invoice reads
+/// as the one of the same sale made request by request: IGTF on a dollar
+/// payment, change, and a second payment that completes the order.
+async fn quick_sale_answers_as_stored(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let shop = seat_shop(&app, "copia").await;
+    let admin = &shop.tenant.admin_token;
+    let cashier = &shop.tenant.cashier_token;
+    app.create_exchange_rate(admin, "40.00").await;
+    let settings = app
+        .request(reqwest::Method::PUT, "/api/v1/settings/igtf")
+        .token(admin)
+        .json(json!({ "enabled": true, "basis_points": 300, "methods": ["cash"] }))
+        .send()
+        .await;
+    assert_status(&settings, 200);
+    let seats = app.seat_ids(cashier, shop.zone_id).await;
+    // Two seats of US$20.00 plus 16 % IVA at 40 Bs./USD: 1,856.00 Bs.
+    // US$10.30 in cash pays 400.00 Bs. and US$0.30 of IGTF; Pago Móvil pays
+    // the other 1,456.00 Bs.
+    let quick = sell(
+        &app,
+        cashier,
+        "copia-1",
+        json!({
+            "zone_id": shop.zone_id,
+            "seat_ids": [seats[0], seats[1]],
+            "customer_id": shop.customer_id,
+            "payments": [cash_usd(1_030), pago_movil(145_600, "4455")],
+        }),
+    )
+    .await;
+    assert_status(&quick, 201);
+    assert_eq!(quick.body["igtf_usd_cents"], 30);
+    assert_eq!(quick.body["paid_bs_cents"], 185_600);
+
+    let order_id = quick.id("id");
+    let stored = app
+        .get(&format!("/api/v1/orders/{order_id}"))
+        .token(cashier)
+        .send()
+        .await;
+    assert_status(&stored, 200);
+    assert_eq!(quick.body, stored.body);
+
+    // The same sale, one request at a time, on the next two seats.
+    let hold = app.hold_seats(cashier, shop.zone_id, &seats[2..4]).await;
+    assert_status(&hold, 201);
+    let order = app
+        .create_order(cashier, hold.id("id"), shop.customer_id)
+        .await;
+    assert_status(&order, 201);
+    let first = app.pay(cashier, order.id("id"), cash_usd(1_030)).await;
+    assert_status(&first, 201);
+    let second = app
+        .pay(cashier, order.id("id"), pago_movil(145_600, "4456"))
+        .await;
+    assert_status(&second, 201);
+    let stepwise = &second.body["order"];
+    assert_eq!(stepwise["status"], "paid");
+    assert_eq!(
+        invoice_content(&app, cashier, &quick.body).await,
+        invoice_content(&app, cashier, stepwise).await
+    );
+
+    // A single dollar payment with change in dollars: IGTF on the part that
+    // pays the order, and the rest given back.
+    let change = sell(
+        &app,
+        cashier,
+        "copia-2",
+        json!({
+            "zone_id": shop.zone_id,
+            "seat_ids": [seats[4]],
+            "customer_id": shop.customer_id,
+            "payments": [cash_usd(3_000)],
+        }),
+    )
+    .await;
+    assert_status(&change, 201);
+    assert!(change.body["payments"][0]["change_cents"].as_i64().unwrap() > 0);
+    let stored = app
+        .get(&format!("/api/v1/orders/{}", change.id("id")))
+        .token(cashier)
+        .send()
+        .await;
+    assert_status(&stored, 200);
+    assert_eq!(change.body, stored.body);
     app.teardown().await;
 }
 
