@@ -375,6 +375,30 @@ async fn save_key_response<T: serde::Serialize>(
 }
 
 /// Takes the row lock of a zone, so that capacity decisions on it are serialised.
+/// Adds `quantity` units to a general-admission zone's held count, or its sold
+/// count when `sell` is set, if the zone has room for them. Returns whether it did.
+async fn take_units(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    zone_id: Uuid,
+    quantity: i64,
+    sell: bool,
+) -> StoreResult<bool> {
+    let sql = if sell {
+        "UPDATE zones SET sold = sold + $3 WHERE tenant_id = $1 AND id = $2 AND sold + held + $3 <= capacity"
+    } else {
+        "UPDATE zones SET held = held + $3 WHERE tenant_id = $1 AND id = $2 AND sold + held + $3 <= capacity"
+    };
+    let taken = sqlx::query(sql)
+        .bind(tenant_id)
+        .bind(zone_id)
+        .bind(quantity)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    Ok(taken == 1)
+}
+
 async fn lock_zone(conn: &mut Conn, tenant_id: Uuid, zone_id: Uuid) -> StoreResult<()> {
     sqlx::query("UPDATE zones SET held = held WHERE tenant_id = $1 AND id = $2")
         .bind(tenant_id)
@@ -989,7 +1013,7 @@ impl Backend {
             ));
         }
         let (mut hold, _) = self
-            .take_hold(tx, tenant_id, principal_id, request, now)
+            .take_hold(tx, tenant_id, principal_id, request, false, now)
             .await?;
         quote_hold(tx.conn(), tenant_id, &mut hold, now).await?;
         if let Some(key) = idempotency {
@@ -1000,12 +1024,17 @@ impl Backend {
 
     /// Takes the seats or units of `request` and records the hold, without
     /// quoting it. Returns the hold and what was read to check it.
+    ///
+    /// A whole sale sets `converts`: its hold becomes an order and is
+    /// converted in this transaction or rolled back, so it is written as
+    /// converted and general-admission units go straight to sold.
     async fn take_hold(
         &self,
         tx: &mut WriteTx,
         tenant_id: Uuid,
         principal_id: Uuid,
         request: &NewHold,
+        converts: bool,
         now: DateTime<Utc>,
     ) -> StoreResult<(Hold, SaleHold)> {
         let ZoneTerms { zone, terms } = zone_terms(tx.conn(), tenant_id, request.zone_id).await?;
@@ -1034,7 +1063,7 @@ impl Backend {
                     "not_allowed_for_general_admission",
                 )));
             }
-            self.take_general_admission(tx, tenant_id, &zone, request.quantity, now)
+            self.take_general_admission(tx, tenant_id, &zone, request.quantity, converts, now)
                 .await?;
             request.quantity
         } else {
@@ -1062,9 +1091,10 @@ impl Backend {
             request.seat_ids.len() as i64
         };
 
+        let status = if converts { "converted" } else { "active" };
         sqlx::query(
             "INSERT INTO holds (tenant_id, id, event_id, zone_id, kind, quantity, status, expires_at, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(tenant_id)
         .bind(hold_id)
@@ -1072,6 +1102,7 @@ impl Backend {
         .bind(zone.id)
         .bind(&zone.kind)
         .bind(quantity)
+        .bind(status)
         .bind(expires_at)
         .bind(principal_id)
         .bind(now)
@@ -1098,7 +1129,7 @@ impl Backend {
             seats: held_seats,
             unit_price_usd_cents: None,
             quoted_subtotal_usd_cents: 0,
-            status: "active".to_string(),
+            status: status.to_string(),
             expires_at,
             created_at: now,
         };
@@ -1108,7 +1139,7 @@ impl Backend {
             zone_id: zone.id,
             kind: zone.kind.clone(),
             quantity,
-            status: "active".to_string(),
+            status: status.to_string(),
             expires_at,
             created_at: now,
         };
@@ -1122,17 +1153,23 @@ impl Backend {
         ))
     }
 
-    /// Reserves `quantity` units of a general-admission zone: expired holds of
-    /// the zone are ended first, then one conditional update takes the units
-    /// only if sold + held + quantity stays within capacity.
+    /// Reserves `quantity` units of a general-admission zone, or sells them
+    /// when `sell` is set. One conditional update takes the units only if
+    /// sold + held + quantity stays within capacity. When it fails, the zone
+    /// is locked, its expired holds are ended and the update is tried again.
     async fn take_general_admission(
         &self,
         tx: &mut WriteTx,
         tenant_id: Uuid,
         zone: &ZoneRecord,
         quantity: i64,
+        sell: bool,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
+        // Units of expired holds that are not ended yet still count as held.
+        if take_units(tx.conn(), tenant_id, zone.id, quantity, sell).await? {
+            return Ok(());
+        }
         lock_zone(tx.conn(), tenant_id, zone.id).await?;
         let expired: Vec<HoldRecord> = sqlx::query_as(
             "SELECT id, event_id, zone_id, kind, quantity, status, expires_at, created_at FROM holds \
@@ -1146,17 +1183,7 @@ impl Backend {
         for hold in &expired {
             end_hold(tx.conn(), tenant_id, hold, "expired", now).await?;
         }
-
-        let taken = sqlx::query(
-            "UPDATE zones SET held = held + $3 WHERE tenant_id = $1 AND id = $2 AND sold + held + $3 <= capacity",
-        )
-        .bind(tenant_id)
-        .bind(zone.id)
-        .bind(quantity)
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
-        if taken == 1 {
+        if take_units(tx.conn(), tenant_id, zone.id, quantity, sell).await? {
             return Ok(());
         }
 
@@ -2202,7 +2229,7 @@ impl Backend {
         let fresh = |what: &str| StoreError::Internal(format!("{what} replayed without a key"));
         // The order prices the hold itself, so the hold is not quoted here.
         let (hold, taken) = self
-            .take_hold(tx, tenant_id, principal_id, &sale.hold, now)
+            .take_hold(tx, tenant_id, principal_id, &sale.hold, true, now)
             .await?;
         let series = order_series(tx.conn(), tenant_id, reserved, sale.series.as_deref()).await?;
         let Some(parties) = invoice_parties(tx.conn(), tenant_id, sale.customer_id).await? else {
@@ -2323,14 +2350,20 @@ impl Backend {
             Some(step) => step.sale.hold.record.clone(),
             None => fetch_hold(tx.conn(), tenant_id, hold_id).await?,
         };
-        let converted = sqlx::query("UPDATE holds SET status = 'converted' WHERE tenant_id = $1 AND id = $2 AND status = 'active'")
+        // A whole sale wrote its hold as converted and sold its
+        // general-admission units when it took them.
+        if sale.is_none() {
+            let converted = sqlx::query(
+                "UPDATE holds SET status = 'converted' WHERE tenant_id = $1 AND id = $2 AND status = 'active'",
+            )
             .bind(tenant_id)
             .bind(hold_id)
             .execute(tx.conn())
             .await?
             .rows_affected();
-        if converted == 0 {
-            return Err(StoreError::conflict("hold_expired"));
+            if converted == 0 {
+                return Err(StoreError::conflict("hold_expired"));
+            }
         }
         if hold.kind == "numbered" {
             let sold = sqlx::query(
@@ -2346,7 +2379,7 @@ impl Backend {
             if sold != hold.quantity as u64 {
                 return Err(StoreError::conflict("seats_unavailable"));
             }
-        } else {
+        } else if sale.is_none() {
             sqlx::query("UPDATE zones SET held = held - $3, sold = sold + $3 WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant_id)
                 .bind(hold.zone_id)

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use chrono::Duration;
 use futures::future::join_all;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -18,6 +19,7 @@ backend_tests!(
     quick_sale_writes_nothing_on_failure,
     quick_sale_rejected_after_z_report,
     concurrent_quick_sales_never_oversell,
+    quick_sale_takes_units_of_expired_holds,
 );
 
 async fn seat_shop(app: &TestApp, slug: &str) -> Shop {
@@ -137,7 +139,8 @@ async fn quick_sale_invoices_in_one_request(backend: Backend) {
     app.teardown().await;
 }
 
-/// Returns an invoice's content with the seat named on each line left out.
+/// Returns an invoice's content without its number, its time of issue and
+/// the seat named on each line.
 async fn invoice_content(app: &TestApp, token: &str, order: &Value) -> Value {
     let document_id = uuid_of(&order["invoice"]["id"]);
     let document = app
@@ -147,6 +150,13 @@ async fn invoice_content(app: &TestApp, token: &str, order: &Value) -> Value {
         .await;
     assert_status(&document, 200);
     let mut content = document.body["content"].clone();
+    let fields = content.as_object_mut().unwrap();
+    for numbered in ["number", "control_number", "issue_date", "issue_time"] {
+        assert!(
+            fields.remove(numbered).is_some(),
+            "no {numbered} in {fields:?}"
+        );
+    }
     for line in content["lines"].as_array_mut().unwrap() {
         line.as_object_mut().unwrap().remove("description");
     }
@@ -461,6 +471,7 @@ async fn concurrent_quick_sales_never_oversell(backend: Backend) {
         )
         .await;
     assert_eq!(zone_sold, 30);
+    assert_eq!(zone_counts(&app, &shop).await, (30, 0));
     let tickets = count(
         &app,
         "SELECT COUNT(*) FROM tickets WHERE tenant_id = $1",
@@ -478,5 +489,107 @@ async fn concurrent_quick_sales_never_oversell(backend: Backend) {
         .into_iter()
         .collect();
     assert_eq!(numbers, (1..=30).collect::<BTreeSet<i64>>());
+    app.teardown().await;
+}
+
+/// Returns a general-admission zone's sold and held counts.
+async fn zone_counts(app: &TestApp, shop: &Shop) -> (i64, i64) {
+    let ids = [shop.tenant.tenant_id.into(), shop.zone_id.into()];
+    let sold = app
+        .db
+        .scalar_i64(
+            "SELECT sold FROM zones WHERE tenant_id = $1 AND id = $2",
+            &ids,
+        )
+        .await;
+    let held = app
+        .db
+        .scalar_i64(
+            "SELECT held FROM zones WHERE tenant_id = $1 AND id = $2",
+            &ids,
+        )
+        .await;
+    (sold, held)
+}
+
+/// A quick sale of general admission sells its units without holding them
+/// first, and takes the units of holds that expired but are not ended yet.
+async fn quick_sale_takes_units_of_expired_holds(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let shop = app
+        .setup_shop(
+            "vencidas",
+            "J-12345678-4",
+            ZoneSpec::GeneralAdmission {
+                capacity: 3,
+                price_usd_cents: 1_500,
+            },
+            EventTimes::default(),
+        )
+        .await;
+    let cashier = &shop.tenant.cashier_token;
+    let probe = app.hold_quantity(cashier, shop.zone_id, 1).await;
+    let order = app
+        .create_order(cashier, probe.id("id"), shop.customer_id)
+        .await;
+    let unit_total = order.body["total_bs_cents"].as_i64().unwrap();
+    let cancelled = app
+        .post(&format!("/api/v1/orders/{}/cancel", order.id("id")))
+        .token(cashier)
+        .send()
+        .await;
+    assert_status(&cancelled, 200);
+    let sell_units = |key: &'static str, quantity: i64| {
+        sell(
+            &app,
+            cashier,
+            key,
+            json!({
+                "zone_id": shop.zone_id,
+                "quantity": quantity,
+                "customer_id": shop.customer_id,
+                "payments": [cash_ves(unit_total * quantity)],
+            }),
+        )
+    };
+
+    // A buyer holds the whole zone and walks away.
+    let abandoned = app.hold_quantity(cashier, shop.zone_id, 3).await;
+    assert_status(&abandoned, 201);
+    assert_error(&sell_units("llena", 1).await, 409, "insufficient_capacity");
+    app.advance(Duration::minutes(16));
+
+    // The sale ends the expired hold and sells two units: none stays held.
+    let sold = sell_units("vencida-1", 2).await;
+    assert_status(&sold, 201);
+    assert_eq!(zone_counts(&app, &shop).await, (2, 0));
+    let abandoned_status = app
+        .db
+        .scalar_string(
+            "SELECT status FROM holds WHERE tenant_id = $1 AND id = $2",
+            &[shop.tenant.tenant_id.into(), abandoned.id("id").into()],
+        )
+        .await;
+    assert_eq!(abandoned_status, "expired");
+    let sale_hold = uuid_of(&sold.body["hold_id"]);
+    let sale_hold_status = app
+        .db
+        .scalar_string(
+            "SELECT status FROM holds WHERE tenant_id = $1 AND id = $2",
+            &[shop.tenant.tenant_id.into(), sale_hold.into()],
+        )
+        .await;
+    assert_eq!(sale_hold_status, "converted");
+
+    // One unit is left: a hold takes it, and the next sale finds the zone full.
+    let last = app.hold_quantity(cashier, shop.zone_id, 1).await;
+    assert_status(&last, 201);
+    assert_eq!(zone_counts(&app, &shop).await, (2, 1));
+    assert_error(
+        &sell_units("vencida-2", 1).await,
+        409,
+        "insufficient_capacity",
+    );
+    assert_eq!(zone_counts(&app, &shop).await, (2, 1));
     app.teardown().await;
 }
