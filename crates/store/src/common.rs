@@ -2426,13 +2426,18 @@ impl Backend {
         });
         insert.build().execute(tx.conn()).await?;
 
-        let (mut order, content, series) = match sale {
+        let (mut order, content, series, linked_id) = match sale {
             // The copy holds every payment, so the order's totals are written
-            // once here, with its status.
+            // once here, with its status. An invoice of an internal series is
+            // numbered below in this transaction or the sale rolls back, so
+            // its id is stored now and the order row is not updated again
+            // while the fiscal counters are locked.
             Some(SaleStep { sale, mut order }) => {
+                let linked_id =
+                    (reserved.is_none() && sale.series.adapter == "internal").then(Uuid::now_v7);
                 sqlx::query(
                     "UPDATE orders SET status = 'paid', completed_at = $3, paid_bs_cents = $4, \
-                     rounding_bs_cents = $5, igtf_usd_cents = $6, igtf_bs_cents = $7 \
+                     rounding_bs_cents = $5, igtf_usd_cents = $6, igtf_bs_cents = $7, invoice_id = $8 \
                      WHERE tenant_id = $1 AND id = $2",
                 )
                 .bind(tenant_id)
@@ -2442,6 +2447,7 @@ impl Backend {
                 .bind(order.rounding_bs_cents)
                 .bind(order.igtf_usd_cents)
                 .bind(order.igtf_bs_cents)
+                .bind(linked_id)
                 .execute(tx.conn())
                 .await?;
                 order.status = "paid".to_string();
@@ -2449,7 +2455,7 @@ impl Backend {
                 order.balance_bs_cents = 0;
                 order.balance_usd_cents = 0;
                 let content = invoice_content(&sale.parties, &order);
-                (order, content, sale.series.clone())
+                (order, content, sale.series.clone(), linked_id)
             }
             None => {
                 // The same statement returns the series chosen when the order was created.
@@ -2471,7 +2477,7 @@ impl Backend {
                     Some(id) => series_by_id(tx.conn(), tenant_id, id).await?,
                     None => resolve_series(tx.conn(), tenant_id, "invoice", None).await?,
                 };
-                (order, content, series)
+                (order, content, series, None)
             }
         };
 
@@ -2484,6 +2490,7 @@ impl Backend {
             total_bs_cents: order.total_bs_cents,
             content,
             issued_by,
+            linked_id,
         };
         let issuance = match reserved {
             Some(reserved) => {
@@ -2623,6 +2630,7 @@ impl Backend {
             total_bs_cents: invoice.total_bs_cents,
             content,
             issued_by: principal_id,
+            linked_id: None,
         };
         let issuance =
             issue_document(tx.conn(), tenant_id, &series, draft, self.clock.now()).await?;

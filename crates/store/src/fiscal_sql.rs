@@ -281,6 +281,10 @@ pub(super) struct DocumentDraft {
     pub(super) total_bs_cents: i64,
     pub(super) content: serde_json::Value,
     pub(super) issued_by: Uuid,
+    /// The id that the caller already stored on the order as its invoice, so
+    /// the document takes it and the order row is not updated again. Only for
+    /// an internal series, whose invoice is numbered in the same transaction.
+    pub(super) linked_id: Option<Uuid>,
 }
 
 fn title_of(kind: &str) -> &'static str {
@@ -354,7 +358,13 @@ pub(super) async fn issue_document(
     draft: DocumentDraft,
     now: DateTime<Utc>,
 ) -> StoreResult<Issuance> {
-    let document_id = Uuid::now_v7();
+    let document_id = draft.linked_id.unwrap_or_else(Uuid::now_v7);
+    if draft.linked_id.is_some() && series.adapter != "internal" {
+        return Err(StoreError::Internal(format!(
+            "series {} does not number its invoices in the sale's transaction",
+            series.code
+        )));
+    }
     if series.adapter == "offline" {
         return Err(StoreError::Internal(format!(
             "series {} numbers only the sales of offline blocks",
@@ -477,17 +487,19 @@ pub(super) async fn record_document(
     .bind(&document.verification_url)
     .execute(&mut *conn)
     .await?;
-    let link = if draft.kind == "credit_note" {
-        "UPDATE orders SET credit_note_id = $3 WHERE tenant_id = $1 AND id = $2"
-    } else {
-        "UPDATE orders SET invoice_id = $3 WHERE tenant_id = $1 AND id = $2"
-    };
-    sqlx::query(link)
-        .bind(tenant_id)
-        .bind(draft.order_id)
-        .bind(document.id)
-        .execute(&mut *conn)
-        .await?;
+    if draft.linked_id != Some(document.id) {
+        let link = if draft.kind == "credit_note" {
+            "UPDATE orders SET credit_note_id = $3 WHERE tenant_id = $1 AND id = $2"
+        } else {
+            "UPDATE orders SET invoice_id = $3 WHERE tenant_id = $1 AND id = $2"
+        };
+        sqlx::query(link)
+            .bind(tenant_id)
+            .bind(draft.order_id)
+            .bind(document.id)
+            .execute(&mut *conn)
+            .await?;
+    }
     let payload = document_payload(
         document.id,
         &document.series.code,
@@ -1158,6 +1170,7 @@ impl Backend {
                     total_bs_cents: bs,
                     content: serde_json::Value::Null,
                     issued_by: issued_by.unwrap_or(Uuid::nil()),
+                    linked_id: None,
                 };
                 let payload = document_payload(
                     id,
@@ -1434,6 +1447,7 @@ impl Backend {
                 content
             },
             issued_by: record.issued_by,
+            linked_id: None,
         };
         // Keeps the series' counter in step with what the adapter numbered.
         sqlx::query(
@@ -1587,6 +1601,7 @@ impl Backend {
             content: parse_json(&record.content, "queued document content")?,
             // The person who moves the document issues it, on their own fiscal day.
             issued_by: principal_id,
+            linked_id: None,
         };
 
         // Issued first: it takes the series row before the tenant row, like a sale.

@@ -15,6 +15,7 @@ use crate::helpers::{
 
 backend_tests!(
     digital_printer_series_issues_each_invoice_once,
+    quick_sale_queues_digital_printer_invoice,
     z_report_blocks_only_that_cashier,
     series_validation_and_access,
 );
@@ -77,6 +78,71 @@ async fn wait_for_fiscal_status(
         tokio::time::sleep(StdDuration::from_millis(100)).await;
     }
     panic!("order {order_id} never reached fiscal status {expected}");
+}
+
+/// A quick sale in a digital-printer series is paid at once and its invoice
+/// is queued: the order links no invoice until the provider has issued one.
+async fn quick_sale_queues_digital_printer_invoice(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let provider = spawn_fake_provider().await;
+    let shop = shop(&app, "imprenta-rapida").await;
+    let admin = &shop.tenant.admin_token;
+    let cashier = &shop.tenant.cashier_token;
+    let created = app
+        .post("/api/v1/fiscal/series")
+        .token(admin)
+        .json(json!({
+            "code": "w2",
+            "kind": "invoice",
+            "adapter": "digital_printer",
+            "adapter_config": {
+                "base_url": provider.base_url(),
+                "api_token": provider.token(),
+                "timeout_ms": 300,
+            },
+            "description": "Taquilla con imprenta digital",
+        }))
+        .send()
+        .await;
+    assert_status(&created, 201);
+    let probe = pay_one(&app, &shop, cashier, None).await;
+    assert_status(&probe, 201);
+    let unit_total = probe.body["order"]["total_bs_cents"].as_i64().unwrap();
+
+    let sold = app
+        .post("/api/v1/sales")
+        .token(cashier)
+        .idempotency_key("imprenta-rapida-1")
+        .json(json!({
+            "zone_id": shop.zone_id,
+            "quantity": 1,
+            "customer_id": shop.customer_id,
+            "series": "W2",
+            "payments": [cash_ves(unit_total)],
+        }))
+        .send()
+        .await;
+    assert_status(&sold, 201);
+    assert_eq!(sold.body["status"], "paid");
+    assert!(sold.body["invoice"].is_null(), "{:?}", sold.body);
+    let order_id = sold.id("id");
+
+    let order = wait_for_fiscal_status(&app, cashier, order_id, "invoiced").await;
+    assert_eq!(order["invoice"]["series"], "W2");
+    assert_eq!(order["invoice"]["number"], 1);
+    // The order row links the document that the provider's issue recorded.
+    let linked = app
+        .db
+        .scalar_i64(
+            "SELECT COUNT(*) FROM orders o JOIN fiscal_documents d \
+             ON d.tenant_id = o.tenant_id AND d.id = o.invoice_id AND d.order_id = o.id \
+             WHERE o.tenant_id = $1 AND o.id = $2",
+            &[shop.tenant.tenant_id.into(), order_id.into()],
+        )
+        .await;
+    assert_eq!(linked, 1);
+    assert_eq!(provider.issued_count(), 1);
+    app.teardown().await;
 }
 
 async fn digital_printer_series_issues_each_invoice_once(backend: Backend) {
