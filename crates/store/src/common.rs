@@ -374,7 +374,6 @@ async fn save_key_response<T: serde::Serialize>(
     Ok(())
 }
 
-/// Takes the row lock of a zone, so that capacity decisions on it are serialised.
 /// Adds `quantity` units to a general-admission zone's held count, or its sold
 /// count when `sell` is set, if the zone has room for them. Returns whether it did.
 async fn take_units(
@@ -399,6 +398,7 @@ async fn take_units(
     Ok(taken == 1)
 }
 
+/// Takes the row lock of a zone, so that capacity decisions on it are serialised.
 async fn lock_zone(conn: &mut Conn, tenant_id: Uuid, zone_id: Uuid) -> StoreResult<()> {
     sqlx::query("UPDATE zones SET held = held WHERE tenant_id = $1 AND id = $2")
         .bind(tenant_id)
@@ -680,9 +680,9 @@ struct PaymentTarget<'a> {
 }
 
 /// A whole sale's context, and its order as this transaction has written it.
-/// The order row is new in this transaction, so no one else can change it:
-/// its payment and completion steps update this copy instead of locking the
-/// row and reading it back, and the completion writes its final totals.
+/// No other transaction can see the new order row, so the payment and
+/// completion steps update this copy instead of locking and rereading the
+/// row. The completion writes the final totals.
 struct SaleStep<'a> {
     sale: &'a WholeSale,
     order: Order,
@@ -748,9 +748,9 @@ async fn invoice_parties(
     .map_err(StoreError::from)
 }
 
-/// What a whole sale (quick or offline) read before its order: the hold step's
-/// hold, zone and event, the invoice's parties and the invoice series. Its
-/// order and payment steps take them from here.
+/// The hold, zone and event of a whole sale's hold step (quick or offline),
+/// with the invoice's parties and series, read before its order. Its order
+/// and payment steps take them from here.
 struct WholeSale {
     hold: SaleHold,
     parties: InvoiceParties,
@@ -2128,7 +2128,7 @@ impl Backend {
             return Err(error.into());
         }
         let sale = match sale {
-            // The copy takes the payment; the completion writes the order's totals.
+            // The copy takes the payment, and the completion writes the order's totals.
             Some(SaleStep { sale, mut order }) => {
                 order.payments.push(Payment {
                     id: payment_id,
@@ -2427,11 +2427,10 @@ impl Backend {
         insert.build().execute(tx.conn()).await?;
 
         let (mut order, content, series, linked_id) = match sale {
-            // The copy holds every payment, so the order's totals are written
-            // once here, with its status. An invoice of an internal series is
-            // numbered below in this transaction or the sale rolls back, so
-            // its id is stored now and the order row is not updated again
-            // while the fiscal counters are locked.
+            // The copy has every payment, so the order's totals are written
+            // once here, with its status. An internal series numbers the
+            // invoice below or the sale rolls back. So the invoice id is
+            // stored now, before the fiscal counters are locked.
             Some(SaleStep { sale, mut order }) => {
                 let linked_id =
                     (reserved.is_none() && sale.series.adapter == "internal").then(Uuid::now_v7);

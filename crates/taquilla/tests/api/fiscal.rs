@@ -5,7 +5,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use serde_json::{Value, json};
-use taquilla_app::issuing::fake::spawn_fake_provider;
+use taquilla_app::issuing::fake::{FakeProvider, spawn_fake_provider};
 use uuid::Uuid;
 
 use crate::helpers::{
@@ -31,6 +31,31 @@ async fn shop(app: &TestApp, slug: &str) -> Shop {
         EventTimes::default(),
     )
     .await
+}
+
+/// Creates an invoice series issued by the fake provider; returns the response.
+async fn create_printer_series(
+    app: &TestApp,
+    admin: &str,
+    provider: &FakeProvider,
+    code: &str,
+    description: &str,
+) -> ApiResponse {
+    app.post("/api/v1/fiscal/series")
+        .token(admin)
+        .json(json!({
+            "code": code,
+            "kind": "invoice",
+            "adapter": "digital_printer",
+            "adapter_config": {
+                "base_url": provider.base_url(),
+                "api_token": provider.token(),
+                "timeout_ms": 300,
+            },
+            "description": description,
+        }))
+        .send()
+        .await
 }
 
 /// Holds one unit, orders it in `series` and pays it in full; returns the payment response.
@@ -80,30 +105,22 @@ async fn wait_for_fiscal_status(
     panic!("order {order_id} never reached fiscal status {expected}");
 }
 
-/// A quick sale in a digital-printer series is paid at once and its invoice
-/// is queued: the order links no invoice until the provider has issued one.
+/// Queues the invoice of a quick sale in a digital-printer series. The sale is
+/// paid at once, and its order links the invoice once the provider issued it.
 async fn quick_sale_queues_digital_printer_invoice(backend: Backend) {
     let app = spawn_app(backend).await;
     let provider = spawn_fake_provider().await;
     let shop = shop(&app, "imprenta-rapida").await;
     let admin = &shop.tenant.admin_token;
     let cashier = &shop.tenant.cashier_token;
-    let created = app
-        .post("/api/v1/fiscal/series")
-        .token(admin)
-        .json(json!({
-            "code": "w2",
-            "kind": "invoice",
-            "adapter": "digital_printer",
-            "adapter_config": {
-                "base_url": provider.base_url(),
-                "api_token": provider.token(),
-                "timeout_ms": 300,
-            },
-            "description": "Taquilla con imprenta digital",
-        }))
-        .send()
-        .await;
+    let created = create_printer_series(
+        &app,
+        admin,
+        &provider,
+        "w2",
+        "Taquilla con imprenta digital",
+    )
+    .await;
     assert_status(&created, 201);
     let probe = pay_one(&app, &shop, cashier, None).await;
     assert_status(&probe, 201);
@@ -151,22 +168,7 @@ async fn digital_printer_series_issues_each_invoice_once(backend: Backend) {
     let shop = shop(&app, "imprenta").await;
     let admin = &shop.tenant.admin_token;
     let cashier = &shop.tenant.cashier_token;
-    let created = app
-        .post("/api/v1/fiscal/series")
-        .token(admin)
-        .json(json!({
-            "code": "w1",
-            "kind": "invoice",
-            "adapter": "digital_printer",
-            "adapter_config": {
-                "base_url": provider.base_url(),
-                "api_token": provider.token(),
-                "timeout_ms": 300,
-            },
-            "description": "Ventas web",
-        }))
-        .send()
-        .await;
+    let created = create_printer_series(&app, admin, &provider, "w1", "Ventas web").await;
     assert_status(&created, 201);
     assert_eq!(created.body["code"], "W1");
     assert!(

@@ -1003,6 +1003,17 @@ pub fn cash_ves(amount_cents: i64) -> Value {
     json!({ "method": "cash", "currency": "VES", "amount_cents": amount_cents })
 }
 
+/// Returns the fiscal document with its full content.
+pub async fn fiscal_document(app: &TestApp, token: &str, document_id: Uuid) -> Value {
+    let document = app
+        .get(&format!("/api/v1/fiscal/documents/{document_id}"))
+        .token(token)
+        .send()
+        .await;
+    assert_status(&document, 200);
+    document.body
+}
+
 /// Body of a cash payment in dollars.
 pub fn cash_usd(amount_cents: i64) -> Value {
     json!({ "method": "cash", "currency": "USD", "amount_cents": amount_cents })

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::helpers::{
     ApiResponse, Backend, EventTimes, Param, RequestBuilder, Shop, TestApp, ZoneSpec, assert_error,
-    assert_status, cash_usd, cash_ves, pago_movil, rfc3339, spawn_app, uuid_of,
+    assert_status, cash_usd, cash_ves, fiscal_document, pago_movil, rfc3339, spawn_app, uuid_of,
 };
 
 backend_tests!(
@@ -85,17 +85,6 @@ async fn order_units(app: &TestApp, shop: &Shop, token: &str, quantity: i64) -> 
         .await;
     assert_status(&order, 201);
     order
-}
-
-/// Returns the fiscal document with its full content.
-async fn fiscal_document(app: &TestApp, token: &str, document_id: Uuid) -> Value {
-    let document = app
-        .get(&format!("/api/v1/fiscal/documents/{document_id}"))
-        .token(token)
-        .send()
-        .await;
-    assert_status(&document, 200);
-    document.body
 }
 
 /// Returns the tax rules in force, and with `include_ended` the ended ones too.

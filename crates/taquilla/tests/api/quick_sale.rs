@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::helpers::{
     ApiResponse, Backend, EventTimes, Shop, TestApp, ZoneSpec, assert_error, assert_status,
-    cash_usd, cash_ves, pago_movil, spawn_app, uuid_of,
+    cash_usd, cash_ves, fiscal_document, pago_movil, spawn_app, uuid_of,
 };
 
 backend_tests!(
@@ -142,14 +142,8 @@ async fn quick_sale_invoices_in_one_request(backend: Backend) {
 /// Returns an invoice's content without its number, its time of issue and
 /// the seat named on each line.
 async fn invoice_content(app: &TestApp, token: &str, order: &Value) -> Value {
-    let document_id = uuid_of(&order["invoice"]["id"]);
-    let document = app
-        .get(&format!("/api/v1/fiscal/documents/{document_id}"))
-        .token(token)
-        .send()
-        .await;
-    assert_status(&document, 200);
-    let mut content = document.body["content"].clone();
+    let document = fiscal_document(app, token, uuid_of(&order["invoice"]["id"])).await;
+    let mut content = document["content"].clone();
     let fields = content.as_object_mut().unwrap();
     for numbered in ["number", "control_number", "issue_date", "issue_time"] {
         assert!(
@@ -163,7 +157,7 @@ async fn invoice_content(app: &TestApp, token: &str, order: &Value) -> Value {
     content
 }
 
-/// A quick sale answers with its order as it is stored, and its invoice reads
+/// A quick sale returns its order as it is stored, and its invoice reads
 /// as the one of the same sale made request by request: IGTF on a dollar
 /// payment, change, and a second payment that completes the order.
 async fn quick_sale_answers_as_stored(backend: Backend) {
@@ -181,8 +175,8 @@ async fn quick_sale_answers_as_stored(backend: Backend) {
     assert_status(&settings, 200);
     let seats = app.seat_ids(cashier, shop.zone_id).await;
     // Two seats of US$20.00 plus 16 % IVA at 40 Bs./USD: 1,856.00 Bs.
-    // US$10.30 in cash pays 400.00 Bs. and US$0.30 of IGTF; Pago Móvil pays
-    // the other 1,456.00 Bs.
+    // US$10.30 in cash pays 400.00 Bs. and US$0.30 of IGTF, and Pago Móvil
+    // pays the other 1,456.00 Bs.
     let quick = sell(
         &app,
         cashier,
@@ -407,23 +401,25 @@ async fn quick_sale_rejected_after_z_report(backend: Backend) {
     app.teardown().await;
 }
 
-async fn concurrent_quick_sales_never_oversell(backend: Backend) {
-    let app = spawn_app(backend).await;
+/// Sets up a shop with one general-admission zone of `capacity` units at
+/// US$15.00. Returns it with the price of one unit in Bs., read from an order
+/// that is then cancelled.
+async fn unit_shop(app: &TestApp, slug: &str, capacity: i64) -> (Shop, i64) {
     let shop = app
         .setup_shop(
-            "avalancha",
+            slug,
             "J-12345678-4",
             ZoneSpec::GeneralAdmission {
-                capacity: 30,
+                capacity,
                 price_usd_cents: 1_500,
             },
             EventTimes::default(),
         )
         .await;
     let cashier = &shop.tenant.cashier_token;
-    let hold = app.hold_quantity(cashier, shop.zone_id, 1).await;
+    let probe = app.hold_quantity(cashier, shop.zone_id, 1).await;
     let order = app
-        .create_order(cashier, hold.id("id"), shop.customer_id)
+        .create_order(cashier, probe.id("id"), shop.customer_id)
         .await;
     let unit_total = order.body["total_bs_cents"].as_i64().unwrap();
     let cancelled = app
@@ -432,6 +428,13 @@ async fn concurrent_quick_sales_never_oversell(backend: Backend) {
         .send()
         .await;
     assert_status(&cancelled, 200);
+    (shop, unit_total)
+}
+
+async fn concurrent_quick_sales_never_oversell(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (shop, unit_total) = unit_shop(&app, "avalancha", 30).await;
+    let cashier = &shop.tenant.cashier_token;
 
     // 60 buyers of one unit each for 30 places, all at once.
     let requests = (0..60).map(|buyer| {
@@ -516,29 +519,8 @@ async fn zone_counts(app: &TestApp, shop: &Shop) -> (i64, i64) {
 /// first, and takes the units of holds that expired but are not ended yet.
 async fn quick_sale_takes_units_of_expired_holds(backend: Backend) {
     let app = spawn_app(backend).await;
-    let shop = app
-        .setup_shop(
-            "vencidas",
-            "J-12345678-4",
-            ZoneSpec::GeneralAdmission {
-                capacity: 3,
-                price_usd_cents: 1_500,
-            },
-            EventTimes::default(),
-        )
-        .await;
+    let (shop, unit_total) = unit_shop(&app, "vencidas", 3).await;
     let cashier = &shop.tenant.cashier_token;
-    let probe = app.hold_quantity(cashier, shop.zone_id, 1).await;
-    let order = app
-        .create_order(cashier, probe.id("id"), shop.customer_id)
-        .await;
-    let unit_total = order.body["total_bs_cents"].as_i64().unwrap();
-    let cancelled = app
-        .post(&format!("/api/v1/orders/{}/cancel", order.id("id")))
-        .token(cashier)
-        .send()
-        .await;
-    assert_status(&cancelled, 200);
     let sell_units = |key: &'static str, quantity: i64| {
         sell(
             &app,
