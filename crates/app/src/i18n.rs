@@ -208,8 +208,8 @@ pub fn error_message(code: &str, locale: Locale) -> &'static str {
             "That fiscal day already has its Z report.",
         ),
         "amount_mismatch" => (
-            "Los pagos no cubren el total de la venta; revise el saldo indicado y cobre la diferencia.",
-            "The payments do not cover the sale's total; check the balance shown and collect the difference.",
+            "Los pagos no coinciden con el total de la venta. Revise el saldo indicado: cobre la diferencia o quite los pagos que sobran.",
+            "The payments do not match the sale's total. Check the balance shown, then collect the difference or remove the payments that are not needed.",
         ),
         "offline_block_open" => (
             "Este cajero tiene un bloque de números fuera de línea abierto; sincronice y cierre el bloque antes del reporte Z.",

@@ -689,8 +689,10 @@ pub struct CreateSale {
     pub discount_code: Option<String>,
     /// Code of the invoice series (e.g. the box office's); the tenant's default when empty.
     pub series: Option<String>,
-    /// 1 to 10 payments that together pay the order as priced now; cash may
-    /// exceed it and gets change.
+    /// Up to 10 payments that together pay the order as priced now. Cash may
+    /// exceed it and gets change. None when the sale costs nothing, as with a
+    /// 100 % discount code.
+    #[serde(default)]
     pub payments: Vec<CreatePayment>,
 }
 
@@ -791,15 +793,15 @@ pub async fn quick_sale(
     Ok(respond(StatusCode::CREATED, result))
 }
 
-/// Checks the 1 to 10 payments of a whole sale, naming each failure with the
-/// payment's position (`payments[1].reference`).
+/// Checks the up to 10 payments of a whole sale, naming each failure with the
+/// payment's position (`payments[1].reference`). An empty list is valid here
+/// because a sale that costs nothing takes no payment. The store rejects
+/// payments that do not pay the order with `amount_mismatch`.
 pub fn validate_payments(
     errors: &mut Vec<FieldError>,
     requests: Vec<CreatePayment>,
 ) -> Vec<NewPayment> {
-    if requests.is_empty() {
-        errors.push(FieldError::new("payments", "required"));
-    } else if requests.len() > MAX_SALE_PAYMENTS {
+    if requests.len() > MAX_SALE_PAYMENTS {
         errors.push(FieldError::new("payments", "too_long"));
     }
     let mut payments = Vec::with_capacity(requests.len());

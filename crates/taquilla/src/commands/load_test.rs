@@ -57,7 +57,8 @@ pub struct LoadTestArgs {
     #[arg(long, default_value_t = 2)]
     seats_per_sale: usize,
 
-    /// Tenant admin who sets up the event and the rate and makes the requests.
+    /// Tenant admin who sets up the event (and today's rate, when the tenant has
+    /// no rate in effect) and makes the requests.
     #[arg(long = "username", alias = "admin-user", default_value = "demo-admin")]
     admin_user: String,
 
@@ -222,6 +223,34 @@ async fn login(
 }
 
 /// Creates an active event with one numbered zone of `seats` seats.
+/// Returns whether the tenant has a current dollar rate effective on or
+/// before `today`, which is the rate an order created today takes.
+async fn has_rate_for(api: &Api, today: chrono::NaiveDate) -> anyhow::Result<bool> {
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(cursor) => format!("/exchange-rates?limit=200&cursor={cursor}"),
+            None => "/exchange-rates?limit=200".to_string(),
+        };
+        let page = api.expect(reqwest::Method::GET, &path, None, None).await?;
+        let applies = page["items"].as_array().into_iter().flatten().any(|rate| {
+            rate["currency"] == "USD"
+                && rate["superseded"] == false
+                && rate["effective_date"]
+                    .as_str()
+                    .and_then(|date| date.parse::<chrono::NaiveDate>().ok())
+                    .is_some_and(|date| date <= today)
+        });
+        if applies {
+            return Ok(true);
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => return Ok(false),
+        }
+    }
+}
+
 pub(super) async fn set_up_event(
     api: &Api,
     seats: usize,
@@ -271,13 +300,18 @@ pub(super) async fn set_up_event(
     )
     .await?;
     let today = taquilla_domain::fiscal::caracas_date(now);
-    api.expect(
-        reqwest::Method::POST,
-        "/exchange-rates",
-        Some(json!({ "rate": "36.12345678", "effective_date": today.to_string() })),
-        None,
-    )
-    .await?;
+    // A new rate for today would replace the tenant's own for every event, so
+    // one is added only when no rate applies today. The clients pay in dollar
+    // cash with change, whatever the rate.
+    if !has_rate_for(api, today).await? {
+        api.expect(
+            reqwest::Method::POST,
+            "/exchange-rates",
+            Some(json!({ "rate": "36.12345678", "effective_date": today.to_string() })),
+            None,
+        )
+        .await?;
+    }
     let availability = api
         .expect(
             reqwest::Method::GET,
@@ -316,6 +350,20 @@ struct Samples {
     errors: usize,
     /// Sales stopped by a 429 response, which are not counted in `errors`.
     rate_limited: usize,
+    /// Sales in a row that could not connect to the server.
+    refused_in_a_row: usize,
+}
+
+/// Sales in a row that may fail to connect before a run stops: the server
+/// is gone, and more attempts would only count errors.
+const MAX_REFUSED_IN_A_ROW: usize = 50;
+
+/// Returns whether an error is a failure to connect to the server.
+fn is_connect_error(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<reqwest::Error>())
+        .any(reqwest::Error::is_connect)
 }
 
 fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
@@ -750,6 +798,9 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
         let flow = args.flow;
         workers.push(tokio::spawn(async move {
             while Instant::now() < deadline {
+                if samples.lock().await.refused_in_a_row >= MAX_REFUSED_IN_A_ROW {
+                    break;
+                }
                 let sale = next_sale.fetch_add(1, Ordering::Relaxed);
                 if sale >= sales_possible {
                     break;
@@ -763,16 +814,29 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
                         one_quick_sale(&api, &zone_id, seats, &customer_id, &samples).await
                     }
                 };
-                if let Err(error) = result {
-                    let mut samples = samples.lock().await;
-                    if error.downcast_ref::<RateLimited>().is_some() {
-                        samples.rate_limited += 1;
-                        continue;
+                let mut samples = samples.lock().await;
+                let Err(error) = result else {
+                    samples.refused_in_a_row = 0;
+                    continue;
+                };
+                if error.downcast_ref::<RateLimited>().is_some() {
+                    samples.rate_limited += 1;
+                    samples.refused_in_a_row = 0;
+                    continue;
+                }
+                samples.errors += 1;
+                if samples.errors <= 5 {
+                    eprintln!("sale failed: {error:#}");
+                }
+                if is_connect_error(&error) {
+                    samples.refused_in_a_row += 1;
+                    if samples.refused_in_a_row == MAX_REFUSED_IN_A_ROW {
+                        eprintln!(
+                            "stopping: {MAX_REFUSED_IN_A_ROW} sales in a row could not connect to the server"
+                        );
                     }
-                    samples.errors += 1;
-                    if samples.errors <= 5 {
-                        eprintln!("sale failed: {error:#}");
-                    }
+                } else {
+                    samples.refused_in_a_row = 0;
                 }
             }
         }));

@@ -20,6 +20,7 @@ backend_tests!(
     quick_sale_rejected_after_z_report,
     concurrent_quick_sales_never_oversell,
     quick_sale_takes_units_of_expired_holds,
+    quick_sale_of_free_units,
 );
 
 async fn seat_shop(app: &TestApp, slug: &str) -> Shop {
@@ -573,5 +574,82 @@ async fn quick_sale_takes_units_of_expired_holds(backend: Backend) {
         "insufficient_capacity",
     );
     assert_eq!(zone_counts(&app, &shop).await, (2, 1));
+    app.teardown().await;
+}
+
+/// A sale that a 100 % discount code makes free completes with no payment,
+/// and any payment in it is refused as not needed.
+async fn quick_sale_of_free_units(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (shop, unit_total) = unit_shop(&app, "gratis", 10).await;
+    let admin = &shop.tenant.admin_token;
+    let cashier = &shop.tenant.cashier_token;
+    let code = app
+        .post(&format!("/api/v1/events/{}/discount-codes", shop.event_id))
+        .token(admin)
+        .json(json!({
+            "code": "invitado",
+            "modifier": { "kind": "percent", "basis_points": -10_000 },
+            "max_uses": 5,
+        }))
+        .send()
+        .await;
+    assert_status(&code, 201);
+    let free_sale = |key: &'static str, payments: Value| {
+        sell(
+            &app,
+            cashier,
+            key,
+            json!({
+                "zone_id": shop.zone_id,
+                "quantity": 2,
+                "customer_id": shop.customer_id,
+                "discount_code": "INVITADO",
+                "payments": payments,
+            }),
+        )
+    };
+
+    // A payment on a free sale is not needed: nothing is written.
+    let paid = free_sale("gratis-1", json!([cash_ves(unit_total)])).await;
+    assert_error(&paid, 409, "amount_mismatch");
+    assert_eq!(paid.body["error"]["details"]["overpaid"], true);
+    assert_eq!(zone_counts(&app, &shop).await, (0, 0));
+
+    let free = free_sale("gratis-2", json!([])).await;
+    assert_status(&free, 201);
+    assert_eq!(free.body["status"], "paid");
+    assert_eq!(free.body["total_bs_cents"], 0);
+    assert_eq!(free.body["fiscal_status"], "invoiced");
+    assert_eq!(free.body["payments"], json!([]));
+    let tickets = app
+        .get(&format!("/api/v1/orders/{}/tickets", free.id("id")))
+        .token(cashier)
+        .send()
+        .await;
+    assert_status(&tickets, 200);
+    assert_eq!(tickets.body.as_array().unwrap().len(), 2);
+    let stored = app
+        .get(&format!("/api/v1/orders/{}", free.id("id")))
+        .token(cashier)
+        .send()
+        .await;
+    assert_eq!(free.body, stored.body);
+    assert_eq!(zone_counts(&app, &shop).await, (2, 0));
+
+    // Without the code the same sale with no payment is short of its total.
+    let unpaid = sell(
+        &app,
+        cashier,
+        "gratis-3",
+        json!({ "zone_id": shop.zone_id, "quantity": 1, "customer_id": shop.customer_id }),
+    )
+    .await;
+    assert_error(&unpaid, 409, "amount_mismatch");
+    assert_eq!(
+        unpaid.body["error"]["details"]["balance_bs_cents"],
+        unit_total
+    );
+    assert_eq!(zone_counts(&app, &shop).await, (2, 0));
     app.teardown().await;
 }
