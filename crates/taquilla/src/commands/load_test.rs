@@ -222,7 +222,6 @@ async fn login(
         .to_string())
 }
 
-/// Creates an active event with one numbered zone of `seats` seats.
 /// Returns whether the tenant has a current dollar rate effective on or
 /// before `today`, which is the rate an order created today takes.
 async fn has_rate_for(api: &Api, today: chrono::NaiveDate) -> anyhow::Result<bool> {
@@ -251,6 +250,7 @@ async fn has_rate_for(api: &Api, today: chrono::NaiveDate) -> anyhow::Result<boo
     }
 }
 
+/// Creates an active event with one numbered zone of `seats` seats.
 pub(super) async fn set_up_event(
     api: &Api,
     seats: usize,
