@@ -793,7 +793,7 @@ pub async fn quick_sale(
     Ok(respond(StatusCode::CREATED, result))
 }
 
-/// Checks the up to 10 payments of a whole sale, naming each failure with the
+/// Checks a whole sale's payments (at most 10), naming each failure with the
 /// payment's position (`payments[1].reference`). An empty list is valid here
 /// because a sale that costs nothing takes no payment. The store rejects
 /// payments that do not pay the order with `amount_mismatch`.

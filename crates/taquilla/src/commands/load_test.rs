@@ -12,7 +12,7 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -351,12 +351,12 @@ struct Samples {
     /// Sales stopped by a 429 response, which are not counted in `errors`.
     rate_limited: usize,
     /// Sales in a row that could not connect to the server.
-    refused_in_a_row: usize,
+    connect_failures_in_a_row: usize,
 }
 
-/// Sales in a row that may fail to connect before a run stops: the server
-/// is gone, and more attempts would only count errors.
-const MAX_REFUSED_IN_A_ROW: usize = 50;
+/// Sales in a row that may fail to connect before a run stops. By then the
+/// server is gone, and more attempts would only count errors.
+const MAX_CONNECT_FAILURES_IN_A_ROW: usize = 50;
 
 /// Returns whether an error is a failure to connect to the server.
 fn is_connect_error(error: &anyhow::Error) -> bool {
@@ -778,6 +778,8 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
     let seat_ids = Arc::new(seat_ids);
     let next_sale = Arc::new(AtomicUsize::new(0));
     let samples = Arc::new(Mutex::new(Samples::default()));
+    // Set when the server stopped accepting connections.
+    let server_gone = Arc::new(AtomicBool::new(false));
     let deadline = Instant::now() + Duration::from_secs(args.duration);
     let started = Instant::now();
     let mut workers = Vec::new();
@@ -787,18 +789,19 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
             base: base.clone(),
             token: admin_token.clone(),
         };
-        let (seat_ids, next_sale, samples, zone_id, customer_id) = (
+        let (seat_ids, next_sale, samples, zone_id, customer_id, server_gone) = (
             seat_ids.clone(),
             next_sale.clone(),
             samples.clone(),
             zone_id.clone(),
             customer_id.clone(),
+            server_gone.clone(),
         );
         let seats_per_sale = args.seats_per_sale;
         let flow = args.flow;
         workers.push(tokio::spawn(async move {
             while Instant::now() < deadline {
-                if samples.lock().await.refused_in_a_row >= MAX_REFUSED_IN_A_ROW {
+                if server_gone.load(Ordering::Relaxed) {
                     break;
                 }
                 let sale = next_sale.fetch_add(1, Ordering::Relaxed);
@@ -816,27 +819,28 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
                 };
                 let mut samples = samples.lock().await;
                 let Err(error) = result else {
-                    samples.refused_in_a_row = 0;
+                    samples.connect_failures_in_a_row = 0;
                     continue;
                 };
                 if error.downcast_ref::<RateLimited>().is_some() {
                     samples.rate_limited += 1;
-                    samples.refused_in_a_row = 0;
+                    samples.connect_failures_in_a_row = 0;
                     continue;
                 }
                 samples.errors += 1;
                 if samples.errors <= 5 {
                     eprintln!("sale failed: {error:#}");
                 }
-                if is_connect_error(&error) {
-                    samples.refused_in_a_row += 1;
-                    if samples.refused_in_a_row == MAX_REFUSED_IN_A_ROW {
-                        eprintln!(
-                            "stopping: {MAX_REFUSED_IN_A_ROW} sales in a row could not connect to the server"
-                        );
-                    }
-                } else {
-                    samples.refused_in_a_row = 0;
+                if !is_connect_error(&error) {
+                    samples.connect_failures_in_a_row = 0;
+                    continue;
+                }
+                samples.connect_failures_in_a_row += 1;
+                if samples.connect_failures_in_a_row == MAX_CONNECT_FAILURES_IN_A_ROW {
+                    eprintln!(
+                        "stopping: {MAX_CONNECT_FAILURES_IN_A_ROW} sales in a row could not connect to the server"
+                    );
+                    server_gone.store(true, Ordering::Relaxed);
                 }
             }
         }));

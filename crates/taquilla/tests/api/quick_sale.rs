@@ -194,12 +194,7 @@ async fn quick_sale_answers_as_stored(backend: Backend) {
     assert_eq!(quick.body["igtf_usd_cents"], 30);
     assert_eq!(quick.body["paid_bs_cents"], 185_600);
 
-    let order_id = quick.id("id");
-    let stored = app
-        .get(&format!("/api/v1/orders/{order_id}"))
-        .token(cashier)
-        .send()
-        .await;
+    let stored = app.get_order(cashier, quick.id("id")).await;
     assert_status(&stored, 200);
     assert_eq!(quick.body, stored.body);
 
@@ -239,11 +234,7 @@ async fn quick_sale_answers_as_stored(backend: Backend) {
     .await;
     assert_status(&change, 201);
     assert!(change.body["payments"][0]["change_cents"].as_i64().unwrap() > 0);
-    let stored = app
-        .get(&format!("/api/v1/orders/{}", change.id("id")))
-        .token(cashier)
-        .send()
-        .await;
+    let stored = app.get_order(cashier, change.id("id")).await;
     assert_status(&stored, 200);
     assert_eq!(change.body, stored.body);
     app.teardown().await;
@@ -578,7 +569,7 @@ async fn quick_sale_takes_units_of_expired_holds(backend: Backend) {
 }
 
 /// A sale that a 100 % discount code makes free completes with no payment,
-/// and any payment in it is refused as not needed.
+/// and any payment in it is rejected as not needed.
 async fn quick_sale_of_free_units(backend: Backend) {
     let app = spawn_app(backend).await;
     let (shop, unit_total) = unit_shop(&app, "gratis", 10).await;
@@ -629,11 +620,8 @@ async fn quick_sale_of_free_units(backend: Backend) {
         .await;
     assert_status(&tickets, 200);
     assert_eq!(tickets.body.as_array().unwrap().len(), 2);
-    let stored = app
-        .get(&format!("/api/v1/orders/{}", free.id("id")))
-        .token(cashier)
-        .send()
-        .await;
+    let stored = app.get_order(cashier, free.id("id")).await;
+    assert_status(&stored, 200);
     assert_eq!(free.body, stored.body);
     assert_eq!(zone_counts(&app, &shop).await, (2, 0));
 
