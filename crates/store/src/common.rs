@@ -24,7 +24,7 @@ use taquilla_domain::seatmap::row_label;
 use taquilla_domain::tax::{TaxCategory, TaxKind, TaxedLine, TotalsError, compute_document_totals};
 use uuid::Uuid;
 
-use super::{BACKEND_NAME, Backend, Db, SHARE_LOCK, WriteTx};
+use super::{BACKEND_NAME, Backend, Db, ONE_STATEMENT_ISSUE, SHARE_LOCK, WriteTx};
 use crate::error::unique_violation;
 use crate::list_sql::{self, DOCUMENT_SELECT, TICKET_COLUMNS, USER_COLUMNS};
 use crate::model::*;

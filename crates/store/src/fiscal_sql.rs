@@ -245,12 +245,17 @@ pub(super) async fn check_day_open(
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     if day_closed(conn, tenant_id, cashier_id, now).await? {
-        return Err(StoreError::conflict_with(
-            "fiscal_day_closed",
-            json!({ "fiscal_day": caracas_date(now) }),
-        ));
+        return Err(day_closed_error(now));
     }
     Ok(())
+}
+
+/// Returns the error of an operation in a fiscal day closed by its Z report.
+fn day_closed_error(now: DateTime<Utc>) -> StoreError {
+    StoreError::conflict_with(
+        "fiscal_day_closed",
+        json!({ "fiscal_day": caracas_date(now) }),
+    )
 }
 
 /// Returns whether the cashier's fiscal day of `now` is closed, without
@@ -399,41 +404,119 @@ pub(super) async fn issue_document(
         return Ok(Issuance::Queued);
     }
 
-    let number: i64 = sqlx::query_scalar(
-        "UPDATE fiscal_series SET next_number = next_number + 1 WHERE tenant_id = $1 AND id = $2 \
-         RETURNING next_number - 1",
-    )
-    .bind(tenant_id)
-    .bind(series.id)
-    .fetch_one(&mut *conn)
-    .await?;
-    // One statement takes the tenant row for the control number and the audit chain.
-    let (prefix, control_sequence, sequence): (i64, i64, i64) = sqlx::query_as(
-        "UPDATE tenants SET next_control_number = next_control_number + 1, audit_length = audit_length + 1 \
-         WHERE id = $1 RETURNING control_prefix, next_control_number - 1, audit_length",
-    )
-    .bind(tenant_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    check_day_open(conn, tenant_id, draft.issued_by, now).await?;
+    // Series row first, then the tenant row (control number and audit chain).
+    // On PostgreSQL one statement takes both: the series update runs first
+    // and its RETURNING reads the tenant update of the WITH clause. Rows an
+    // UPDATE waited for are read as committed after the wait, so the counters
+    // are current.
+    let (number, prefix, control_sequence, sequence): (i64, i64, i64, i64) = if ONE_STATEMENT_ISSUE
+    {
+        sqlx::query_as(
+            "WITH counters AS (UPDATE tenants SET next_control_number = next_control_number + 1, \
+             audit_length = audit_length + 1 WHERE id = $1 \
+             RETURNING control_prefix, next_control_number - 1 AS control_sequence, audit_length) \
+             UPDATE fiscal_series SET next_number = next_number + 1 WHERE tenant_id = $1 AND id = $2 \
+             RETURNING next_number - 1, (SELECT control_prefix FROM counters), \
+             (SELECT control_sequence FROM counters), (SELECT audit_length FROM counters)",
+        )
+        .bind(tenant_id)
+        .bind(series.id)
+        .fetch_one(&mut *conn)
+        .await?
+    } else {
+        let number: i64 = sqlx::query_scalar(
+            "UPDATE fiscal_series SET next_number = next_number + 1 WHERE tenant_id = $1 AND id = $2 \
+             RETURNING next_number - 1",
+        )
+        .bind(tenant_id)
+        .bind(series.id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let (prefix, control_sequence, sequence): (i64, i64, i64) = sqlx::query_as(
+            "UPDATE tenants SET next_control_number = next_control_number + 1, audit_length = audit_length + 1 \
+             WHERE id = $1 RETURNING control_prefix, next_control_number - 1, audit_length",
+        )
+        .bind(tenant_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        (number, prefix, control_sequence, sequence)
+    };
     let control_number = format_control_number(prefix.clamp(0, 99) as u8, control_sequence);
-    let summary = record_document(
-        conn,
-        tenant_id,
-        RecordedDocument {
-            id: document_id,
-            series,
-            number,
-            control_number,
-            verification_url: None,
-            issued_at: now,
-            audit_sequence: Some(sequence),
-        },
-        &draft,
-        now,
-    )
-    .await?;
+    let document = RecordedDocument {
+        id: document_id,
+        series,
+        number,
+        control_number,
+        verification_url: None,
+        issued_at: now,
+        audit_sequence: Some(sequence),
+    };
+    let summary = if ONE_STATEMENT_ISSUE {
+        record_document_in_open_day(conn, tenant_id, document, &draft, now, sequence).await?
+    } else {
+        check_day_open(conn, tenant_id, draft.issued_by, now).await?;
+        record_document(conn, tenant_id, document, &draft, now).await?
+    };
     Ok(Issuance::Issued(summary))
+}
+
+/// Like `check_day_open` followed by `record_document`, in one statement,
+/// for PostgreSQL. The document and its audit entry are written only if the
+/// issuer's day is open, and PostgreSQL computes the entry's hash as
+/// `audit_hash` does (`fiscal verify` checks it with `audit_hash`). The
+/// statement starts after the caller locked the tenant row, so it reads a Z
+/// report or an audit entry committed while the caller waited for the lock.
+async fn record_document_in_open_day(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    document: RecordedDocument<'_>,
+    draft: &DocumentDraft,
+    now: DateTime<Utc>,
+    sequence: i64,
+) -> StoreResult<DocumentSummary> {
+    let (content_text, payload) = document_texts(&document, draft);
+    let payload = payload.to_string();
+    let recorded: Option<String> = sqlx::query_scalar(
+        "WITH open_day AS (SELECT 1 AS open WHERE NOT EXISTS (SELECT 1 FROM cashier_days \
+         WHERE tenant_id = $1 AND cashier_id = $13 AND fiscal_day = $15 AND closed_at IS NOT NULL)), \
+         document AS (INSERT INTO fiscal_documents (tenant_id, id, series_id, kind, number, control_number, order_id, \
+         references_document_id, issued_at, total_usd_cents, total_bs_cents, content, issued_by, verification_url) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 FROM open_day RETURNING id), \
+         previous AS (SELECT CASE WHEN $16 = 1 THEN $17 \
+         ELSE (SELECT hash FROM fiscal_audit_log WHERE tenant_id = $1 AND sequence = $16 - 1) END AS hash) \
+         INSERT INTO fiscal_audit_log (tenant_id, sequence, kind, subject_id, payload, previous_hash, hash, recorded_at) \
+         SELECT $1, $16, $18, document.id, $19, previous.hash, \
+         encode(sha256(convert_to('taquilla-audit-v1' || chr(10) || previous.hash || chr(10) || $16::text \
+         || chr(10) || $18 || chr(10) || document.id::text || chr(10) || $19, 'UTF8')), 'hex'), $20 \
+         FROM document, previous RETURNING hash",
+    )
+    .bind(tenant_id)
+    .bind(document.id)
+    .bind(document.series.id)
+    .bind(draft.kind)
+    .bind(document.number)
+    .bind(&document.control_number)
+    .bind(draft.order_id)
+    .bind(draft.references_document_id)
+    .bind(document.issued_at)
+    .bind(draft.total_usd_cents)
+    .bind(draft.total_bs_cents)
+    .bind(&content_text)
+    .bind(draft.issued_by)
+    .bind(&document.verification_url)
+    .bind(caracas_date(now))
+    .bind(sequence)
+    .bind(GENESIS_HASH)
+    .bind(audit_kind(draft.kind))
+    .bind(&payload)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if recorded.is_none() {
+        return Err(day_closed_error(now));
+    }
+    link_document(conn, tenant_id, &document, draft).await?;
+    Ok(document.summary(draft))
 }
 
 pub(super) struct RecordedDocument<'a> {
@@ -454,18 +537,7 @@ pub(super) async fn record_document(
     draft: &DocumentDraft,
     now: DateTime<Utc>,
 ) -> StoreResult<DocumentSummary> {
-    let mut content = numbered_content(
-        draft.content.clone(),
-        draft.kind,
-        &document.series.code,
-        document.number,
-        &document.control_number,
-        document.issued_at,
-    );
-    if let Some(url) = &document.verification_url {
-        content["verification_url"] = json!(url);
-    }
-    let content_text = content.to_string();
+    let (content_text, payload) = document_texts(&document, draft);
     sqlx::query(
         "INSERT INTO fiscal_documents (tenant_id, id, series_id, kind, number, control_number, order_id, \
          references_document_id, issued_at, total_usd_cents, total_bs_cents, content, issued_by, verification_url) \
@@ -487,19 +559,50 @@ pub(super) async fn record_document(
     .bind(&document.verification_url)
     .execute(&mut *conn)
     .await?;
-    if draft.linked_id != Some(document.id) {
-        let link = if draft.kind == "credit_note" {
-            "UPDATE orders SET credit_note_id = $3 WHERE tenant_id = $1 AND id = $2"
-        } else {
-            "UPDATE orders SET invoice_id = $3 WHERE tenant_id = $1 AND id = $2"
-        };
-        sqlx::query(link)
-            .bind(tenant_id)
-            .bind(draft.order_id)
-            .bind(document.id)
-            .execute(&mut *conn)
-            .await?;
+    link_document(conn, tenant_id, &document, draft).await?;
+    append_audit(
+        conn,
+        tenant_id,
+        document.audit_sequence,
+        audit_kind(draft.kind),
+        document.id,
+        &payload,
+        now,
+    )
+    .await?;
+    Ok(document.summary(draft))
+}
+
+impl RecordedDocument<'_> {
+    fn summary(self, draft: &DocumentDraft) -> DocumentSummary {
+        DocumentSummary {
+            id: self.id,
+            kind: draft.kind.to_string(),
+            series: self.series.code.clone(),
+            number: self.number,
+            control_number: self.control_number,
+            issued_at: self.issued_at,
+        }
     }
+}
+
+/// Returns a numbered document's stored content and its audit payload.
+fn document_texts(
+    document: &RecordedDocument<'_>,
+    draft: &DocumentDraft,
+) -> (String, serde_json::Value) {
+    let mut content = numbered_content(
+        draft.content.clone(),
+        draft.kind,
+        &document.series.code,
+        document.number,
+        &document.control_number,
+        document.issued_at,
+    );
+    if let Some(url) = &document.verification_url {
+        content["verification_url"] = json!(url);
+    }
+    let content_text = content.to_string();
     let payload = document_payload(
         document.id,
         &document.series.code,
@@ -509,28 +612,40 @@ pub(super) async fn record_document(
         document.issued_at,
         &content_text,
     );
-    append_audit(
-        conn,
-        tenant_id,
-        document.audit_sequence,
-        if draft.kind == "credit_note" {
-            "credit_note_issued"
-        } else {
-            "invoice_issued"
-        },
-        document.id,
-        &payload,
-        now,
-    )
-    .await?;
-    Ok(DocumentSummary {
-        id: document.id,
-        kind: draft.kind.to_string(),
-        series: document.series.code.clone(),
-        number: document.number,
-        control_number: document.control_number,
-        issued_at: document.issued_at,
-    })
+    (content_text, payload)
+}
+
+/// Returns the audit entry kind for issuing a document of `kind`.
+fn audit_kind(kind: &str) -> &'static str {
+    if kind == "credit_note" {
+        "credit_note_issued"
+    } else {
+        "invoice_issued"
+    }
+}
+
+/// Stores a document's id on its order, unless the caller already did.
+async fn link_document(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    document: &RecordedDocument<'_>,
+    draft: &DocumentDraft,
+) -> StoreResult<()> {
+    if draft.linked_id == Some(document.id) {
+        return Ok(());
+    }
+    let link = if draft.kind == "credit_note" {
+        "UPDATE orders SET credit_note_id = $3 WHERE tenant_id = $1 AND id = $2"
+    } else {
+        "UPDATE orders SET invoice_id = $3 WHERE tenant_id = $1 AND id = $2"
+    };
+    sqlx::query(link)
+        .bind(tenant_id)
+        .bind(draft.order_id)
+        .bind(document.id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Returns an order's fiscal status from its invoice and the issue queue.

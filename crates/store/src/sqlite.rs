@@ -21,6 +21,10 @@ type Backend = SqliteStore;
 const BACKEND_NAME: &str = "sqlite";
 /// `BEGIN IMMEDIATE` already holds the database's write lock.
 const SHARE_LOCK: &str = "";
+/// See the PostgreSQL backend. SQLite has no `sha256()` nor UPDATE inside
+/// WITH, and its statements do not cross a network, so `issue_document`
+/// runs them one by one.
+const ONE_STATEMENT_ISSUE: bool = false;
 
 /// The store on an SQLite file.
 pub struct SqliteStore {
