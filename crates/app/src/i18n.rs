@@ -385,6 +385,10 @@ pub fn rule_message(rule: &str, locale: Locale) -> &'static str {
         "positive" => ("debe ser mayor que cero", "must be greater than zero"),
         "not_negative" => ("no puede ser negativo", "cannot be negative"),
         "invalid_value" => ("no es un valor permitido", "is not an allowed value"),
+        "unknown_field" => (
+            "no es un campo de esta solicitud",
+            "is not a field of this request",
+        ),
         "invalid_type" => (
             "tiene un tipo de dato incorrecto",
             "has the wrong data type",

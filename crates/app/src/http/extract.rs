@@ -54,11 +54,27 @@ where
             });
         }
         let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(body_error)?;
+        // A field the request type does not know is rejected, not dropped:
+        // `"courtesy": true` must not sell at full price.
+        let mut unknown = Vec::new();
+        let mut note_unknown = |path: serde_ignored::Path<'_>| unknown.push(field_path(&path));
+        let value = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(
+            &mut deserializer,
+            &mut note_unknown,
+        ))
+        .map_err(body_error)?;
         deserializer.end().map_err(|error| ApiError::BadRequest {
             code: "invalid_json",
             details: json!({ "reason": error.to_string() }),
         })?;
+        if !unknown.is_empty() {
+            return Err(ApiError::Validation(
+                unknown
+                    .into_iter()
+                    .map(|field| taquilla_domain::FieldError::new(field, "unknown_field"))
+                    .collect(),
+            ));
+        }
         Ok(Self {
             value,
             body_sha256: hex::encode(Sha256::digest(&bytes)),
@@ -92,6 +108,23 @@ fn body_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError 
         None => (path, "invalid_value"),
     };
     ApiError::Validation(vec![taquilla_domain::FieldError::new(field, rule)])
+}
+
+/// Writes an ignored field's path as the validation errors name fields:
+/// `payments[1].courtesy`.
+fn field_path(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", field_path(parent)),
+        Path::Map { parent, key } => match field_path(parent) {
+            parent if parent.is_empty() => key.clone(),
+            parent => format!("{parent}.{key}"),
+        },
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => field_path(parent),
+    }
 }
 
 /// Finds a `\u0000` escape: PostgreSQL text cannot store NUL characters.

@@ -191,6 +191,28 @@ async fn malformed_input_rejected(backend: Backend) {
             "out_of_range",
         ),
         Case::field(
+            "unknown field",
+            "/api/v1/holds",
+            json!({ "zone_id": zone_id, "quantity": 1, "courtesy": true }),
+            "courtesy",
+            "unknown_field",
+        ),
+        Case::field(
+            "unknown field of a payment in a sale",
+            "/api/v1/sales",
+            json!({
+                "zone_id": zone_id,
+                "quantity": 1,
+                "customer_id": Uuid::now_v7(),
+                "payments": [
+                    { "method": "cash", "currency": "VES", "amount_cents": 100 },
+                    { "method": "cash", "currency": "VES", "amount_cents": 100, "tip_cents": 50 }
+                ]
+            }),
+            "payments[1].tip_cents",
+            "unknown_field",
+        ),
+        Case::field(
             "hold without quantity",
             "/api/v1/holds",
             json!({ "zone_id": zone_id }),
