@@ -251,7 +251,7 @@ pub(super) async fn check_day_open(
 }
 
 /// Returns the error of an operation in a fiscal day closed by its Z report.
-fn day_closed_error(now: DateTime<Utc>) -> StoreError {
+pub(super) fn day_closed_error(now: DateTime<Utc>) -> StoreError {
     StoreError::conflict_with(
         "fiscal_day_closed",
         json!({ "fiscal_day": caracas_date(now) }),

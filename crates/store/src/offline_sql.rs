@@ -454,11 +454,9 @@ impl Backend {
                 "series_not_offline",
             )));
         }
+        // Checked first without a lock, to refuse early.
         if day_closed(tx.conn(), tenant_id, cashier_id, now).await? {
-            return Err(StoreError::conflict_with(
-                "fiscal_day_closed",
-                json!({ "fiscal_day": caracas_date(now) }),
-            ));
+            return Err(day_closed_error(now));
         }
 
         // The block's numbers and control numbers are taken in one go.
@@ -479,6 +477,10 @@ impl Backend {
         .bind(request.size)
         .fetch_one(tx.conn())
         .await?;
+        // Again under the tenant row, which a Z report takes before it closes
+        // the day and looks for open blocks: a Z that committed while this
+        // waited is seen here, and a later Z sees this block.
+        check_day_open(tx.conn(), tenant_id, cashier_id, now).await?;
 
         let block = BlockRecord {
             id: Uuid::now_v7(),

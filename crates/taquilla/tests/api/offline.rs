@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use taquilla_app::jobs::sweep_once;
+use taquilla_store::model::Role;
 use uuid::Uuid;
 
 use crate::helpers::{
@@ -15,6 +16,7 @@ backend_tests!(
     terminal_sync_takes_free_seats_and_voids_unused_numbers,
     sync_keeps_order_and_rejects_misuse,
     concurrent_syncs_of_one_number,
+    z_report_races_block,
 );
 
 async fn numbered_shop(app: &TestApp, slug: &str) -> Shop {
@@ -645,6 +647,40 @@ async fn concurrent_syncs_of_one_number(backend: Backend) {
             } else {
                 assert_eq!(response.body["error"]["code"], "offline_number_reused");
             }
+        }
+    }
+    verify_ok(&app, admin).await;
+    app.teardown().await;
+}
+
+/// A cashier's Z report and a new offline block sent at the same moment:
+/// one of them wins. Either the Z closes the day and the block is refused,
+/// or the block opens and the Z waits for it to be synced.
+async fn z_report_races_block(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let shop = numbered_shop(&app, "cierre-bloque").await;
+    let admin = &shop.tenant.admin_token;
+    offline_series(&app, admin, "OFF").await;
+    for trial in 0..8 {
+        let username = format!("cierre-cajero-{trial}");
+        app.create_user(Some(shop.tenant.tenant_id), &username, Role::Cashier)
+            .await;
+        let cashier = &app.access_token(&username).await;
+        let (z, block) = futures::join!(
+            app.post("/api/v1/fiscal/reports/z")
+                .token(cashier)
+                .json(json!({}))
+                .send(),
+            take_block(
+                &app,
+                cashier,
+                json!({ "series": "OFF", "terminal": format!("T{trial}"), "size": 5 }),
+            ),
+        );
+        match (z.status.as_u16(), block.status.as_u16()) {
+            (201, _) => assert_error(&block, 409, "fiscal_day_closed"),
+            (_, 201) => assert_error(&z, 409, "offline_block_open"),
+            _ => panic!("neither won: {} / {}", z.text, block.text),
         }
     }
     verify_ok(&app, admin).await;
