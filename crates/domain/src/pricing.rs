@@ -27,7 +27,7 @@ pub const MAX_MODIFIER_USD_CENTS: i64 = 100_000_000;
 
 /// A change to a price: a percentage of it or a fixed amount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Modifier {
     /// Percentage in basis points (-2_000 is -20 %).
     Percent { basis_points: i64 },

@@ -478,8 +478,8 @@ impl Backend {
         .fetch_one(tx.conn())
         .await?;
         // Again under the tenant row, which a Z report takes before it closes
-        // the day and looks for open blocks: a Z that committed while this
-        // waited is seen here, and a later Z sees this block.
+        // the day and looks for open blocks: this check reads a Z that
+        // committed during the wait, and a later Z finds this block.
         check_day_open(tx.conn(), tenant_id, cashier_id, now).await?;
 
         let block = BlockRecord {

@@ -68,12 +68,7 @@ where
             details: json!({ "reason": error.to_string() }),
         })?;
         if !unknown.is_empty() {
-            return Err(ApiError::Validation(
-                unknown
-                    .into_iter()
-                    .map(|field| taquilla_domain::FieldError::new(field, "unknown_field"))
-                    .collect(),
-            ));
+            return Err(ApiError::Validation(unknown_field_errors("", unknown)));
         }
         Ok(Self {
             value,
@@ -96,6 +91,16 @@ fn body_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError 
 
     let message = inner.to_string();
 
+    // Tagged enums (a price modifier, a tax amount) deny unknown fields
+    // themselves, since serde_ignored cannot see inside them.
+    if let Some(name) = unknown_field_name(&message) {
+        let field = if path == "." {
+            name.to_string()
+        } else {
+            format!("{path}.{name}")
+        };
+        return ApiError::Validation(unknown_field_errors("", vec![field]));
+    }
     let missing = message
         .strip_prefix("missing field `")
         .and_then(|rest| rest.split('`').next());
@@ -108,6 +113,49 @@ fn body_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError 
         None => (path, "invalid_value"),
     };
     ApiError::Validation(vec![taquilla_domain::FieldError::new(field, rule)])
+}
+
+/// The most unknown fields one error lists, and the longest name it repeats,
+/// so a body of many or long made-up keys gets a small error.
+const MAX_UNKNOWN_FIELDS: usize = 10;
+const MAX_FIELD_NAME_CHARS: usize = 100;
+
+/// Returns the validation errors for fields the request type does not have,
+/// each named after `prefix`.
+pub fn unknown_field_errors(prefix: &str, fields: Vec<String>) -> Vec<taquilla_domain::FieldError> {
+    fields
+        .into_iter()
+        .take(MAX_UNKNOWN_FIELDS)
+        .map(|field| {
+            let field = match field.char_indices().nth(MAX_FIELD_NAME_CHARS) {
+                Some((end, _)) => format!("{}…", &field[..end]),
+                None => field,
+            };
+            let field = match (prefix, field.starts_with('[')) {
+                ("", _) => field,
+                (prefix, true) => format!("{prefix}{field}"),
+                (prefix, false) => format!("{prefix}.{field}"),
+            };
+            taquilla_domain::FieldError::new(field, "unknown_field")
+        })
+        .collect()
+}
+
+/// Deserializes a JSON value, listing the fields `T` does not have instead
+/// of dropping them (named as `unknown_field_errors` names them).
+pub fn from_value_listing_unknown<T: DeserializeOwned>(
+    value: &serde_json::Value,
+) -> Result<(T, Vec<String>), serde_json::Error> {
+    let mut unknown = Vec::new();
+    let parsed = serde_ignored::deserialize(value, |path| unknown.push(field_path(&path)))?;
+    Ok((parsed, unknown))
+}
+
+/// Returns the field named by serde's `unknown field` message.
+pub fn unknown_field_name(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next())
 }
 
 /// Writes an ignored field's path as the validation errors name fields:

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::{ApiJson, ApiQuery, IdPath, PageQuery};
+use crate::http::extract::{self, ApiJson, ApiQuery, IdPath, PageQuery};
 use crate::http::sales::{
     CreateHold, CreatePayment, prepare_sale_tickets, validate_hold, validate_payments,
 };
@@ -207,6 +207,9 @@ pub const SERVER_REASONS: &[&str] = &[
 /// Names the field of an item that does not parse, where serde's message names it.
 fn parse_error(index: usize, error: &serde_json::Error) -> FieldError {
     let message = error.to_string();
+    if let Some(field) = extract::unknown_field_name(&message) {
+        return FieldError::new(format!("sales[{index}].{field}"), "unknown_field");
+    }
     match message
         .strip_prefix("missing field `")
         .and_then(|rest| rest.split('`').next())
@@ -237,10 +240,17 @@ fn parse_item(
     secret: &[u8],
     tenant_id: Uuid,
 ) -> Result<OfflineSale, Vec<FieldError>> {
-    let item: OfflineSaleItem = serde_json::from_value(raw.clone()).map_err(|error| {
-        tracing::debug!(%error, index, "offline sale item does not parse");
-        vec![parse_error(index, &error)]
-    })?;
+    let (item, unknown): (OfflineSaleItem, _) =
+        extract::from_value_listing_unknown(raw).map_err(|error| {
+            tracing::debug!(%error, index, "offline sale item does not parse");
+            vec![parse_error(index, &error)]
+        })?;
+    if !unknown.is_empty() {
+        return Err(extract::unknown_field_errors(
+            &format!("sales[{index}]"),
+            unknown,
+        ));
+    }
     // The hash covers the parsed item, so the same sale sent again with its
     // keys in another order or its time in another offset is a replay.
     let canonical = serde_json::to_string(&item).map_err(|error| {

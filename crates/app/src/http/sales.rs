@@ -413,6 +413,28 @@ pub(crate) fn validate_payment(request: CreatePayment) -> ApiResult<ValidPayment
         }
         _ => errors.push(FieldError::new("method", "invalid_value")),
     }
+    // A detail the method does not record is refused rather than dropped.
+    // Blank counts as absent, as forms send it.
+    let filled =
+        |value: &Option<String>| value.as_deref().is_some_and(|text| !text.trim().is_empty());
+    for (field, value, methods) in [
+        (
+            "reference",
+            &request.reference,
+            &["card", "transfer", "pago_movil"][..],
+        ),
+        (
+            "bank_code",
+            &request.bank_code,
+            &["transfer", "pago_movil"][..],
+        ),
+        ("phone", &request.phone, &["pago_movil"][..]),
+        ("document", &request.document, &["pago_movil"][..]),
+    ] {
+        if filled(value) && !methods.contains(&method.as_str()) {
+            errors.push(FieldError::new(field, "not_allowed_for_method"));
+        }
+    }
     validate::finish(errors)?;
 
     Ok(ValidPayment {

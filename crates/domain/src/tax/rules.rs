@@ -28,7 +28,7 @@ pub enum TaxCategory {
 
 /// Amount of a tax rule: a percentage of the subject lines or a fixed USD sum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TaxKind {
     /// Percentage of the subject lines' totals, in basis points (1_600 is 16 %).
     Percentage { basis_points: i64 },

@@ -403,6 +403,24 @@ async fn sync_keeps_order_and_rejects_misuse(backend: Backend) {
     )
     .await;
     assert_eq!(falling.status, 422);
+    // A field no sale has is refused, not dropped, at any depth.
+    let mut courtesy = sale_item(1, now, &shop, seats[1], total);
+    courtesy["courtesy"] = json!(true);
+    courtesy["payments"][0]["tip_cents"] = json!(50);
+    let made_up = sync(&app, cashier, block_id, vec![courtesy]).await;
+    assert_error(&made_up, 422, "validation_failed");
+    let fields: Vec<&str> = made_up.body["error"]["details"]["errors"]
+        .as_array()
+        .expect("details.errors")
+        .iter()
+        .map(|error| error["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        ["sales[0].courtesy", "sales[0].payments[0].tip_cents"],
+        "{}",
+        made_up.text
+    );
     let outside = sync(
         &app,
         cashier,

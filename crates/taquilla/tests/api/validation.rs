@@ -213,6 +213,31 @@ async fn malformed_input_rejected(backend: Backend) {
             "unknown_field",
         ),
         Case::field(
+            "bank reference on a cash payment",
+            &payments,
+            json!({ "method": "cash", "currency": "USD", "amount_cents": 1_160, "reference": "R1" }),
+            "reference",
+            "not_allowed_for_method",
+        ),
+        Case::field(
+            "payer's phone on a card payment",
+            &payments,
+            json!({ "method": "card", "currency": "VES", "amount_cents": 100, "reference": "T-1", "phone": "0414-1234567" }),
+            "phone",
+            "not_allowed_for_method",
+        ),
+        Case::field(
+            "unknown field of a price modifier",
+            &format!("/api/v1/events/{}/discount-codes", shop.event_id),
+            json!({
+                "code": "TYPO-50",
+                "modifier": { "kind": "percent", "basis_point": -5_000, "basis_points": -100 },
+                "max_uses": 5
+            }),
+            "modifier.basis_point",
+            "unknown_field",
+        ),
+        Case::field(
             "hold without quantity",
             "/api/v1/holds",
             json!({ "zone_id": zone_id }),
@@ -488,6 +513,33 @@ async fn malformed_input_rejected(backend: Backend) {
             );
         }
     }
+
+    // Many or long made-up keys get a short answer: ten fields at most, each
+    // name cut at 100 characters.
+    let mut body = json!({ "zone_id": zone_id, "quantity": 1 });
+    for index in 0..20 {
+        body[format!("extra_{index}")] = json!(index);
+    }
+    body["k".repeat(300)] = json!(true);
+    let flooded = app
+        .post("/api/v1/holds")
+        .token(cashier)
+        .idempotency_key(&Uuid::new_v4().to_string())
+        .json(body)
+        .send()
+        .await;
+    assert_error(&flooded, 422, "validation_failed");
+    let errors = flooded.body["error"]["details"]["errors"]
+        .as_array()
+        .expect("details.errors");
+    assert_eq!(errors.len(), 10, "{}", flooded.text);
+    assert!(
+        errors.iter().all(|error| error["rule"] == "unknown_field"
+            && error["field"].as_str().unwrap().chars().count() <= 101),
+        "{}",
+        flooded.text
+    );
+    assert!(flooded.text.len() < 8_000, "{} bytes", flooded.text.len());
 
     // Nothing was written by the rejected requests.
     let customers_after = app
