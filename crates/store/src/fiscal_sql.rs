@@ -476,7 +476,7 @@ async fn record_document_in_open_day(
 ) -> StoreResult<DocumentSummary> {
     let (content_text, payload) = document_texts(&document, draft);
     let payload = payload.to_string();
-    let recorded: Option<String> = sqlx::query_scalar(
+    let query = sqlx::query(
         "WITH open_day AS (SELECT 1 AS open WHERE NOT EXISTS (SELECT 1 FROM cashier_days \
          WHERE tenant_id = $1 AND cashier_id = $13 AND fiscal_day = $15 AND closed_at IS NOT NULL)), \
          document AS (INSERT INTO fiscal_documents (tenant_id, id, series_id, kind, number, control_number, order_id, \
@@ -489,29 +489,16 @@ async fn record_document_in_open_day(
          encode(sha256(convert_to('taquilla-audit-v1' || chr(10) || previous.hash || chr(10) || $16::text \
          || chr(10) || $18 || chr(10) || document.id::text || chr(10) || $19, 'UTF8')), 'hex'), $20 \
          FROM document, previous RETURNING hash",
-    )
-    .bind(tenant_id)
-    .bind(document.id)
-    .bind(document.series.id)
-    .bind(draft.kind)
-    .bind(document.number)
-    .bind(&document.control_number)
-    .bind(draft.order_id)
-    .bind(draft.references_document_id)
-    .bind(document.issued_at)
-    .bind(draft.total_usd_cents)
-    .bind(draft.total_bs_cents)
-    .bind(&content_text)
-    .bind(draft.issued_by)
-    .bind(&document.verification_url)
-    .bind(caracas_date(now))
-    .bind(sequence)
-    .bind(GENESIS_HASH)
-    .bind(audit_kind(draft.kind))
-    .bind(&payload)
-    .bind(now)
-    .fetch_optional(&mut *conn)
-    .await?;
+    );
+    let recorded = bind_document(query, tenant_id, &document, draft, &content_text)
+        .bind(caracas_date(now))
+        .bind(sequence)
+        .bind(GENESIS_HASH)
+        .bind(audit_kind(draft.kind))
+        .bind(&payload)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await?;
     if recorded.is_none() {
         return Err(day_closed_error(now));
     }
@@ -538,27 +525,14 @@ pub(super) async fn record_document(
     now: DateTime<Utc>,
 ) -> StoreResult<DocumentSummary> {
     let (content_text, payload) = document_texts(&document, draft);
-    sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO fiscal_documents (tenant_id, id, series_id, kind, number, control_number, order_id, \
          references_document_id, issued_at, total_usd_cents, total_bs_cents, content, issued_by, verification_url) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-    )
-    .bind(tenant_id)
-    .bind(document.id)
-    .bind(document.series.id)
-    .bind(draft.kind)
-    .bind(document.number)
-    .bind(&document.control_number)
-    .bind(draft.order_id)
-    .bind(draft.references_document_id)
-    .bind(document.issued_at)
-    .bind(draft.total_usd_cents)
-    .bind(draft.total_bs_cents)
-    .bind(&content_text)
-    .bind(draft.issued_by)
-    .bind(&document.verification_url)
-    .execute(&mut *conn)
-    .await?;
+    );
+    bind_document(query, tenant_id, &document, draft, &content_text)
+        .execute(&mut *conn)
+        .await?;
     link_document(conn, tenant_id, &document, draft).await?;
     append_audit(
         conn,
@@ -584,6 +558,32 @@ impl RecordedDocument<'_> {
             issued_at: self.issued_at,
         }
     }
+}
+
+/// Binds a document's columns as $1 to $14, in the order of the
+/// `fiscal_documents` inserts above.
+fn bind_document<'q>(
+    query: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>,
+    tenant_id: Uuid,
+    document: &RecordedDocument<'_>,
+    draft: &DocumentDraft,
+    content_text: &str,
+) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments> {
+    query
+        .bind(tenant_id)
+        .bind(document.id)
+        .bind(document.series.id)
+        .bind(draft.kind)
+        .bind(document.number)
+        .bind(&document.control_number)
+        .bind(draft.order_id)
+        .bind(draft.references_document_id)
+        .bind(document.issued_at)
+        .bind(draft.total_usd_cents)
+        .bind(draft.total_bs_cents)
+        .bind(content_text)
+        .bind(draft.issued_by)
+        .bind(&document.verification_url)
 }
 
 /// Returns a numbered document's stored content and its audit payload.

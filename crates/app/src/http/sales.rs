@@ -431,7 +431,8 @@ pub(crate) fn validate_payment(request: CreatePayment) -> ApiResult<ValidPayment
         ("phone", &request.phone, &["pago_movil"][..]),
         ("document", &request.document, &["pago_movil"][..]),
     ] {
-        if filled(value) && !methods.contains(&method.as_str()) {
+        let known = ["cash", "card", "transfer", "pago_movil"].contains(&method.as_str());
+        if known && filled(value) && !methods.contains(&method.as_str()) {
             errors.push(FieldError::new(field, "not_allowed_for_method"));
         }
     }
