@@ -151,6 +151,25 @@ fn adapter_config(
         errors.push(FieldError::new("adapter_config", "must_be_object"));
         return config;
     }
+    // A misspelt setting is refused, not left for its default to replace.
+    let known: &[&str] = match adapter {
+        "digital_printer" => &["base_url", "api_token", "timeout_ms"],
+        "fiscal_printer" => &["driver"],
+        _ => &[],
+    };
+    if !known.is_empty()
+        && let Some(object) = config.as_object()
+    {
+        let unknown: Vec<String> = object
+            .keys()
+            .filter(|key| !known.contains(&key.as_str()))
+            .cloned()
+            .collect();
+        errors.extend(crate::http::extract::unknown_field_errors(
+            "adapter_config",
+            unknown,
+        ));
+    }
     match adapter {
         "digital_printer" => {
             let url = config["base_url"].as_str().unwrap_or_default();

@@ -477,6 +477,18 @@ async fn series_validation_and_access(backend: Backend) {
             "adapter_config",
             "not_used_by_adapter",
         ),
+        (
+            json!({ "code": "D5", "kind": "invoice", "adapter": "digital_printer",
+                    "adapter_config": { "base_url": "http://127.0.0.1:9", "api_token": "t", "timeout": 500 } }),
+            "adapter_config.timeout",
+            "unknown_field",
+        ),
+        (
+            json!({ "code": "D6", "kind": "invoice", "adapter": "fiscal_printer",
+                    "adapter_config": { "driver": "simulated", "port": "/dev/ttyS0" } }),
+            "adapter_config.port",
+            "unknown_field",
+        ),
     ] {
         let refused = app
             .post("/api/v1/fiscal/series")
