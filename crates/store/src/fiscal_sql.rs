@@ -404,11 +404,9 @@ pub(super) async fn issue_document(
         return Ok(Issuance::Queued);
     }
 
-    // Series row first, then the tenant row (control number and audit chain).
-    // On PostgreSQL one statement takes both: the series update runs first
-    // and its RETURNING reads the tenant update of the WITH clause. Rows an
-    // UPDATE waited for are read as committed after the wait, so the counters
-    // are current.
+    // Series row first, then the tenant row. On PostgreSQL one statement locks
+    // both, in that order, because RETURNING runs the WITH clause's update.
+    // An UPDATE that waited for a row reads it as committed after the wait.
     let (number, prefix, control_sequence, sequence): (i64, i64, i64, i64) = if ONE_STATEMENT_ISSUE
     {
         sqlx::query_as(
@@ -460,12 +458,11 @@ pub(super) async fn issue_document(
     Ok(Issuance::Issued(summary))
 }
 
-/// Like `check_day_open` followed by `record_document`, in one statement,
-/// for PostgreSQL. The document and its audit entry are written only if the
-/// issuer's day is open, and PostgreSQL computes the entry's hash as
-/// `audit_hash` does (`fiscal verify` checks it with `audit_hash`). The
-/// statement starts after the caller locked the tenant row, so it reads a Z
-/// report or an audit entry committed while the caller waited for the lock.
+/// Records a document and its audit entry in one statement on PostgreSQL,
+/// only if the issuer's day is open (`check_day_open` then `record_document`).
+/// PostgreSQL computes the entry's hash by the formula of `audit_hash`, which
+/// `fiscal verify` checks. The statement starts after the caller locked the
+/// tenant row, so it reads a Z report or audit entry committed during the wait.
 async fn record_document_in_open_day(
     conn: &mut Conn,
     tenant_id: Uuid,

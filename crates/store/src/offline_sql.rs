@@ -454,7 +454,7 @@ impl Backend {
                 "series_not_offline",
             )));
         }
-        // Checked first without a lock, to refuse early.
+        // Checked first without a lock, to reject early.
         if day_closed(tx.conn(), tenant_id, cashier_id, now).await? {
             return Err(day_closed_error(now));
         }

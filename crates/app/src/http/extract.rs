@@ -115,8 +115,8 @@ fn body_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError 
     ApiError::Validation(vec![taquilla_domain::FieldError::new(field, rule)])
 }
 
-/// The most unknown fields one error lists, and the longest name it repeats,
-/// so a body of many or long made-up keys gets a small error.
+/// Maximum number of unknown fields one error lists, and maximum length of
+/// each name, so a body of many or long made-up keys gets a small error.
 const MAX_UNKNOWN_FIELDS: usize = 10;
 const MAX_FIELD_NAME_CHARS: usize = 100;
 

@@ -151,7 +151,7 @@ fn adapter_config(
         errors.push(FieldError::new("adapter_config", "must_be_object"));
         return config;
     }
-    // A misspelt setting is refused, not left for its default to replace.
+    // A misspelt setting is rejected, so its default does not silently apply.
     let known: &[&str] = match adapter {
         "digital_printer" => &["base_url", "api_token", "timeout_ms"],
         "fiscal_printer" => &["driver"],

@@ -413,7 +413,7 @@ pub(crate) fn validate_payment(request: CreatePayment) -> ApiResult<ValidPayment
         }
         _ => errors.push(FieldError::new("method", "invalid_value")),
     }
-    // A detail the method does not record is refused rather than dropped.
+    // A detail the method does not record is rejected rather than dropped.
     // Blank counts as absent, as forms send it.
     let filled =
         |value: &Option<String>| value.as_deref().is_some_and(|text| !text.trim().is_empty());

@@ -403,7 +403,7 @@ async fn sync_keeps_order_and_rejects_misuse(backend: Backend) {
     )
     .await;
     assert_eq!(falling.status, 422);
-    // A field no sale has is refused, not dropped, at any depth.
+    // A field no sale has is rejected, not dropped, at any depth.
     let mut courtesy = sale_item(1, now, &shop, seats[1], total);
     courtesy["courtesy"] = json!(true);
     courtesy["payments"][0]["tip_cents"] = json!(50);
@@ -671,9 +671,9 @@ async fn concurrent_syncs_of_one_number(backend: Backend) {
     app.teardown().await;
 }
 
-/// A cashier's Z report and a new offline block sent at the same moment:
-/// one of them wins. Either the Z closes the day and the block is refused,
-/// or the block opens and the Z waits for it to be synced.
+/// Checks that of a Z report and a new offline block sent at the same moment,
+/// exactly one succeeds: the Z closes the day and the block is rejected, or
+/// the block opens and the Z is rejected until the block is synced.
 async fn z_report_races_block(backend: Backend) {
     let app = spawn_app(backend).await;
     let shop = numbered_shop(&app, "cierre-bloque").await;
@@ -698,7 +698,10 @@ async fn z_report_races_block(backend: Backend) {
         match (z.status.as_u16(), block.status.as_u16()) {
             (201, _) => assert_error(&block, 409, "fiscal_day_closed"),
             (_, 201) => assert_error(&z, 409, "offline_block_open"),
-            _ => panic!("neither won: {} / {}", z.text, block.text),
+            _ => panic!(
+                "neither the Z report nor the block succeeded: {} / {}",
+                z.text, block.text
+            ),
         }
     }
     verify_ok(&app, admin).await;

@@ -514,7 +514,7 @@ async fn malformed_input_rejected(backend: Backend) {
         }
     }
 
-    // Many or long made-up keys get a short answer: ten fields at most, each
+    // Many or long made-up keys get a short error: at most ten fields, each
     // name cut at 100 characters.
     let mut body = json!({ "zone_id": zone_id, "quantity": 1 });
     for index in 0..20 {
