@@ -726,7 +726,7 @@ pub struct PriceStage {
     pub starts_at: Option<DateTime<Utc>>,
     pub ends_at: Option<DateTime<Utc>>,
     pub quantity_limit: Option<i64>,
-    /// Units priced at this stage on pending and paid orders (stages with a limit).
+    /// Units priced at this stage on pending and paid orders.
     pub units_sold: i64,
     /// Units left before the quantity limit.
     pub units_left: Option<i64>,

@@ -96,6 +96,54 @@ pub(super) async fn event_stages(
         .await?)
 }
 
+/// Returns the units priced at a stage on pending and paid orders.
+async fn units_at_stage(conn: &mut Conn, tenant_id: Uuid, stage_id: Uuid) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(l.quantity), 0) AS BIGINT) FROM order_lines l \
+         JOIN orders o ON o.tenant_id = l.tenant_id AND o.id = l.order_id \
+         WHERE l.tenant_id = $1 AND l.stage_id = $2 AND o.status IN ('pending', 'paid')",
+    )
+    .bind(tenant_id)
+    .bind(stage_id)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Fills in `units_sold` of the stages without a quantity limit, summed from
+/// the order lines. Sales do not count units on such a stage's row, so that
+/// they do not wait for each other on it.
+pub(super) async fn count_unlimited_stage_units(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    event_id: Uuid,
+    stages: &mut [StageRecord],
+) -> StoreResult<()> {
+    if stages.iter().all(|stage| stage.quantity_limit.is_some()) {
+        return Ok(());
+    }
+    let counts: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT l.stage_id, CAST(COALESCE(SUM(l.quantity), 0) AS BIGINT) FROM order_lines l \
+         JOIN orders o ON o.tenant_id = l.tenant_id AND o.id = l.order_id \
+         WHERE l.tenant_id = $1 AND o.status IN ('pending', 'paid') AND l.stage_id IN \
+         (SELECT id FROM price_stages WHERE tenant_id = $1 AND event_id = $2 AND quantity_limit IS NULL) \
+         GROUP BY l.stage_id",
+    )
+    .bind(tenant_id)
+    .bind(event_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for stage in stages
+        .iter_mut()
+        .filter(|stage| stage.quantity_limit.is_none())
+    {
+        stage.units_sold = counts
+            .iter()
+            .find(|(id, _)| *id == stage.id)
+            .map_or(0, |(_, units)| *units);
+    }
+    Ok(())
+}
+
 /// Returns the stages that price `zone_id`, as indexes into `stages`, with the
 /// selection among them: the zone's own stages when they select one, else the
 /// event-wide stages.
@@ -232,15 +280,7 @@ pub(super) async fn end_passed_stages(
         let units_sold = if stage.quantity_limit.is_some() {
             counted
         } else {
-            sqlx::query_scalar(
-                "SELECT CAST(COALESCE(SUM(l.quantity), 0) AS BIGINT) FROM order_lines l \
-                 JOIN orders o ON o.tenant_id = l.tenant_id AND o.id = l.order_id \
-                 WHERE l.tenant_id = $1 AND l.stage_id = $2 AND o.status IN ('pending', 'paid')",
-            )
-            .bind(tenant_id)
-            .bind(stage.id)
-            .fetch_one(&mut *conn)
-            .await?
+            units_at_stage(conn, tenant_id, stage.id).await?
         };
         transitions.push(
             insert_transition(conn, tenant_id, stage, "date_expired", units_sold, ends_at).await?,
@@ -1010,15 +1050,7 @@ impl Backend {
         let units_sold = if stage.quantity_limit.is_some() {
             counted
         } else {
-            sqlx::query_scalar(
-                "SELECT CAST(COALESCE(SUM(l.quantity), 0) AS BIGINT) FROM order_lines l \
-                 JOIN orders o ON o.tenant_id = l.tenant_id AND o.id = l.order_id \
-                 WHERE l.tenant_id = $1 AND l.stage_id = $2 AND o.status IN ('pending', 'paid')",
-            )
-            .bind(tenant_id)
-            .bind(stage_id)
-            .fetch_one(tx.conn())
-            .await?
+            units_at_stage(tx.conn(), tenant_id, stage_id).await?
         };
         let transition = insert_transition(
             tx.conn(),
@@ -1100,7 +1132,8 @@ impl Backend {
         let now = self.clock.now();
         // A stage's status depends on every stage of its scope, so all the
         // event's stages are read and the page is cut from them.
-        let stages = event_stages(&mut conn, tenant_id, event_id).await?;
+        let mut stages = event_stages(&mut conn, tenant_id, event_id).await?;
+        count_unlimited_stage_units(&mut conn, tenant_id, event_id, &mut stages).await?;
 
         let first = match page.after {
             None => 0,
@@ -1133,7 +1166,8 @@ impl Backend {
         if zones.is_empty() {
             require_event(&mut conn, tenant_id, event_id).await?;
         }
-        let stages = event_stages(&mut conn, tenant_id, event_id).await?;
+        let mut stages = event_stages(&mut conn, tenant_id, event_id).await?;
+        count_unlimited_stage_units(&mut conn, tenant_id, event_id, &mut stages).await?;
         Ok(zones
             .into_iter()
             .map(|(zone_id, zone_name, base_price_usd_cents)| {

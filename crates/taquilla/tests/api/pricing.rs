@@ -1583,6 +1583,27 @@ async fn stage_ended_by_hand(backend: Backend) {
     assert_eq!(availability.body["price_usd_cents"], 2_500);
     assert_eq!(availability.body["stage"]["name"], "General");
 
+    // General has no quantity limit: its units are counted from the orders.
+    order_units(&app, &shop, cashier, 3).await;
+    let stages = app
+        .get(&format!("/api/v1/events/{}/stages", shop.event_id))
+        .token(admin)
+        .send()
+        .await;
+    assert_status(&stages, 200);
+    assert_eq!(stages.body["items"][0]["name"], "Error");
+    assert_eq!(stages.body["items"][0]["units_sold"], 0);
+    assert_eq!(stages.body["items"][1]["name"], "General");
+    assert_eq!(stages.body["items"][1]["units_sold"], 3);
+    assert_eq!(stages.body["items"][1]["units_left"], Value::Null);
+    let current = app
+        .get(&format!("/api/v1/events/{}/stages/current", shop.event_id))
+        .token(admin)
+        .send()
+        .await;
+    assert_status(&current, 200);
+    assert_eq!(current.body[0]["current"]["units_sold"], 3);
+
     let again = app.post(&path).token(admin).send().await;
     assert_error(&again, 409, "stage_ended");
     let other = app.setup_tenant("ajena", "J-00124134-5").await;
