@@ -858,6 +858,35 @@ impl Store for MeteredStore {
         .await
     }
 
+    async fn get_fiscal_series(
+        &self,
+        tenant_id: Uuid,
+        series_id: Uuid,
+    ) -> StoreResult<FiscalSeries> {
+        self.observe(
+            "get_fiscal_series",
+            "fiscal_series",
+            self.inner.get_fiscal_series(tenant_id, series_id),
+        )
+        .await
+    }
+
+    async fn update_series_settings(
+        &self,
+        tenant_id: Uuid,
+        series_id: Uuid,
+        adapter_config: serde_json::Value,
+        changed_by: Uuid,
+    ) -> StoreResult<FiscalSeries> {
+        self.observe(
+            "update_series_settings",
+            "fiscal_series",
+            self.inner
+                .update_series_settings(tenant_id, series_id, adapter_config, changed_by),
+        )
+        .await
+    }
+
     async fn claim_fiscal_issues(
         &self,
         limit: i64,

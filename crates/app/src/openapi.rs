@@ -54,7 +54,7 @@ impl Modify for BearerAuth {
         sales::quick_sale, sales::create_order, sales::get_order, sales::cancel_order, sales::add_payment, sales::void_order,
         gate::list_tickets, gate::validate_ticket, gate::public_key,
         fiscal::list_documents, fiscal::get_document, fiscal::list_banks,
-        fiscal::create_series, fiscal::list_series, fiscal::list_issue_queue, fiscal::retry_issue, fiscal::reassign_issue,
+        fiscal::create_series, fiscal::list_series, fiscal::get_series, fiscal::update_series, fiscal::list_issue_queue, fiscal::retry_issue, fiscal::reassign_issue,
         fiscal::x_report, fiscal::close_day, fiscal::list_z_reports, fiscal::get_z_report,
         fiscal::daily_summary, fiscal::verify,
         offline::create_block, offline::list_blocks, offline::get_block, offline::sync_block, offline::close_block,

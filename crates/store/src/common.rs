@@ -4293,6 +4293,32 @@ impl Store for Backend {
         self.list_fiscal_series_impl(tenant_id, page).await
     }
 
+    async fn get_fiscal_series(
+        &self,
+        tenant_id: Uuid,
+        series_id: Uuid,
+    ) -> StoreResult<FiscalSeries> {
+        self.get_fiscal_series_impl(tenant_id, series_id).await
+    }
+
+    async fn update_series_settings(
+        &self,
+        tenant_id: Uuid,
+        series_id: Uuid,
+        adapter_config: serde_json::Value,
+        changed_by: Uuid,
+    ) -> StoreResult<FiscalSeries> {
+        with_retry!(
+            self.update_series_settings_impl(
+                tenant_id,
+                series_id,
+                adapter_config.clone(),
+                changed_by
+            )
+            .await
+        )
+    }
+
     async fn claim_fiscal_issues(
         &self,
         limit: i64,

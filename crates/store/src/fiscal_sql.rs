@@ -133,6 +133,37 @@ impl SeriesRecord {
     }
 }
 
+/// Returns a series as the API shows it: with the code of its credit-note
+/// series and the documents it has issued.
+async fn series_view(
+    conn: &mut Conn,
+    tenant_id: Uuid,
+    record: &SeriesRecord,
+) -> StoreResult<FiscalSeries> {
+    let credit_note_series = match record.credit_note_series_id {
+        Some(id) => {
+            sqlx::query_scalar(crate::list_sql::FISCAL_SERIES_CODE)
+                .bind(tenant_id)
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        None => None,
+    };
+    // Counted as the metrics exporter counts them, because an offline
+    // series' counter also covers block numbers that became no document.
+    let documents_issued: i64 = if record.adapter == "offline" {
+        sqlx::query_scalar(crate::list_sql::FISCAL_SERIES_DOCUMENT_COUNT)
+            .bind(tenant_id)
+            .bind(record.id)
+            .fetch_one(&mut *conn)
+            .await?
+    } else {
+        record.next_number - 1
+    };
+    Ok(record.view(credit_note_series, documents_issued))
+}
+
 /// Returns a series by id.
 pub(super) async fn series_by_id(
     conn: &mut Conn,
@@ -1405,46 +1436,91 @@ impl Backend {
         let records: Vec<SeriesRecord> = query.bind(page.limit + 1).fetch_all(&mut *conn).await?;
         let records = page_of(records, page, |record| record.id);
 
-        let mut codes: HashMap<Uuid, String> = records
-            .items
-            .iter()
-            .map(|record| (record.id, record.code.clone()))
-            .collect();
         let mut items = Vec::with_capacity(records.items.len());
         for record in &records.items {
-            let credit_note_series = match record.credit_note_series_id {
-                Some(id) if !codes.contains_key(&id) => {
-                    let code: Option<String> =
-                        sqlx::query_scalar(crate::list_sql::FISCAL_SERIES_CODE)
-                            .bind(tenant_id)
-                            .bind(id)
-                            .fetch_optional(&mut *conn)
-                            .await?;
-                    if let Some(code) = &code {
-                        codes.insert(id, code.clone());
-                    }
-                    code
-                }
-                Some(id) => codes.get(&id).cloned(),
-                None => None,
-            };
-            // Counted as the metrics exporter counts them, because an offline
-            // series' counter also covers block numbers that became no document.
-            let documents_issued: i64 = if record.adapter == "offline" {
-                sqlx::query_scalar(crate::list_sql::FISCAL_SERIES_DOCUMENT_COUNT)
-                    .bind(tenant_id)
-                    .bind(record.id)
-                    .fetch_one(&mut *conn)
-                    .await?
-            } else {
-                record.next_number - 1
-            };
-            items.push(record.view(credit_note_series, documents_issued));
+            items.push(series_view(&mut conn, tenant_id, record).await?);
         }
         Ok(Page {
             items,
             next_cursor: records.next_cursor,
         })
+    }
+
+    pub(super) async fn get_fiscal_series_impl(
+        &self,
+        tenant_id: Uuid,
+        series_id: Uuid,
+    ) -> StoreResult<FiscalSeries> {
+        let mut conn = self.read_pool().acquire().await?;
+        let record = series_by_id(&mut conn, tenant_id, series_id).await?;
+        series_view(&mut conn, tenant_id, &record).await
+    }
+
+    pub(super) async fn update_series_settings_impl(
+        &self,
+        tenant_id: Uuid,
+        series_id: Uuid,
+        adapter_config: serde_json::Value,
+        changed_by: Uuid,
+    ) -> StoreResult<FiscalSeries> {
+        let mut tx = self.begin_write().await?;
+        let now = self.clock.now();
+        let record = series_by_id(tx.conn(), tenant_id, series_id).await?;
+        // Internal and offline series number documents themselves; they have no settings.
+        if matches!(record.adapter.as_str(), "internal" | "offline") {
+            return Err(StoreError::Invalid(taquilla_domain::FieldError::new(
+                "adapter_config",
+                "not_used_by_adapter",
+            )));
+        }
+
+        sqlx::query(
+            "UPDATE fiscal_series SET adapter_config = $3 WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(series_id)
+        .bind(adapter_config.to_string())
+        .execute(tx.conn())
+        .await?;
+
+        // Documents waiting out a backoff are tried with the new settings now.
+        let waiting = sqlx::query(
+            "UPDATE fiscal_issue_queue SET next_attempt_at = $3 \
+             WHERE tenant_id = $1 AND series_id = $2 AND status = 'pending' AND next_attempt_at > $3",
+        )
+        .bind(tenant_id)
+        .bind(series_id)
+        .bind(now)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+
+        // The audit entry names the settings, never their values: one is a token.
+        let mut settings: Vec<&String> = adapter_config
+            .as_object()
+            .map(|object| object.keys().collect())
+            .unwrap_or_default();
+        settings.sort();
+        append_audit(
+            tx.conn(),
+            tenant_id,
+            None,
+            "series_settings_changed",
+            series_id,
+            &json!({
+                "series_id": series_id,
+                "code": record.code,
+                "adapter": record.adapter,
+                "settings": settings,
+                "documents_due_now": waiting,
+                "changed_by": changed_by,
+            }),
+            now,
+        )
+        .await?;
+        let view = series_view(tx.conn(), tenant_id, &record).await?;
+        tx.commit().await?;
+        Ok(view)
     }
 
     pub(super) async fn claim_fiscal_issues_impl(

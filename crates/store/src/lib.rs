@@ -435,6 +435,21 @@ pub trait Store: Send + Sync {
         tenant_id: Uuid,
         page: PageRequest,
     ) -> StoreResult<Page<FiscalSeries>>;
+    async fn get_fiscal_series(
+        &self,
+        tenant_id: Uuid,
+        series_id: Uuid,
+    ) -> StoreResult<FiscalSeries>;
+    /// Replaces the adapter settings of a digital-printer or fiscal-printer
+    /// series (a moved URL, a rotated token), records who changed which
+    /// settings in the audit chain, and makes its waiting documents due now.
+    async fn update_series_settings(
+        &self,
+        tenant_id: Uuid,
+        series_id: Uuid,
+        adapter_config: serde_json::Value,
+        changed_by: Uuid,
+    ) -> StoreResult<FiscalSeries>;
     /// Claims up to `limit` due documents for their external adapters,
     /// leasing each for `lease` so no other worker takes it meanwhile.
     async fn claim_fiscal_issues(

@@ -285,6 +285,69 @@ pub async fn create_series(
     Ok((StatusCode::CREATED, Json(series)))
 }
 
+#[derive(Deserialize, ToSchema)]
+pub struct UpdateSeriesSettings {
+    /// The adapter's settings, whole: they replace the stored ones, so send
+    /// every setting the adapter needs (for a digital printer, `base_url` and
+    /// `api_token`, which is never shown back).
+    #[schema(value_type = Object)]
+    pub adapter_config: serde_json::Value,
+}
+
+/// Returns one series with the documents it has issued.
+#[utoipa::path(get, path = "/api/v1/fiscal/series/{id}", tag = "fiscal", params(("id" = Uuid, Path)),
+    responses((status = 200, body = FiscalSeries), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn get_series(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<FiscalSeries>> {
+    principal.require(&[Role::TenantAdmin, Role::Cashier])?;
+    Ok(Json(
+        state
+            .store
+            .get_fiscal_series(principal.tenant()?, id)
+            .await?,
+    ))
+}
+
+/// Replaces the settings of a digital-printer or fiscal-printer series: the
+/// provider moved, or its API token was rotated. Documents waiting for the
+/// series are tried with the new settings at once, so a cashier whose Z
+/// report waits on them can close the day once they are issued. The audit
+/// chain records who changed which settings, without their values.
+#[utoipa::path(patch, path = "/api/v1/fiscal/series/{id}", tag = "fiscal", params(("id" = Uuid, Path)),
+    request_body = UpdateSeriesSettings,
+    responses((status = 200, body = FiscalSeries), (status = 404), (status = 422, description = "adapter_config: not_used_by_adapter for internal and offline series, or the rules of series creation")),
+    security(("bearer" = [])))]
+pub async fn update_series(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+    body: ApiJson<UpdateSeriesSettings>,
+) -> ApiResult<Json<FiscalSeries>> {
+    principal.require(&[Role::TenantAdmin])?;
+    let tenant_id = principal.tenant()?;
+    // A series never changes adapter, so the settings are checked against the
+    // adapter read here; the store rejects settings for internal and offline series.
+    let series = state.store.get_fiscal_series(tenant_id, id).await?;
+    let mut errors = Vec::new();
+    let config = adapter_config(
+        &mut errors,
+        &series.adapter,
+        Some(body.value.adapter_config),
+    );
+    validate::finish(errors)?;
+    let series = state
+        .store
+        .update_series_settings(tenant_id, id, config, principal.user_id)
+        .await?;
+    tracing::info!(event = "fiscal_series_settings_changed", tenant.id = %tenant_id, series = %series.code, adapter = %series.adapter, "fiscal series settings replaced");
+    state.issuing.notify_one();
+    Ok(Json(series))
+}
+
 /// Lists a page of the tenant's series with the documents each has issued:
 /// invoice series first, then by code.
 #[utoipa::path(get, path = "/api/v1/fiscal/series", tag = "fiscal", params(PageQuery),

@@ -131,6 +131,10 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             "/fiscal/series",
             get(fiscal::list_series).post(fiscal::create_series),
         )
+        .route(
+            "/fiscal/series/{id}",
+            get(fiscal::get_series).patch(fiscal::update_series),
+        )
         .route("/fiscal/issue-queue", get(fiscal::list_issue_queue))
         .route("/fiscal/issue-queue/{id}/retry", post(fiscal::retry_issue))
         .route(

@@ -38,20 +38,27 @@ const FIRST_BACKOFF_SECONDS: i64 = 5;
 const MAX_BACKOFF_SECONDS: i64 = 600;
 
 /// Adapters built from series settings, one per tenant and series, reused
-/// across rounds (a series' settings never change once created).
+/// across rounds. Each is kept with the settings it was built from: when an
+/// operator replaces them (`PATCH /api/v1/fiscal/series/{id}`), the next
+/// document of the series builds a new one.
 #[derive(Default)]
 pub struct Adapters {
-    built: Mutex<HashMap<(Uuid, String), Arc<dyn IssuingAdapter>>>,
+    built: Mutex<HashMap<(Uuid, String), BuiltAdapter>>,
 }
+
+/// An adapter and the series settings it was built from.
+type BuiltAdapter = (serde_json::Value, Arc<dyn IssuingAdapter>);
 
 impl Adapters {
     /// Returns the adapter of a queued document's series, or why none can be built.
     fn for_issue(&self, pending: &PendingIssue) -> Result<Arc<dyn IssuingAdapter>, String> {
         let key = (pending.tenant_id, pending.series.clone());
-        if let Some(adapter) = self.built.lock().expect("adapter cache lock").get(&key) {
+        let config = &pending.adapter_config;
+        if let Some((settings, adapter)) = self.built.lock().expect("adapter cache lock").get(&key)
+            && settings == config
+        {
             return Ok(adapter.clone());
         }
-        let config = &pending.adapter_config;
         let adapter: Arc<dyn IssuingAdapter> = match pending.adapter.as_str() {
             "digital_printer" => {
                 let timeout_ms = config["timeout_ms"].as_u64().unwrap_or(DEFAULT_TIMEOUT_MS);
@@ -71,7 +78,7 @@ impl Adapters {
         self.built
             .lock()
             .expect("adapter cache lock")
-            .insert(key, adapter.clone());
+            .insert(key, (config.clone(), adapter.clone()));
         Ok(adapter)
     }
 }

@@ -18,6 +18,7 @@ backend_tests!(
     quick_sale_queues_digital_printer_invoice,
     z_report_blocks_only_that_cashier,
     series_validation_and_access,
+    new_printer_token_frees_the_z_report,
 );
 
 async fn shop(app: &TestApp, slug: &str) -> Shop {
@@ -559,4 +560,167 @@ async fn series_validation_and_access(backend: Backend) {
         .map(|series| series["code"].as_str().unwrap())
         .collect();
     assert_eq!(codes, vec!["A", "NC"]);
+}
+
+/// Reads the issue queue until its first item has failed `attempts` times,
+/// for at most 10 seconds; returns the item.
+async fn wait_for_attempts(app: &TestApp, admin: &str, attempts: i64) -> Value {
+    for _ in 0..100 {
+        let queue = app
+            .get("/api/v1/fiscal/issue-queue")
+            .token(admin)
+            .send()
+            .await;
+        assert_status(&queue, 200);
+        let item = &queue.body["items"][0];
+        if item["attempts"]
+            .as_i64()
+            .is_some_and(|done| done >= attempts)
+            && item["last_error"].is_string()
+        {
+            return item.clone();
+        }
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    panic!("the queued document never failed {attempts} times");
+}
+
+/// Rotates the provider's API token under a queued document: it fails with the
+/// old token and keeps the cashier's Z report waiting, until an admin replaces
+/// the series' settings. Then it is issued at once and the day can close.
+async fn new_printer_token_frees_the_z_report(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let provider = spawn_fake_provider().await;
+    let shop = shop(&app, "token-nuevo").await;
+    let admin = &shop.tenant.admin_token;
+    let cashier = &shop.tenant.cashier_token;
+    let created = app
+        .post("/api/v1/fiscal/series")
+        .token(admin)
+        .json(json!({
+            "code": "W1",
+            "kind": "invoice",
+            "adapter": "digital_printer",
+            "adapter_config": {
+                "base_url": provider.base_url(),
+                "api_token": "token-vencido",
+                "timeout_ms": 300,
+            },
+        }))
+        .send()
+        .await;
+    assert_status(&created, 201);
+    let series_path = format!("/api/v1/fiscal/series/{}", created.id("id"));
+
+    let paid = pay_one(&app, &shop, cashier, Some("W1")).await;
+    assert_status(&paid, 201);
+    let order_id = Uuid::parse_str(paid.body["order"]["id"].as_str().unwrap()).unwrap();
+    let item = wait_for_attempts(&app, admin, 1).await;
+    assert_eq!(
+        item["status"], "pending",
+        "a refused token is retried, not rejected"
+    );
+    assert_eq!(provider.issued_count(), 0);
+    let z = app
+        .post("/api/v1/fiscal/reports/z")
+        .token(cashier)
+        .json(json!({}))
+        .send()
+        .await;
+    assert_error(&z, 409, "documents_pending_issue");
+
+    // Who may change the settings, and which settings are accepted.
+    let good = json!({ "adapter_config": {
+        "base_url": provider.base_url(),
+        "api_token": provider.token(),
+        "timeout_ms": 300,
+    } });
+    let by_cashier = app
+        .patch(&series_path)
+        .token(cashier)
+        .json(good.clone())
+        .send()
+        .await;
+    assert_error(&by_cashier, 403, "forbidden");
+    let other = app.setup_tenant("ajena", "J-00124134-5").await;
+    let foreign = app
+        .patch(&series_path)
+        .token(&other.admin_token)
+        .json(good.clone())
+        .send()
+        .await;
+    assert_error(&foreign, 404, "not_found");
+    let misspelt = app
+        .patch(&series_path)
+        .token(admin)
+        .json(json!({ "adapter_config": { "base_url": provider.base_url(), "token": "x" } }))
+        .send()
+        .await;
+    assert_error(&misspelt, 422, "validation_failed");
+    assert!(
+        misspelt.text.contains("adapter_config.token"),
+        "{}",
+        misspelt.text
+    );
+    assert!(
+        misspelt.text.contains("adapter_config.api_token"),
+        "{}",
+        misspelt.text
+    );
+    let internal = app.get("/api/v1/fiscal/series").token(admin).send().await;
+    let internal_id = internal.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|series| series["adapter"] == "internal")
+        .map(|series| series["id"].as_str().unwrap().to_string())
+        .unwrap();
+    let not_used = app
+        .patch(&format!("/api/v1/fiscal/series/{internal_id}"))
+        .token(admin)
+        .json(json!({ "adapter_config": {} }))
+        .send()
+        .await;
+    assert_error(&not_used, 422, "validation_failed");
+    assert!(
+        not_used.text.contains("not_used_by_adapter"),
+        "{}",
+        not_used.text
+    );
+    assert_eq!(
+        provider.issued_count(),
+        0,
+        "rejected changes left the old token"
+    );
+
+    let updated = app.patch(&series_path).token(admin).json(good).send().await;
+    assert_status(&updated, 200);
+    assert_eq!(updated.body["code"], "W1");
+    assert!(
+        !updated.text.contains(&provider.token()),
+        "the token is never returned"
+    );
+    // Due at once, without waiting out the backoff.
+    let order = wait_for_fiscal_status(&app, cashier, order_id, "invoiced").await;
+    assert_eq!(order["invoice"]["series"], "W1");
+    assert_eq!(provider.issued_count(), 1);
+    let by_id = app.get(&series_path).token(cashier).send().await;
+    assert_status(&by_id, 200);
+    assert_eq!(by_id.body["documents_issued"], 1);
+
+    let z = app
+        .post("/api/v1/fiscal/reports/z")
+        .token(cashier)
+        .json(json!({}))
+        .send()
+        .await;
+    assert_status(&z, 201);
+    assert_eq!(z.body["totals"]["invoices"]["count"], 1);
+    let verify = app.get("/api/v1/fiscal/verify").token(admin).send().await;
+    assert_status(&verify, 200);
+    assert_eq!(verify.body["problems"], json!([]), "{}", verify.text);
+    assert!(
+        !verify.text.contains(&provider.token()),
+        "the audit chain does not hold the token"
+    );
 }

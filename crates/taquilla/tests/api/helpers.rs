@@ -603,6 +603,10 @@ impl TestApp {
         self.request(Method::POST, path)
     }
 
+    pub fn patch(&self, path: &str) -> RequestBuilder<'_> {
+        self.request(Method::PATCH, path)
+    }
+
     pub fn delete(&self, path: &str) -> RequestBuilder<'_> {
         self.request(Method::DELETE, path)
     }
