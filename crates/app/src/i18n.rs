@@ -10,12 +10,15 @@ pub enum Locale {
 }
 
 impl Locale {
-    /// Picks English only when the first language the client lists is English.
+    /// Picks English only when the first language the client lists is
+    /// English. A language with `q=0` is one the client does not accept, so it
+    /// is skipped.
     pub fn from_headers(headers: &HeaderMap) -> Self {
         let first = headers
             .get(axum::http::header::ACCEPT_LANGUAGE)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(',').next())
+            .and_then(|value| value.split(',').find(|tag| !zero_weight(tag)))
+            .and_then(|tag| tag.split(';').next())
             .map(|tag| tag.trim().to_ascii_lowercase())
             .unwrap_or_default();
         if first.starts_with("en") {
@@ -24,6 +27,17 @@ impl Locale {
             Locale::Es
         }
     }
+}
+
+/// Tells whether an `Accept-Language` entry has a weight of zero (`en;q=0`).
+fn zero_weight(entry: &str) -> bool {
+    entry.split(';').skip(1).any(|parameter| {
+        parameter
+            .trim()
+            .strip_prefix("q=")
+            .and_then(|weight| weight.trim().parse::<f32>().ok())
+            .is_some_and(|weight| weight <= 0.0)
+    })
 }
 
 /// Returns the message for an error `code`.
@@ -385,6 +399,10 @@ pub fn rule_message(rule: &str, locale: Locale) -> &'static str {
         "positive" => ("debe ser mayor que cero", "must be greater than zero"),
         "not_negative" => ("no puede ser negativo", "cannot be negative"),
         "invalid_value" => ("no es un valor permitido", "is not an allowed value"),
+        "duplicate_field" => (
+            "aparece más de una vez en la solicitud",
+            "appears more than once in the request",
+        ),
         "unknown_field" => (
             "no es un campo de esta solicitud",
             "is not a field of this request",
@@ -575,5 +593,18 @@ mod tests {
             HeaderValue::from_static("en-US,en;q=0.9"),
         );
         assert_eq!(Locale::from_headers(&headers), Locale::En);
+    }
+
+    #[test]
+    fn language_with_zero_weight_is_skipped() {
+        let language = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("accept-language", HeaderValue::from_static(value));
+            Locale::from_headers(&headers)
+        };
+        assert_eq!(language("en;q=0"), Locale::Es);
+        assert_eq!(language("en; q=0.0, es"), Locale::Es);
+        assert_eq!(language("en;q=0, en-GB;q=0.8"), Locale::En);
+        assert_eq!(language("en;q=0.1"), Locale::En);
     }
 }

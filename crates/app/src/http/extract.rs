@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -101,16 +101,24 @@ fn body_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError 
         };
         return ApiError::Validation(unknown_field_errors("", vec![field]));
     }
-    let missing = message
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.split('`').next());
-    let (field, rule) = match missing {
-        Some(name) if path == "." => (name.to_string(), "required"),
-        Some(name) => (format!("{path}.{name}"), "required"),
-        None if message.starts_with("invalid type") || message.starts_with("invalid length") => {
+    let named = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(|name| match path.as_str() {
+                "." => name.to_string(),
+                path => format!("{path}.{name}"),
+            })
+    };
+    let (field, rule) = match (named("missing field `"), named("duplicate field `")) {
+        (Some(field), _) => (field, "required"),
+        (None, Some(field)) => (field, "duplicate_field"),
+        (None, None)
+            if message.starts_with("invalid type") || message.starts_with("invalid length") =>
+        {
             (path, "invalid_type")
         }
-        None => (path, "invalid_value"),
+        (None, None) => (path, "invalid_value"),
     };
     ApiError::Validation(vec![taquilla_domain::FieldError::new(field, rule)])
 }
@@ -199,26 +207,37 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
     }
 }
 
-/// Query parameters; a malformed query is a 400.
+/// Query parameters: a malformed query is a 400, an unknown parameter a 422
+/// with rule `unknown_field`.
 pub struct ApiQuery<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         if parts.uri.query().is_some_and(|query| query.contains("%00")) {
             return Err(ApiError::BadRequest {
                 code: "invalid_query",
                 details: json!({ "reason": "NUL characters (%00) are not allowed" }),
             });
         }
-        Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Query(value)| ApiQuery(value))
-            .map_err(|rejection| ApiError::BadRequest {
-                code: "invalid_query",
-                details: json!({ "reason": rejection.body_text() }),
-            })
+        // Parsed as axum's `Query` parses it, but a parameter the endpoint does
+        // not read is an error: `?documnt=` must not list every customer.
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        let mut unknown = Vec::new();
+        let value = serde_ignored::deserialize(deserializer, |path| {
+            unknown.push(field_path(&path));
+        })
+        .map_err(|error| ApiError::BadRequest {
+            code: "invalid_query",
+            details: json!({ "reason": format!("Failed to deserialize query string: {error}") }),
+        })?;
+        if !unknown.is_empty() {
+            return Err(ApiError::Validation(unknown_field_errors("", unknown)));
+        }
+        Ok(ApiQuery(value))
     }
 }
 
@@ -229,9 +248,17 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let Some(value) = parts.headers.get("idempotency-key") else {
+        let mut values = parts.headers.get_all("idempotency-key").iter();
+        let Some(value) = values.next() else {
             return Ok(Self(None));
         };
+        // Two keys name no single request to replay.
+        if values.next().is_some() {
+            return Err(ApiError::BadRequest {
+                code: "idempotency_key_invalid",
+                details: json!({ "reason": "the Idempotency-Key header is sent more than once" }),
+            });
+        }
         let key = value
             .to_str()
             .map_err(|_| ApiError::bad_request("idempotency_key_invalid"))?

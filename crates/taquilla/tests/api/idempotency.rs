@@ -33,6 +33,17 @@ async fn payment_key_applies_once(backend: Backend) {
     let order_id = order.id("id");
     let total = order.body["total_bs_cents"].as_i64().unwrap();
 
+    // Two keys on one request name no single request to replay.
+    let two_keys = app
+        .post(&format!("/api/v1/orders/{order_id}/payments"))
+        .token(cashier)
+        .idempotency_key(&Uuid::new_v4().to_string())
+        .idempotency_key(&Uuid::new_v4().to_string())
+        .json(cash_ves(total))
+        .send()
+        .await;
+    assert_error(&two_keys, 400, "idempotency_key_invalid");
+
     // Ten clients, each with its own connections, send the same payment at once.
     let key = Uuid::new_v4().to_string();
     let clients: Vec<reqwest::Client> = (0..10).map(|_| new_client()).collect();

@@ -265,6 +265,16 @@ async fn malformed_input_rejected(backend: Backend) {
             400,
             "invalid_json",
         ),
+        Case {
+            field_error: Some(("name", "duplicate_field")),
+            ..Case::raw(
+                "duplicate key",
+                "/api/v1/venues",
+                r#"{"name": "Sala", "name": "Otra", "address": "Av. Urdaneta", "city": "Caracas"}"#,
+                422,
+                "validation_failed",
+            )
+        },
         Case::raw("empty body", "/api/v1/holds", "", 400, "invalid_json"),
         Case::raw("null body", "/api/v1/holds", "null", 400, "invalid_json"),
         Case::raw(
@@ -435,6 +445,24 @@ async fn malformed_input_rejected(backend: Backend) {
             400,
             "invalid_query",
         ),
+        Case {
+            field_error: Some(("documnt", "unknown_field")),
+            ..Case::get(
+                "misspelt customer filter",
+                "/api/v1/customers?documnt=V-12345678",
+                422,
+                "validation_failed",
+            )
+        },
+        Case {
+            field_error: Some(("lmit", "unknown_field")),
+            ..Case::get(
+                "misspelt page limit",
+                "/api/v1/venues?limit=5&lmit=3",
+                422,
+                "validation_failed",
+            )
+        },
         Case::get(
             "page cursor not a UUID",
             "/api/v1/venues?cursor=abc",
