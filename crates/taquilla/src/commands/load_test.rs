@@ -8,7 +8,9 @@
 //!
 //! The command sets up its own event (a numbered zone large enough for the
 //! run) with a tenant admin's credentials unless `--event-id` names one, and
-//! never targets a host other than 127.0.0.1, ::1 or localhost.
+//! never targets a host other than 127.0.0.1, ::1 or localhost. With
+//! `--tenants N`, sales go round-robin to N tenants, each with its own event,
+//! so that no per-tenant counter is shared by all of them.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -89,6 +91,13 @@ pub struct LoadTestArgs {
     #[arg(long, value_enum, default_value = "online")]
     flow: SaleFlow,
 
+    /// `sales` only: spread the sales over this many tenants, one after the
+    /// other, each with its own event. Their admins are --username with `{n}`
+    /// replaced by 1 … N (for example `carga-{n}-admin`), all with --password;
+    /// create them with `taquilla create-admin --tenant`.
+    #[arg(long, default_value_t = 1)]
+    tenants: usize,
+
     /// Print the results as JSON.
     #[arg(long)]
     json: bool,
@@ -148,6 +157,15 @@ impl std::fmt::Display for RateLimited {
 }
 
 impl std::error::Error for RateLimited {}
+
+/// One tenant's part of a sales run: its admin's session, and the seats it
+/// sells to one customer.
+struct Shop {
+    api: Api,
+    zone_id: String,
+    seat_ids: Vec<String>,
+    customer_id: String,
+}
 
 pub(super) struct Api {
     pub(super) client: reqwest::Client,
@@ -701,6 +719,22 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    if args.tenants == 0 {
+        bail!("--tenants must be at least 1");
+    }
+    if args.tenants > 1 {
+        if args.test_type != TestType::Sales {
+            bail!("--tenants applies to --test-type sales only");
+        }
+        if args.event_id.is_some() {
+            bail!("--tenants and --event-id exclude each other: each tenant gets its own event");
+        }
+        if !args.admin_user.contains("{n}") {
+            bail!(
+                "with --tenants, --username names every tenant's admin with {{n}} for its number, for example carga-{{n}}-admin"
+            );
+        }
+    }
     if args.test_type == TestType::Onsale {
         if args.seats == 0 {
             bail!("--seats must be at least 1");
@@ -718,9 +752,17 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
         .build()?;
 
     eprintln!("setting up an event on {base} …");
-    let admin_token = login(&client, &base, &args.admin_user, &args.admin_password)
+    let username_of = |number: usize| {
+        if args.tenants > 1 {
+            args.admin_user.replace("{n}", &number.to_string())
+        } else {
+            args.admin_user.clone()
+        }
+    };
+    let first_user = username_of(1);
+    let admin_token = login(&client, &base, &first_user, &args.admin_password)
         .await
-        .context("logging in as the tenant admin")?;
+        .with_context(|| format!("logging in as the tenant admin {first_user}"))?;
     let admin = Api {
         client: client.clone(),
         base: base.clone(),
@@ -765,17 +807,57 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
     };
     let seat_budget = (max_sales.min(50_000) * args.seats_per_sale)
         .max(args.concurrent_users * args.seats_per_sale);
+    let mut shops = Vec::with_capacity(args.tenants);
     let (zone_id, seat_ids, customer_id) = match &args.event_id {
         Some(event_id) => use_event(&admin, event_id).await?,
-        None => set_up_event(&admin, seat_budget).await?,
+        None => set_up_event(&admin, seat_budget.div_ceil(args.tenants)).await?,
     };
-    let sales_possible = (seat_ids.len() / args.seats_per_sale).min(max_sales);
+    shops.push(Shop {
+        api: admin,
+        zone_id,
+        seat_ids,
+        customer_id,
+    });
+    for number in 2..=args.tenants {
+        let username = username_of(number);
+        let token = login(&client, &base, &username, &args.admin_password)
+            .await
+            .with_context(|| format!("logging in as the tenant admin {username}"))?;
+        let api = Api {
+            client: client.clone(),
+            base: base.clone(),
+            token,
+        };
+        let (zone_id, seat_ids, customer_id) =
+            set_up_event(&api, seat_budget.div_ceil(args.tenants))
+                .await
+                .with_context(|| format!("setting up the event of {username}"))?;
+        shops.push(Shop {
+            api,
+            zone_id,
+            seat_ids,
+            customer_id,
+        });
+        if number % 10 == 0 || number == args.tenants {
+            eprintln!("set up {number} of {} tenants", args.tenants);
+        }
+    }
+    // Sale k goes to tenant k mod N and takes that tenant's next seats.
+    let sales_per_shop = shops
+        .iter()
+        .map(|shop| shop.seat_ids.len() / args.seats_per_sale)
+        .min()
+        .unwrap_or(0);
+    let sales_possible = (sales_per_shop * shops.len()).min(max_sales);
     eprintln!(
-        "running {} clients for {} s (at most {sales_possible} sales of {} seats) …",
-        args.concurrent_users, args.duration, args.seats_per_sale
+        "running {} clients for {} s against {} tenant(s) (at most {sales_possible} sales of {} seats) …",
+        args.concurrent_users,
+        args.duration,
+        shops.len(),
+        args.seats_per_sale
     );
 
-    let seat_ids = Arc::new(seat_ids);
+    let shops = Arc::new(shops);
     let next_sale = Arc::new(AtomicUsize::new(0));
     let samples = Arc::new(Mutex::new(Samples::default()));
     // Set when the server stopped accepting connections.
@@ -784,17 +866,10 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..args.concurrent_users {
-        let api = Api {
-            client: client.clone(),
-            base: base.clone(),
-            token: admin_token.clone(),
-        };
-        let (seat_ids, next_sale, samples, zone_id, customer_id, server_gone) = (
-            seat_ids.clone(),
+        let (shops, next_sale, samples, server_gone) = (
+            shops.clone(),
             next_sale.clone(),
             samples.clone(),
-            zone_id.clone(),
-            customer_id.clone(),
             server_gone.clone(),
         );
         let seats_per_sale = args.seats_per_sale;
@@ -808,13 +883,14 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
                 if sale >= sales_possible {
                     break;
                 }
-                let seats = &seat_ids[sale * seats_per_sale..(sale + 1) * seats_per_sale];
+                let shop = &shops[sale % shops.len()];
+                let slot = sale / shops.len();
+                let seats = &shop.seat_ids[slot * seats_per_sale..(slot + 1) * seats_per_sale];
+                let (api, zone_id, customer_id) = (&shop.api, &shop.zone_id, &shop.customer_id);
                 let result = match flow {
-                    SaleFlow::Online => {
-                        one_sale(&api, &zone_id, seats, &customer_id, &samples).await
-                    }
+                    SaleFlow::Online => one_sale(api, zone_id, seats, customer_id, &samples).await,
                     SaleFlow::Quick => {
-                        one_quick_sale(&api, &zone_id, seats, &customer_id, &samples).await
+                        one_quick_sale(api, zone_id, seats, customer_id, &samples).await
                     }
                 };
                 let mut samples = samples.lock().await;
@@ -867,6 +943,7 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
     let report = json!({
         "target_url": base,
         "concurrent_users": args.concurrent_users,
+        "tenants": args.tenants,
         "flow": format!("{:?}", args.flow).to_lowercase(),
         "duration_s": elapsed,
         "sales_completed": completed,
@@ -880,8 +957,9 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!(
-            "{} clients, {:.1} s: {completed} sales ({:.1}/s), {errors} failed, {rate_limited} rate-limited",
+            "{} clients, {} tenant(s), {:.1} s: {completed} sales ({:.1}/s), {errors} failed, {rate_limited} rate-limited",
             args.concurrent_users,
+            args.tenants,
             elapsed,
             completed as f64 / elapsed
         );

@@ -6,9 +6,9 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::helpers::{Backend, PASSWORD, spawn_app};
+use crate::helpers::{Backend, PASSWORD, Param, spawn_app};
 
-backend_tests!(mixed_plan_runs_every_scenario);
+backend_tests!(mixed_plan_runs_every_scenario, sales_spread_over_tenants);
 
 async fn load_test(args: Vec<String>) -> Output {
     tokio::task::spawn_blocking(move || {
@@ -111,6 +111,94 @@ async fn mixed_plan_runs_every_scenario(backend: Backend) {
         let mut args = vec!["--target-url".to_string(), app.address.clone()];
         args.extend(extra.iter().map(|part| part.to_string()));
         let output = load_test(args).await;
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(message), "{stderr}");
+    }
+    app.teardown().await;
+}
+
+/// `--tenants 2` sends sale k to tenant k mod 2, each on its own event: both
+/// tenants sell half of the sales, each with its own gapless invoice numbers.
+async fn sales_spread_over_tenants(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let first = app.setup_tenant("carga-1", "J-12345678-4").await;
+    let second = app.setup_tenant("carga-2", "J-00124134-5").await;
+    let args = |extra: &[&str]| {
+        let mut args = [
+            "--target-url",
+            app.address.as_str(),
+            "--password",
+            PASSWORD,
+            "--concurrent-users",
+            "3",
+            "--json",
+        ]
+        .map(str::to_string)
+        .to_vec();
+        args.extend(extra.iter().map(|part| part.to_string()));
+        args
+    };
+
+    let output = load_test(args(&[
+        "--username",
+        "carga-{n}-admin",
+        "--tenants",
+        "2",
+        "--flow",
+        "quick",
+        "--requests-per-user",
+        "4",
+    ]))
+    .await;
+    assert!(output.status.success(), "{output:?}");
+    let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
+    assert_eq!(report["tenants"], 2, "{report}");
+    assert_eq!(report["sales_completed"], 12, "{report}");
+    assert_eq!(report["sales_failed"], 0, "{report}");
+    for tenant in [&first, &second] {
+        let tenant_id = [Param::Uuid(tenant.tenant_id)];
+        let paid = app
+            .db
+            .scalar_i64(
+                "SELECT COUNT(*) FROM orders WHERE tenant_id = $1 AND status = 'paid'",
+                &tenant_id,
+            )
+            .await;
+        assert_eq!(paid, 6, "tenant {} sold half", tenant.slug);
+        let last_invoice = app
+            .db
+            .scalar_i64(
+                "SELECT COALESCE(MAX(number), 0) FROM fiscal_documents WHERE tenant_id = $1 AND kind = 'invoice'",
+                &tenant_id,
+            )
+            .await;
+        assert_eq!(
+            last_invoice, 6,
+            "tenant {} numbers its own invoices",
+            tenant.slug
+        );
+    }
+
+    for (extra, message) in [
+        (
+            vec!["--username", "carga-1-admin", "--tenants", "2"],
+            "{n} for its number",
+        ),
+        (
+            vec![
+                "--username",
+                "carga-{n}-admin",
+                "--tenants",
+                "2",
+                "--test-type",
+                "onsale",
+            ],
+            "--tenants applies to --test-type sales only",
+        ),
+        (vec!["--tenants", "0"], "--tenants must be at least 1"),
+    ] {
+        let output = load_test(args(&extra)).await;
         assert_eq!(output.status.code(), Some(1), "{output:?}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(message), "{stderr}");
