@@ -2,7 +2,9 @@
 //! `--test-type sales` (the default) runs closed-loop complete sales: each
 //! virtual client repeats hold → order → payment → tickets (or one quick
 //! sale) on seats no other client picks, so every sale should succeed.
-//! `--test-type onsale` runs the on-sale spike (see `onsale.rs`), and
+//! `--test-type onsale` runs the on-sale spike (see `onsale.rs`),
+//! `--test-type gate` scans every ticket of a sold-out event twice (see
+//! `gate.rs`), and
 //! `health`, `auth`, `events`, `reports` and `mixed` run the request mixes of
 //! the operators' plan (see `scenarios.rs`).
 //!
@@ -76,13 +78,16 @@ pub struct LoadTestArgs {
     /// `sales`: closed-loop complete sales on seats no other client picks.
     /// `onsale`: the spike, with --concurrent-users buyers racing for the
     /// --seats of one new event with quick sales until it is sold out; then the
-    /// invariants are checked through the API. `health`, `auth`, `events`,
+    /// invariants are checked through the API. `gate`: sells the --seats of
+    /// a new event, then --concurrent-users scanners validate every ticket
+    /// twice, and each ticket must be admitted exactly once. `health`, `auth`, `events`,
     /// `reports`: one scenario of the operators' plan. `mixed`: all of them,
     /// weighted health 10, auth 20, events 25, sales 30, reports 15.
     #[arg(long, value_enum, default_value = "sales")]
     test_type: TestType,
 
-    /// Seats of the on-sale event (`--test-type onsale`).
+    /// Seats of the on-sale event (`--test-type onsale`) or of the event whose
+    /// tickets are scanned (`--test-type gate`).
     #[arg(long, default_value_t = 2_500)]
     seats: usize,
 
@@ -107,6 +112,7 @@ pub struct LoadTestArgs {
 enum TestType {
     Sales,
     Onsale,
+    Gate,
     Health,
     Auth,
     Events,
@@ -713,9 +719,12 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
         if !(rate.is_finite() && rate > 0.0) {
             bail!("--rate must be a positive number of iterations per second");
         }
-        if matches!(args.test_type, TestType::Sales | TestType::Onsale) {
+        if matches!(
+            args.test_type,
+            TestType::Sales | TestType::Onsale | TestType::Gate
+        ) {
             bail!(
-                "--rate applies to the request mixes (health, auth, events, reports, mixed); sales and onsale run closed-loop"
+                "--rate applies to the request mixes (health, auth, events, reports, mixed); sales, onsale and gate run closed-loop"
             );
         }
     }
@@ -735,13 +744,13 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    if args.test_type == TestType::Onsale {
+    if matches!(args.test_type, TestType::Onsale | TestType::Gate) {
         if args.seats == 0 {
             bail!("--seats must be at least 1");
         }
         if args.event_id.is_some() {
             bail!(
-                "--event-id does not apply to onsale: the spike creates its own event so that its invariant check starts from an empty zone"
+                "--event-id does not apply to onsale and gate: they create their own event so that their checks start from an empty zone"
             );
         }
     }
@@ -768,8 +777,33 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
         base: base.clone(),
         token: admin_token.clone(),
     };
-    if !matches!(args.test_type, TestType::Sales | TestType::Onsale) {
+    if !matches!(
+        args.test_type,
+        TestType::Sales | TestType::Onsale | TestType::Gate
+    ) {
         return run_request_mix(&args, admin).await;
+    }
+    if args.test_type == TestType::Gate {
+        let make_api = || Api {
+            client: client.clone(),
+            base: base.clone(),
+            token: admin_token.clone(),
+        };
+        let report = super::gate::run_gate(
+            &admin,
+            make_api,
+            args.concurrent_users,
+            args.seats,
+            args.seats_per_sale,
+            Duration::from_secs(args.duration),
+        )
+        .await?;
+        super::gate::print_gate(&report, args.json)?;
+        return Ok(if report["passed"] == true {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
     }
     if args.test_type == TestType::Onsale {
         let make_api = || Api {

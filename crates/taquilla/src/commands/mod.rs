@@ -6,6 +6,7 @@ mod benchmark;
 mod cache;
 mod check_regression;
 mod fiscal;
+mod gate;
 mod health_check;
 mod load_test;
 mod metrics_export;

@@ -8,7 +8,11 @@ use serde_json::Value;
 
 use crate::helpers::{Backend, PASSWORD, Param, spawn_app};
 
-backend_tests!(mixed_plan_runs_every_scenario, sales_spread_over_tenants);
+backend_tests!(
+    mixed_plan_runs_every_scenario,
+    sales_spread_over_tenants,
+    gate_admits_each_ticket_once
+);
 
 async fn load_test(args: Vec<String>) -> Output {
     tokio::task::spawn_blocking(move || {
@@ -203,5 +207,52 @@ async fn sales_spread_over_tenants(backend: Backend) {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(message), "{stderr}");
     }
+    app.teardown().await;
+}
+
+/// `--test-type gate` sells out a new event and scans every ticket twice with
+/// parallel scanners: each ticket is admitted once and rejected once, and the
+/// database agrees.
+async fn gate_admits_each_ticket_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.setup_tenant("puerta", "J-12345678-4").await;
+    let output = load_test(
+        [
+            "--target-url",
+            app.address.as_str(),
+            "--username",
+            "puerta-admin",
+            "--password",
+            PASSWORD,
+            "--test-type",
+            "gate",
+            "--seats",
+            "60",
+            "--concurrent-users",
+            "6",
+            "--json",
+        ]
+        .map(str::to_string)
+        .to_vec(),
+    )
+    .await;
+    assert!(output.status.success(), "{output:?}");
+    let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
+    assert_eq!(report["tickets"], 60, "{report}");
+    assert_eq!(report["scans"], 120, "{report}");
+    assert_eq!(report["admitted"], 60, "{report}");
+    assert_eq!(report["already_used"], 60, "{report}");
+    assert_eq!(report["invariants"]["clean"], true, "{report}");
+    assert_eq!(report["passed"], true, "{report}");
+    let used_once = app
+        .db
+        .scalar_i64("SELECT COUNT(*) FROM tickets WHERE uses = 1", &[])
+        .await;
+    assert_eq!(used_once, 60);
+    let used_more = app
+        .db
+        .scalar_i64("SELECT COUNT(*) FROM tickets WHERE uses <> 1", &[])
+        .await;
+    assert_eq!(used_more, 0);
     app.teardown().await;
 }
