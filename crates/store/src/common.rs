@@ -24,7 +24,9 @@ use taquilla_domain::seatmap::row_label;
 use taquilla_domain::tax::{TaxCategory, TaxKind, TaxedLine, TotalsError, compute_document_totals};
 use uuid::Uuid;
 
-use super::{BACKEND_NAME, Backend, Db, ONE_STATEMENT_ISSUE, SHARE_LOCK, WriteTx};
+use super::{
+    BACKEND_NAME, Backend, Db, ONE_STATEMENT_ISSUE, ONE_STATEMENT_SCAN, SHARE_LOCK, WriteTx,
+};
 use crate::error::unique_violation;
 use crate::list_sql::{self, DOCUMENT_SELECT, TICKET_COLUMNS, USER_COLUMNS};
 use crate::model::*;
@@ -2830,8 +2832,38 @@ impl Backend {
         gate: &str,
         event_id: Option<Uuid>,
     ) -> StoreResult<ValidationOutcome> {
-        let mut tx = self.begin_write().await?;
         let now = self.clock.now();
+        if ONE_STATEMENT_SCAN {
+            // Most scans admit: one statement admits and records, as one
+            // atomic unit with no transaction to open or commit. A scan it
+            // does not admit is examined below, in a transaction.
+            let sql = format!(
+                "WITH admitted AS (UPDATE tickets SET uses = uses + 1, first_used_at = COALESCE(first_used_at, $4), \
+                 first_gate = COALESCE(first_gate, $5) \
+                 WHERE tenant_id = $1 AND code = $2 AND status = 'valid' AND uses < max_uses AND ($3 IS NULL OR event_id = $3) \
+                 AND EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = tickets.tenant_id AND e.id = tickets.event_id AND e.status <> 'cancelled') \
+                 RETURNING {TICKET_COLUMNS}), \
+                 scan AS (INSERT INTO validations (tenant_id, id, ticket_id, code, result, gate, validated_by, created_at) \
+                 SELECT $1, $6, id, $2, 'admitted', $5, $7, $4 FROM admitted) \
+                 SELECT {TICKET_COLUMNS} FROM admitted"
+            );
+            // On PostgreSQL the read pool is the store's only pool.
+            let admitted: Option<Ticket> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(tenant_id)
+                .bind(code)
+                .bind(event_id)
+                .bind(now)
+                .bind(gate)
+                .bind(Uuid::now_v7())
+                .bind(validator_id)
+                .fetch_optional(self.read_pool())
+                .await?;
+            if let Some(ticket) = admitted {
+                return Ok(ValidationOutcome::Admitted(ticket));
+            }
+        }
+
+        let mut tx = self.begin_write().await?;
         let sql = format!(
             "UPDATE tickets SET uses = uses + 1, first_used_at = COALESCE(first_used_at, $4), first_gate = COALESCE(first_gate, $5) \
              WHERE tenant_id = $1 AND code = $2 AND status = 'valid' AND uses < max_uses AND ($3 IS NULL OR event_id = $3) \

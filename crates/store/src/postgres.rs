@@ -20,6 +20,9 @@ const SHARE_LOCK: &str = " FOR SHARE";
 /// entry with `sha256()`), which shortens the section where one tenant's
 /// sales wait for each other.
 const ONE_STATEMENT_ISSUE: bool = true;
+/// Whether an admitting gate scan updates the ticket and records the scan in
+/// one statement (a data-modifying WITH), without a transaction around it.
+const ONE_STATEMENT_SCAN: bool = true;
 
 /// The store on a PostgreSQL database.
 pub struct PgStore {

@@ -25,6 +25,8 @@ const SHARE_LOCK: &str = "";
 /// WITH, and its statements do not cross a network, so `issue_document`
 /// runs them one by one.
 const ONE_STATEMENT_ISSUE: bool = false;
+/// SQLite has no data-modifying WITH: a gate scan takes two statements.
+const ONE_STATEMENT_SCAN: bool = false;
 
 /// The store on an SQLite file.
 pub struct SqliteStore {

@@ -254,5 +254,16 @@ async fn gate_admits_each_ticket_once(backend: Backend) {
         .scalar_i64("SELECT COUNT(*) FROM tickets WHERE uses <> 1", &[])
         .await;
     assert_eq!(used_more, 0);
+    // Every scan is recorded with its answer.
+    for (result, expected) in [("admitted", 60), ("already_used", 60)] {
+        let recorded = app
+            .db
+            .scalar_i64(
+                "SELECT COUNT(*) FROM validations WHERE result = $1",
+                &[Param::Text(result.to_string())],
+            )
+            .await;
+        assert_eq!(recorded, expected, "{result} scans recorded");
+    }
     app.teardown().await;
 }
