@@ -25,7 +25,8 @@ use taquilla_domain::tax::{TaxCategory, TaxKind, TaxedLine, TotalsError, compute
 use uuid::Uuid;
 
 use super::{
-    BACKEND_NAME, Backend, Db, ONE_STATEMENT_ISSUE, ONE_STATEMENT_SCAN, SHARE_LOCK, WriteTx,
+    BACKEND_NAME, Backend, Db, ONE_STATEMENT_ISSUE, ONE_STATEMENT_SCAN, SHARE_LOCK, SNAPSHOT_READ,
+    WriteTx,
 };
 use crate::error::unique_violation;
 use crate::list_sql::{self, DOCUMENT_SELECT, TICKET_COLUMNS, USER_COLUMNS};
@@ -2997,6 +2998,18 @@ impl ZoneGaugeRow {
     }
 }
 
+impl Backend {
+    /// Opens a read-only transaction whose statements all see one snapshot of
+    /// the database, for checks that compare several tables.
+    async fn begin_snapshot(&self) -> StoreResult<sqlx::Transaction<'static, Db>> {
+        let mut tx = self.read_pool().begin().await?;
+        if let Some(statement) = SNAPSHOT_READ {
+            sqlx::query(statement).execute(&mut *tx).await?;
+        }
+        Ok(tx)
+    }
+}
+
 #[async_trait]
 impl Store for Backend {
     fn backend(&self) -> &'static str {
@@ -3935,7 +3948,8 @@ impl Store for Backend {
     }
 
     async fn check_integrity(&self) -> StoreResult<IntegrityReport> {
-        let mut conn = self.read_pool().acquire().await?;
+        // One snapshot: sales committing between two reads would look like gaps.
+        let mut conn = self.begin_snapshot().await?;
         // A number of an offline series is accounted for by its invoice, by
         // its voided or rejected row, or as unsettled in an open block.
         let series: Vec<(Uuid, String, i64, i64, i64, i64)> = sqlx::query_as(

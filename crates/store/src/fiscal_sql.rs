@@ -2072,8 +2072,10 @@ impl Backend {
         &self,
         tenant_id: Uuid,
     ) -> StoreResult<FiscalVerification> {
-        let mut conn = self.read_pool().acquire().await?;
-        verify_tenant(&mut conn, tenant_id).await
+        // One snapshot: a sale committing between two of the check's reads
+        // would look like a document without its audit entry, or a gap.
+        let mut snapshot = self.begin_snapshot().await?;
+        verify_tenant(&mut snapshot, tenant_id).await
     }
 }
 

@@ -23,6 +23,10 @@ const ONE_STATEMENT_ISSUE: bool = true;
 /// Whether an admitting gate scan updates the ticket and records the scan in
 /// one statement (a data-modifying WITH), without a transaction around it.
 const ONE_STATEMENT_SCAN: bool = true;
+/// Sets a read transaction to see one snapshot for all its statements (READ
+/// COMMITTED takes a new one per statement).
+const SNAPSHOT_READ: Option<&str> =
+    Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
 
 /// The store on a PostgreSQL database.
 pub struct PgStore {

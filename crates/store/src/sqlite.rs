@@ -27,6 +27,9 @@ const SHARE_LOCK: &str = "";
 const ONE_STATEMENT_ISSUE: bool = false;
 /// SQLite has no data-modifying WITH: a gate scan takes two statements.
 const ONE_STATEMENT_SCAN: bool = false;
+/// A read transaction in WAL mode already sees one snapshot, from its first
+/// read to its end.
+const SNAPSHOT_READ: Option<&str> = None;
 
 /// The store on an SQLite file.
 pub struct SqliteStore {

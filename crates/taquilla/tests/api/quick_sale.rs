@@ -21,6 +21,7 @@ backend_tests!(
     concurrent_quick_sales_never_oversell,
     quick_sale_takes_units_of_expired_holds,
     quick_sale_of_free_units,
+    verify_clean_during_sales,
 );
 
 async fn seat_shop(app: &TestApp, slug: &str) -> Shop {
@@ -639,5 +640,62 @@ async fn quick_sale_of_free_units(backend: Backend) {
         unit_total
     );
     assert_eq!(zone_counts(&app, &shop).await, (2, 0));
+    app.teardown().await;
+}
+
+/// Checks the fiscal records while four sellers make quick sales: every check
+/// sees one snapshot, so a sale committing during a check is not a gap or a
+/// document without its audit entry.
+async fn verify_clean_during_sales(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (shop, unit_total) = unit_shop(&app, "verifica", 400).await;
+    let cashier = &shop.tenant.cashier_token;
+    let admin = &shop.tenant.admin_token;
+
+    let sellers = (0..4).map(|seller| {
+        let app = &app;
+        let shop = &shop;
+        async move {
+            for sale in 0..25 {
+                let sold = app
+                    .post("/api/v1/sales")
+                    .token(cashier)
+                    .idempotency_key(&format!("verifica-{seller}-{sale}"))
+                    .json(json!({
+                        "zone_id": shop.zone_id,
+                        "quantity": 1,
+                        "customer_id": shop.customer_id,
+                        "payments": [cash_ves(unit_total)],
+                    }))
+                    .send()
+                    .await;
+                assert_status(&sold, 201);
+            }
+        }
+    });
+    let checks = async {
+        let mut verifications = Vec::new();
+        for _ in 0..30 {
+            verifications.push(app.get("/api/v1/fiscal/verify").token(admin).send().await);
+        }
+        verifications
+    };
+    let (_, verifications) = tokio::join!(join_all(sellers), checks);
+    for verification in &verifications {
+        assert_status(verification, 200);
+        assert_eq!(
+            verification.body["problems"],
+            json!([]),
+            "{}",
+            verification.text
+        );
+    }
+    let invoices = count(
+        &app,
+        "SELECT COUNT(*) FROM fiscal_documents WHERE tenant_id = $1 AND kind = 'invoice'",
+        shop.tenant.tenant_id,
+    )
+    .await;
+    assert_eq!(invoices, 100);
     app.teardown().await;
 }
