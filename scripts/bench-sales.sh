@@ -37,10 +37,11 @@ run_backend() {
         DATABASE_URL=$database_url TAQUILLA_DATA_DIR=$workdir TAQUILLA_ADMIN_PASSWORD=bench-password-2026 \
           "$bin" create-admin --username "bench-$n-admin" --email "bench-$n@example.com" \
           --tenant "bench-$n" --tenant-name "Bench $n" --tenant-rif J-12345678-4 \
-          --tenant-address Loopback >/dev/null
+          --tenant-address Loopback >/dev/null 2>"$workdir/create-admin.log" \
+          || { cat "$workdir/create-admin.log" >&2; exit 1; }
       done
       echo "created $tenants tenants" >&2
-      sellers=(--tenants "$tenants" --username 'bench-{n}-admin' --password bench-password-2026)
+      sellers=(--tenants "$tenants" --username 'bench-{tenant}-admin' --password bench-password-2026)
     fi
     # Every load-test request comes from one user and one address, so the
     # per-user and per-IP limits are off for the run.

@@ -24,6 +24,9 @@ use clap::Args;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
+/// Maximum number of tenants one run sets up, one after the other.
+const MAX_TENANTS: usize = 10_000;
+
 #[derive(Debug, Args)]
 pub struct LoadTestArgs {
     /// Base URL of the server; only loopback addresses are accepted.
@@ -97,8 +100,8 @@ pub struct LoadTestArgs {
     flow: SaleFlow,
 
     /// `sales` only: spread the sales over this many tenants, one after the
-    /// other, each with its own event. Their admins are --username with `{n}`
-    /// replaced by 1 … N (for example `carga-{n}-admin`), all with --password;
+    /// other, each with its own event. Their admins are --username with `{tenant}`
+    /// replaced by 1 … N (for example `carga-{tenant}-admin`), all with --password;
     /// create them with `taquilla create-admin --tenant`.
     #[arg(long, default_value_t = 1)]
     tenants: usize,
@@ -728,8 +731,8 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    if args.tenants == 0 {
-        bail!("--tenants must be at least 1");
+    if !(1..=MAX_TENANTS).contains(&args.tenants) {
+        bail!("--tenants must be between 1 and {MAX_TENANTS}");
     }
     if args.tenants > 1 {
         if args.test_type != TestType::Sales {
@@ -738,9 +741,9 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
         if args.event_id.is_some() {
             bail!("--tenants and --event-id exclude each other: each tenant gets its own event");
         }
-        if !args.admin_user.contains("{n}") {
+        if !args.admin_user.contains("{tenant}") {
             bail!(
-                "with --tenants, --username names every tenant's admin with {{n}} for its number, for example carga-{{n}}-admin"
+                "with --tenants, --username names every tenant's admin with {{tenant}} for its number, for example carga-{{tenant}}-admin"
             );
         }
     }
@@ -761,13 +764,7 @@ pub async fn run(args: LoadTestArgs) -> anyhow::Result<ExitCode> {
         .build()?;
 
     eprintln!("setting up an event on {base} …");
-    let username_of = |number: usize| {
-        if args.tenants > 1 {
-            args.admin_user.replace("{n}", &number.to_string())
-        } else {
-            args.admin_user.clone()
-        }
-    };
+    let username_of = |number: usize| args.admin_user.replace("{tenant}", &number.to_string());
     let first_user = username_of(1);
     let admin_token = login(&client, &base, &first_user, &args.admin_password)
         .await

@@ -146,7 +146,7 @@ async fn sales_spread_over_tenants(backend: Backend) {
 
     let output = load_test(args(&[
         "--username",
-        "carga-{n}-admin",
+        "carga-{tenant}-admin",
         "--tenants",
         "2",
         "--flow",
@@ -187,12 +187,12 @@ async fn sales_spread_over_tenants(backend: Backend) {
     for (extra, message) in [
         (
             vec!["--username", "carga-1-admin", "--tenants", "2"],
-            "{n} for its number",
+            "{tenant} for its number",
         ),
         (
             vec![
                 "--username",
-                "carga-{n}-admin",
+                "carga-{tenant}-admin",
                 "--tenants",
                 "2",
                 "--test-type",
@@ -200,7 +200,10 @@ async fn sales_spread_over_tenants(backend: Backend) {
             ],
             "--tenants applies to --test-type sales only",
         ),
-        (vec!["--tenants", "0"], "--tenants must be at least 1"),
+        (
+            vec!["--tenants", "0"],
+            "--tenants must be between 1 and 10000",
+        ),
     ] {
         let output = load_test(args(&extra)).await;
         assert_eq!(output.status.code(), Some(1), "{output:?}");
