@@ -67,6 +67,10 @@ pub fn error_message(code: &str, locale: Locale) -> &'static str {
             "Esta operación requiere la cabecera Idempotency-Key.",
             "This operation requires an Idempotency-Key header.",
         ),
+        "idempotency_key_repeated" => (
+            "Envíe la cabecera Idempotency-Key una sola vez.",
+            "Send the Idempotency-Key header only once.",
+        ),
         "idempotency_key_invalid" => (
             "La cabecera Idempotency-Key debe tener entre 1 y 255 caracteres visibles.",
             "The Idempotency-Key header must have 1 to 255 visible characters.",

@@ -254,10 +254,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
         };
         // Two keys name no single request to replay.
         if values.next().is_some() {
-            return Err(ApiError::BadRequest {
-                code: "idempotency_key_invalid",
-                details: json!({ "reason": "the Idempotency-Key header is sent more than once" }),
-            });
+            return Err(ApiError::bad_request("idempotency_key_repeated"));
         }
         let key = value
             .to_str()

@@ -42,7 +42,7 @@ async fn payment_key_applies_once(backend: Backend) {
         .json(cash_ves(total))
         .send()
         .await;
-    assert_error(&two_keys, 400, "idempotency_key_invalid");
+    assert_error(&two_keys, 400, "idempotency_key_repeated");
 
     // Ten clients, each with its own connections, send the same payment at once.
     let key = Uuid::new_v4().to_string();
