@@ -46,6 +46,22 @@ pub async fn run(args: CreateAdminArgs) -> anyhow::Result<ExitCode> {
     if args.password.chars().count() < 8 {
         anyhow::bail!("the password must have at least 8 characters");
     }
+    // The rules of the API's POST /tenants and POST /users.
+    if let Some(slug) = &args.tenant
+        && !taquilla_app::http::admin::valid_slug(slug)
+    {
+        anyhow::bail!(
+            "invalid --tenant `{slug}`: use 2 to 50 lower-case letters, digits or dashes, not starting with a dash"
+        );
+    }
+    let mut errors = Vec::new();
+    taquilla_app::http::validate::email(&mut errors, "email", &args.email);
+    if !errors.is_empty() {
+        anyhow::bail!(
+            "invalid --email `{}`: expected an address like name@example.com",
+            args.email
+        );
+    }
     let state =
         taquilla_app::startup::build_state(args.config, Arc::new(taquilla_store::SystemClock))
             .await?;
