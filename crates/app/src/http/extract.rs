@@ -58,11 +58,24 @@ where
         // `"courtesy": true` must not sell at full price.
         let mut unknown = Vec::new();
         let mut note_unknown = |path: serde_ignored::Path<'_>| unknown.push(field_path(&path));
-        let value = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(
+        let parsed = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(
             &mut deserializer,
             &mut note_unknown,
-        ))
-        .map_err(body_error)?;
+        ));
+        let value = match parsed {
+            Ok(value) => value,
+            // Unknown fields met before the error are named too: a misspelt
+            // `first_nam` explains the missing `first_name`.
+            Err(error) => {
+                return Err(match body_error(error) {
+                    ApiError::Validation(mut fields) => {
+                        fields.extend(unknown_field_errors("", unknown));
+                        ApiError::Validation(fields)
+                    }
+                    other => other,
+                });
+            }
+        };
         deserializer.end().map_err(|error| ApiError::BadRequest {
             code: "invalid_json",
             details: json!({ "reason": error.to_string() }),

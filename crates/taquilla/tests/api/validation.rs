@@ -618,6 +618,21 @@ async fn malformed_input_rejected(backend: Backend) {
     assert_status(&good, 201);
     assert_eq!(good.body["rif"], "G-20009997-6");
 
+    // A misspelt field is named next to the required field it stands for.
+    let misspelt = app
+        .post("/api/v1/customers")
+        .token(admin)
+        .json(json!({ "first_nam": "Ana", "last_name": "Rojas", "document": "V-12345678", "phone": "0414-1234567" }))
+        .send()
+        .await;
+    assert_field_error(&misspelt, "first_name", "required");
+    let errors = misspelt.body["error"]["details"]["errors"]
+        .as_array()
+        .unwrap();
+    assert_eq!(errors.len(), 2, "{}", misspelt.text);
+    assert_eq!(errors[1]["field"], "first_nam");
+    assert_eq!(errors[1]["rule"], "unknown_field");
+
     app.teardown().await;
 }
 
