@@ -118,7 +118,7 @@ pub struct CreateSeries {
     /// `fiscal_printer`: `{"driver": "simulated"}`.
     #[serde(default)]
     #[schema(value_type = Object)]
-    pub adapter_config: Option<serde_json::Value>,
+    pub adapter_config: Option<AdapterSettings>,
     #[serde(default)]
     pub description: Option<String>,
     /// Makes this the series used when a sale names none.
@@ -138,6 +138,52 @@ fn series_code(errors: &mut Vec<FieldError>, field: &str, value: &str) -> String
         errors.push(FieldError::new(field, "series_code_format"));
     }
     code
+}
+
+/// Longest API token a digital-printer series takes.
+const MAX_TOKEN_CHARS: usize = 1_000;
+
+/// Adapter settings as sent: a JSON object whose keys do not repeat. A plain
+/// `serde_json::Value` keeps the last of two `api_token` keys without a word.
+pub struct AdapterSettings(serde_json::Map<String, serde_json::Value>);
+
+impl<'de> Deserialize<'de> for AdapterSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Keys;
+
+        impl<'de> serde::de::Visitor<'de> for Keys {
+            type Value = AdapterSettings;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("an object of adapter settings")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut entries: A,
+            ) -> Result<AdapterSettings, A::Error> {
+                let mut settings = serde_json::Map::new();
+                while let Some(key) = entries.next_key::<String>()? {
+                    if settings.contains_key(&key) {
+                        return Err(serde::de::Error::custom(format_args!(
+                            "duplicate field `{key}`"
+                        )));
+                    }
+                    let value = entries.next_value()?;
+                    settings.insert(key, value);
+                }
+                Ok(AdapterSettings(settings))
+            }
+        }
+
+        deserializer.deserialize_map(Keys)
+    }
+}
+
+impl AdapterSettings {
+    fn into_value(self) -> serde_json::Value {
+        serde_json::Value::Object(self.0)
+    }
 }
 
 /// Checks the settings an adapter needs.
@@ -174,35 +220,53 @@ fn adapter_config(
         "digital_printer" => {
             let url = config["base_url"].as_str().unwrap_or_default();
             let token = config["api_token"].as_str().unwrap_or_default();
-            if token.is_empty() {
-                errors.push(FieldError::new("adapter_config.api_token", "required"));
-            }
-            let timeout_ms = match config.get("timeout_ms") {
-                None => Some(10_000),
-                Some(timeout) => timeout.as_u64().filter(|ms| (100..=120_000).contains(ms)),
-            };
-            if timeout_ms.is_none() {
-                errors.push(FieldError::new("adapter_config.timeout_ms", "out_of_range"));
-            }
-            // Building the adapter applies the same checks the issuing job will,
-            // so a series the job cannot use is refused here.
-            let built = DigitalPrinterAdapter::new(DigitalPrinterConfig {
-                base_url: url.to_string(),
-                api_token: token.to_string(),
-                timeout: std::time::Duration::from_millis(timeout_ms.unwrap_or(10_000)),
-            });
-            match built {
-                Err(DigitalPrinterConfigError::InvalidBaseUrl { .. }) => {
-                    errors.push(FieldError::new("adapter_config.base_url", "url_format"));
+            match config.get("api_token") {
+                None => errors.push(FieldError::new("adapter_config.api_token", "required")),
+                Some(token) if !token.is_string() => {
+                    errors.push(FieldError::new("adapter_config.api_token", "invalid_type"));
                 }
-                Err(DigitalPrinterConfigError::InvalidToken) if !token.is_empty() => {
+                Some(_) if token.is_empty() => {
+                    errors.push(FieldError::new("adapter_config.api_token", "required"));
+                }
+                Some(_) if token.chars().count() > MAX_TOKEN_CHARS => {
+                    errors.push(FieldError::new("adapter_config.api_token", "too_long"));
+                }
+                // A bearer token is sent in a header: visible ASCII only.
+                Some(_) if !token.bytes().all(|byte| byte.is_ascii_graphic()) => {
                     errors.push(FieldError::new(
                         "adapter_config.api_token",
                         "invalid_characters",
                     ));
                 }
-                _ => {}
+                Some(_) => {}
             }
+            let timeout_ms = match config.get("timeout_ms") {
+                None => Some(10_000),
+                Some(timeout) if !timeout.is_u64() && !timeout.is_i64() => {
+                    errors.push(FieldError::new("adapter_config.timeout_ms", "invalid_type"));
+                    None
+                }
+                Some(timeout) => {
+                    let ms = timeout.as_u64().filter(|ms| (100..=120_000).contains(ms));
+                    if ms.is_none() {
+                        errors.push(FieldError::new("adapter_config.timeout_ms", "out_of_range"));
+                    }
+                    ms
+                }
+            };
+            // Building the adapter applies the same checks the issuing job will,
+            // so a series the job cannot use is rejected here.
+            let built = DigitalPrinterAdapter::new(DigitalPrinterConfig {
+                base_url: url.to_string(),
+                api_token: token.to_string(),
+                timeout: std::time::Duration::from_millis(timeout_ms.unwrap_or(10_000)),
+            });
+            if let Err(DigitalPrinterConfigError::InvalidBaseUrl { .. }) = built {
+                errors.push(FieldError::new("adapter_config.base_url", "url_format"));
+            }
+        }
+        "fiscal_printer" if config.get("driver").is_none() => {
+            errors.push(FieldError::new("adapter_config.driver", "required"));
         }
         "fiscal_printer" if config["driver"].as_str() != Some("simulated") => {
             errors.push(FieldError::new(
@@ -239,7 +303,11 @@ pub async fn create_series(
     if !ADAPTERS.contains(&adapter.as_str()) {
         errors.push(FieldError::new("adapter", "unknown_adapter"));
     }
-    let config = adapter_config(&mut errors, &adapter, body.adapter_config);
+    let config = adapter_config(
+        &mut errors,
+        &adapter,
+        body.adapter_config.map(AdapterSettings::into_value),
+    );
     // Numbers of an offline series go to terminals in blocks: it never numbers
     // a credit note and is never the series of a sale that names none.
     if adapter == "offline" {
@@ -291,7 +359,7 @@ pub struct UpdateSeriesSettings {
     /// every setting the adapter needs (for a digital printer, `base_url` and
     /// `api_token`, which is never shown back).
     #[schema(value_type = Object)]
-    pub adapter_config: serde_json::Value,
+    pub adapter_config: AdapterSettings,
 }
 
 /// Returns one series with the documents it has issued.
@@ -336,7 +404,7 @@ pub async fn update_series(
     let config = adapter_config(
         &mut errors,
         &series.adapter,
-        Some(body.value.adapter_config),
+        Some(body.value.adapter_config.into_value()),
     );
     validate::finish(errors)?;
     let series = state

@@ -490,6 +490,29 @@ async fn series_validation_and_access(backend: Backend) {
             "adapter_config.port",
             "unknown_field",
         ),
+        (
+            json!({ "code": "D7", "kind": "invoice", "adapter": "digital_printer",
+                    "adapter_config": { "base_url": "http://127.0.0.1:9", "api_token": "toké" } }),
+            "adapter_config.api_token",
+            "invalid_characters",
+        ),
+        (
+            json!({ "code": "D8", "kind": "invoice", "adapter": "digital_printer",
+                    "adapter_config": { "base_url": "http://127.0.0.1:9", "api_token": "t".repeat(1_001) } }),
+            "adapter_config.api_token",
+            "too_long",
+        ),
+        (
+            json!({ "code": "D9", "kind": "invoice", "adapter": "digital_printer",
+                    "adapter_config": { "base_url": "http://127.0.0.1:9", "api_token": "t", "timeout_ms": "1000" } }),
+            "adapter_config.timeout_ms",
+            "invalid_type",
+        ),
+        (
+            json!({ "code": "D10", "kind": "invoice", "adapter": "fiscal_printer", "adapter_config": {} }),
+            "adapter_config.driver",
+            "required",
+        ),
     ] {
         let refused = app
             .post("/api/v1/fiscal/series")
@@ -506,6 +529,25 @@ async fn series_validation_and_access(backend: Backend) {
             refused.text
         );
     }
+
+    // Two values for one setting: which token was meant is not guessed.
+    let repeated = app
+        .post("/api/v1/fiscal/series")
+        .token(admin)
+        .raw_json(
+            r#"{"code": "D11", "kind": "invoice", "adapter": "digital_printer",
+                "adapter_config": {"base_url": "http://127.0.0.1:9", "api_token": "a", "api_token": "b"}}"#,
+        )
+        .send()
+        .await;
+    assert_error(&repeated, 422, "validation_failed");
+    let first = &repeated.body["error"]["details"]["errors"][0];
+    assert_eq!(
+        first["field"], "adapter_config.api_token",
+        "{}",
+        repeated.text
+    );
+    assert_eq!(first["rule"], "duplicate_field", "{}", repeated.text);
 
     let created = app
         .post("/api/v1/fiscal/series")
