@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::auth::{Principal, random_token, token_hash};
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, NoQuery};
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -179,6 +179,10 @@ pub async fn refresh(
 
 /// Returns the authenticated user.
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", responses((status = 200, body = User)), security(("bearer" = [])))]
-pub async fn me(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<User>> {
+pub async fn me(
+    State(state): State<AppState>,
+    principal: Principal,
+    _query: NoQuery,
+) -> ApiResult<Json<User>> {
     Ok(Json(state.store.get_user(principal.user_id).await?))
 }

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use crate::auth::Principal;
 use crate::cache::Group;
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::{ApiJson, ApiQuery, IdPath, PageQuery};
+use crate::http::extract::{ApiJson, ApiQuery, IdPath, NoQuery, PageQuery};
 use crate::http::validate;
 use crate::state::AppState;
 
@@ -132,6 +132,7 @@ pub async fn list_venues(
 pub async fn get_venue(
     State(state): State<AppState>,
     principal: Principal,
+    _query: NoQuery,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<Venue>> {
     principal.require(READERS)?;
@@ -227,6 +228,7 @@ pub async fn list_events(
 pub async fn get_event(
     State(state): State<AppState>,
     principal: Principal,
+    _query: NoQuery,
     IdPath(id): IdPath,
 ) -> ApiResult<Response> {
     principal.require(READERS)?;
@@ -249,6 +251,7 @@ pub async fn get_event(
 pub async fn sales_summary(
     State(state): State<AppState>,
     principal: Principal,
+    _query: NoQuery,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<EventSalesSummary>> {
     principal.require(&[Role::TenantAdmin])?;
@@ -478,6 +481,7 @@ pub async fn list_zones(
 pub async fn get_zone(
     State(state): State<AppState>,
     principal: Principal,
+    _query: NoQuery,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<Zone>> {
     principal.require(READERS)?;
@@ -491,6 +495,7 @@ pub async fn get_zone(
 pub async fn availability(
     State(state): State<AppState>,
     principal: Principal,
+    _query: NoQuery,
     IdPath(id): IdPath,
 ) -> ApiResult<Response> {
     principal.require(READERS)?;

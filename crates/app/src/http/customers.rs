@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
 use crate::error::ApiResult;
-use crate::http::extract::{ApiJson, ApiQuery, IdPath, PageQuery};
+use crate::http::extract::{ApiJson, ApiQuery, IdPath, NoQuery, PageQuery};
 use crate::http::validate;
 use crate::state::AppState;
 
@@ -196,6 +196,7 @@ pub async fn search_customers(
 pub async fn get_customer(
     State(state): State<AppState>,
     principal: Principal,
+    _query: NoQuery,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<Customer>> {
     principal.require(SELLERS)?;

@@ -254,6 +254,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// The query of an endpoint that reads none: any parameter is a 422 with
+/// rule `unknown_field`, as on the endpoints that read some.
+pub struct NoQuery;
+
+/// A query type with no parameter.
+#[derive(serde::Deserialize)]
+struct NoParameters {}
+
+impl<S: Send + Sync> FromRequestParts<S> for NoQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        ApiQuery::<NoParameters>::from_request_parts(parts, state)
+            .await
+            .map(|_| NoQuery)
+    }
+}
+
 /// The `Idempotency-Key` header, if sent.
 pub struct IdempotencyKey(pub Option<String>);
 

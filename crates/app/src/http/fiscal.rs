@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::{ApiJson, ApiQuery, IdPath, PageQuery};
+use crate::http::extract::{ApiJson, ApiQuery, IdPath, NoQuery, PageQuery};
 use crate::http::validate;
 use crate::issuing::digital_printer::{
     DigitalPrinterAdapter, DigitalPrinterConfig, DigitalPrinterConfigError,
@@ -81,6 +81,7 @@ pub async fn list_documents(
 pub async fn get_document(
     State(state): State<AppState>,
     principal: Principal,
+    _query: NoQuery,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<FiscalDocument>> {
     principal.require(&[Role::TenantAdmin, Role::Cashier, Role::ApiClient])?;
@@ -95,7 +96,7 @@ pub async fn get_document(
 /// Lists Venezuelan bank codes accepted for transfers and Pago Móvil. The list
 /// is a fixed table compiled into the binary, so it has no page.
 #[utoipa::path(get, path = "/api/v1/banks", tag = "fiscal", responses((status = 200, body = Vec<Bank>)))]
-pub async fn list_banks() -> Json<Vec<Bank>> {
+pub async fn list_banks(_query: NoQuery) -> Json<Vec<Bank>> {
     Json(
         BANKS
             .iter()
@@ -369,6 +370,7 @@ pub struct UpdateSeriesSettings {
 pub async fn get_series(
     State(state): State<AppState>,
     principal: Principal,
+    _query: NoQuery,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<FiscalSeries>> {
     principal.require(&[Role::TenantAdmin, Role::Cashier])?;
@@ -657,6 +659,7 @@ pub async fn list_z_reports(
 pub async fn get_z_report(
     State(state): State<AppState>,
     principal: Principal,
+    _query: NoQuery,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<ZReport>> {
     principal.require(&[Role::TenantAdmin, Role::Cashier])?;
@@ -699,6 +702,7 @@ pub async fn daily_summary(
 pub async fn verify(
     State(state): State<AppState>,
     principal: Principal,
+    _query: NoQuery,
 ) -> ApiResult<Json<FiscalVerification>> {
     principal.require(&[Role::TenantAdmin])?;
     Ok(Json(state.store.verify_fiscal(principal.tenant()?).await?))

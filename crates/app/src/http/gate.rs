@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::{ApiJson, IdPath};
+use crate::http::extract::{ApiJson, IdPath, NoQuery};
 use crate::http::validate;
 use crate::state::AppState;
 use crate::tickets;
@@ -51,6 +51,7 @@ pub struct PublicKey {
 pub async fn list_tickets(
     State(state): State<AppState>,
     principal: Principal,
+    _query: NoQuery,
     IdPath(order_id): IdPath,
 ) -> ApiResult<Json<Vec<Ticket>>> {
     principal.require(&[Role::TenantAdmin, Role::Cashier, Role::ApiClient])?;
@@ -170,6 +171,7 @@ pub async fn validate_ticket(
 pub async fn public_key(
     State(state): State<AppState>,
     principal: Principal,
+    _query: NoQuery,
 ) -> ApiResult<Json<PublicKey>> {
     principal.require(&[
         Role::TenantAdmin,

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::{self, ApiJson, ApiQuery, IdPath, PageQuery};
+use crate::http::extract::{self, ApiJson, ApiQuery, IdPath, NoQuery, PageQuery};
 use crate::http::sales::{
     CreateHold, CreatePayment, prepare_sale_tickets, validate_hold, validate_payments,
 };
@@ -124,6 +124,7 @@ pub async fn list_blocks(
 pub async fn get_block(
     State(state): State<AppState>,
     principal: Principal,
+    _query: NoQuery,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<OfflineBlock>> {
     principal.require(SELLERS)?;

@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::error::ApiResult;
-use crate::http::extract::ApiQuery;
+use crate::http::extract::{ApiQuery, NoQuery};
 use crate::http::profiling::escape_html;
 use crate::i18n::Locale;
 use crate::metrics::Metrics;
@@ -118,6 +118,7 @@ pub struct SalesTotals {
 pub async fn snapshot(
     State(state): State<AppState>,
     principal: Principal,
+    _query: NoQuery,
 ) -> ApiResult<Json<OperationsSnapshot>> {
     principal.require(&[Role::TenantAdmin])?;
     let tenant_id = match (principal.role, principal.tenant_id) {

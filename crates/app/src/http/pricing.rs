@@ -26,7 +26,7 @@ use crate::auth::Principal;
 use crate::cache::Group;
 use crate::error::{ApiError, ApiResult};
 use crate::http::catalogue::{cached_json, zone_event_id};
-use crate::http::extract::{ApiJson, ApiQuery, IdPath, PageQuery};
+use crate::http::extract::{ApiJson, ApiQuery, IdPath, NoQuery, PageQuery};
 use crate::http::validate;
 use crate::state::AppState;
 
@@ -210,6 +210,7 @@ pub async fn list_stages(
 pub async fn current_stages(
     State(state): State<AppState>,
     principal: Principal,
+    _query: NoQuery,
     IdPath(event_id): IdPath,
 ) -> ApiResult<Response> {
     principal.require(READERS)?;
@@ -605,6 +606,7 @@ pub async fn end_tax_rule(
 pub async fn igtf_settings(
     State(state): State<AppState>,
     principal: Principal,
+    _query: NoQuery,
 ) -> ApiResult<Json<IgtfSettings>> {
     principal.require(READERS)?;
     Ok(Json(state.store.igtf_settings(principal.tenant()?).await?))

@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::{ApiJson, IdPath, IdempotencyKey};
+use crate::http::extract::{ApiJson, IdPath, IdempotencyKey, NoQuery};
 use crate::http::validate;
 use crate::state::AppState;
 use crate::tickets;
@@ -146,6 +146,7 @@ pub async fn create_hold(
 pub async fn get_hold(
     State(state): State<AppState>,
     principal: Principal,
+    _query: NoQuery,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<Hold>> {
     principal.require(SELLERS)?;
@@ -240,6 +241,7 @@ pub async fn create_order(
 pub async fn get_order(
     State(state): State<AppState>,
     principal: Principal,
+    _query: NoQuery,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<Order>> {
     principal.require(SELLERS)?;

@@ -455,6 +455,24 @@ async fn malformed_input_rejected(backend: Backend) {
             )
         },
         Case {
+            field_error: Some(("tenant", "unknown_field")),
+            ..Case::get(
+                "parameter of an endpoint that reads none",
+                "/api/v1/fiscal/verify?tenant=otro",
+                422,
+                "validation_failed",
+            )
+        },
+        Case {
+            field_error: Some(("limit", "unknown_field")),
+            ..Case::get(
+                "page limit on a list without pages",
+                "/api/v1/banks?limit=1",
+                422,
+                "validation_failed",
+            )
+        },
+        Case {
             field_error: Some(("lmit", "unknown_field")),
             ..Case::get(
                 "misspelt page limit",
