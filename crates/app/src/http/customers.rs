@@ -35,6 +35,7 @@ pub struct CreateCustomer {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CustomerQuery {
     /// Cédula or RIF, in any usual spelling.
     pub document: Option<String>,

@@ -221,6 +221,7 @@ fn is_own_route(metric: &prometheus::proto::Metric) -> bool {
 
 /// `?lang=` of the operations page.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// `es` or `en`. Without it the page follows `Accept-Language`.
     pub lang: Option<PageLanguage>,

@@ -540,6 +540,7 @@ pub async fn create_tax_rule(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TaxRuleQuery {
     /// Include rules no longer in force (the history).
     pub include_ended: Option<bool>,

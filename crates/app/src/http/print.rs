@@ -25,6 +25,7 @@ const HTML_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsaf
     base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PrintQuery {
     /// `true` prints the copy, with the legend «sin derecho a crédito fiscal».
     /// The original (the default) omits it.

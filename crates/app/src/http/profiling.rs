@@ -26,6 +26,7 @@ use crate::state::AppState;
 
 /// `?limit=` of the profiling endpoints.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ProfilingQuery {
     /// Requests to return, 1 to 50 (default 50).
     pub limit: Option<i64>,

@@ -255,6 +255,38 @@ async fn openapi_lists_every_route(backend: Backend) {
         }
     }
 
+    // A path parameter appears in its path; query parameters are declared as such.
+    for (path, operations) in paths {
+        for (method, operation) in operations.as_object().unwrap() {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let name = parameter["name"].as_str().unwrap();
+                if parameter["in"] == "path" {
+                    assert!(
+                        path.contains(&format!("{{{name}}}")),
+                        "{method} {path} declares `{name}` as a path parameter"
+                    );
+                }
+            }
+        }
+    }
+    let customer_parameters: Vec<(&str, &str)> = paths["/api/v1/customers"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters of GET /api/v1/customers")
+        .iter()
+        .map(|parameter| {
+            (
+                parameter["name"].as_str().unwrap(),
+                parameter["in"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    for name in ["document", "phone", "email", "q", "limit", "cursor"] {
+        assert!(
+            customer_parameters.contains(&(name, "query")),
+            "{name} in {customer_parameters:?}"
+        );
+    }
+
     let routed_paths: BTreeSet<&String> = routes.keys().collect();
     let documented_paths: BTreeSet<&String> = documented.keys().collect();
     let undocumented: Vec<&&String> = routed_paths.difference(&documented_paths).collect();
