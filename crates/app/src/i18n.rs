@@ -261,6 +261,10 @@ pub fn error_message(code: &str, locale: Locale) -> &'static str {
             "Solo se puede mover a otra serie un documento rechazado.",
             "Only a rejected document can be moved to another series.",
         ),
+        "issue_same_series" => (
+            "El documento ya está en esa serie; para enviarlo de nuevo use el reintento.",
+            "The document is already in that series; use the retry to send it again.",
+        ),
         "issue_already_issued_by_provider" => (
             "El proveedor ya emitió este documento con números que chocan con otros registrados; anúlelo con el proveedor antes de emitirlo en otra serie.",
             "The provider already issued this document with numbers that clash with recorded ones; annul it with the provider before issuing it in another series.",

@@ -1773,6 +1773,11 @@ impl Backend {
             "invoice"
         };
         let target = resolve_series(tx.conn(), tenant_id, kind, Some(series_code)).await?;
+        // A move within its own series would send it again under a new
+        // idempotency key; a retry keeps the key the provider already saw.
+        if target.id == record.series_id {
+            return Err(StoreError::conflict("issue_same_series"));
+        }
         if target.adapter == "offline" {
             return Err(StoreError::Invalid(taquilla_domain::FieldError::new(
                 "series",

@@ -490,7 +490,7 @@ pub struct Reassigned {
 /// an internal series, or queued with a new idempotency key for another adapter.
 #[utoipa::path(post, path = "/api/v1/fiscal/issue-queue/{id}/reassign", tag = "fiscal", params(("id" = Uuid, Path)),
     request_body = ReassignIssue,
-    responses((status = 200, body = Reassigned), (status = 404), (status = 409, description = "issue_not_rejected, issue_already_issued_by_provider, fiscal_day_closed"), (status = 422)),
+    responses((status = 200, body = Reassigned), (status = 404), (status = 409, description = "issue_not_rejected, issue_same_series, issue_already_issued_by_provider, fiscal_day_closed"), (status = 422)),
     security(("bearer" = [])))]
 pub async fn reassign_issue(
     State(state): State<AppState>,

@@ -279,6 +279,13 @@ async fn digital_printer_series_issues_each_invoice_once(backend: Backend) {
         .send()
         .await;
     let queued_id = queue.body["items"][0]["id"].as_str().unwrap().to_string();
+    let same = app
+        .post(&format!("/api/v1/fiscal/issue-queue/{queued_id}/reassign"))
+        .token(admin)
+        .json(json!({ "series": "W1" }))
+        .send()
+        .await;
+    assert_error(&same, 409, "issue_same_series");
     let moved = app
         .post(&format!("/api/v1/fiscal/issue-queue/{queued_id}/reassign"))
         .token(admin)
