@@ -70,7 +70,31 @@ pub fn finish(errors: Vec<FieldError>) -> Result<(), crate::error::ApiError> {
 }
 
 /// Control characters other than line breaks and tabs, which multi-line
-/// descriptions and reasons may contain.
+/// descriptions and reasons may contain, and the Unicode bidirectional
+/// embeddings, overrides and isolates: a name with U+202E would print
+/// reversed on an invoice.
 fn is_forbidden_control(character: char) -> bool {
-    character.is_control() && !matches!(character, '\n' | '\r' | '\t')
+    (character.is_control() && !matches!(character, '\n' | '\r' | '\t'))
+        || matches!(character, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bidirectional_overrides_are_rejected() {
+        for name in ["Ana\u{202E}sojoR", "\u{2066}Ana\u{2069}", "Ana\u{0007}"] {
+            let mut errors = Vec::new();
+            text(&mut errors, "first_name", name, 100);
+            assert_eq!(errors.len(), 1, "{name:?}");
+            assert_eq!(errors[0].rule, "invalid_characters");
+        }
+        let mut errors = Vec::new();
+        assert_eq!(
+            text(&mut errors, "first_name", " José\tMaría ", 100),
+            "José\tMaría"
+        );
+        assert!(errors.is_empty());
+    }
 }
