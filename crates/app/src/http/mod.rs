@@ -20,6 +20,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post, put};
@@ -36,6 +37,21 @@ use crate::state::AppState;
 /// Builds the full router with its middleware.
 pub fn router(state: AppState) -> Router {
     router_with(state, Router::new())
+}
+
+/// Rejects query parameters on API requests that change something: no such
+/// endpoint reads one, so `POST /events/{id}/cancel?dry_run=1` must not
+/// cancel the event. Reading endpoints check theirs with `ApiQuery` or
+/// `NoQuery`.
+async fn reject_query_on_writes(request: Request, next: Next) -> Response {
+    let reads = matches!(*request.method(), Method::GET | Method::HEAD);
+    if !reads && let Some(query) = request.uri().query().filter(|query| !query.is_empty()) {
+        let names = form_urlencoded::parse(query.as_bytes())
+            .map(|(name, _)| name.into_owned())
+            .collect();
+        return ApiError::Validation(extract::unknown_field_errors("", names)).into_response();
+    }
+    next.run(request).await
 }
 
 /// Builds the full router with `extra` merged into the `/api/v1` routes, inside
@@ -162,10 +178,13 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
 
     // Only `/api/v1` is limited: health checks, `/metrics` and the OpenAPI
     // document stay reachable whatever a client spent.
-    let api = api.merge(extra).route_layer(middleware::from_fn_with_state(
-        state.clone(),
-        crate::rate_limit::enforce,
-    ));
+    let api = api
+        .merge(extra)
+        .route_layer(middleware::from_fn(reject_query_on_writes))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::rate_limit::enforce,
+        ));
     let max_body_bytes = state.config.max_body_bytes;
     Router::new()
         .nest("/api/v1", api)

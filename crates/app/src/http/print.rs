@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::{ApiQuery, IdPath};
+use crate::http::extract::{ApiQuery, IdPath, NoQuery};
 use crate::print::ticket::{TicketPlace, TicketPrice};
 use crate::print::{self, DocumentPrint, TicketPrint};
 use crate::state::AppState;
@@ -74,6 +74,7 @@ pub async fn document_pdf(
 pub async fn tickets_html(
     State(state): State<AppState>,
     principal: Principal,
+    _query: NoQuery,
     IdPath(order_id): IdPath,
 ) -> ApiResult<Response> {
     let (title, tickets) = load_tickets(&state, &principal, order_id).await?;
@@ -90,6 +91,7 @@ pub async fn tickets_html(
 pub async fn tickets_pdf(
     State(state): State<AppState>,
     principal: Principal,
+    _query: NoQuery,
     IdPath(order_id): IdPath,
 ) -> ApiResult<Response> {
     let (title, tickets) = load_tickets(&state, &principal, order_id).await?;

@@ -455,6 +455,16 @@ async fn malformed_input_rejected(backend: Backend) {
             )
         },
         Case {
+            field_error: Some(("dry_run", "unknown_field")),
+            ..Case::json(
+                "query parameter on a request that changes something",
+                &format!("/api/v1/events/{}/cancel?dry_run=1", shop.event_id),
+                json!({}),
+                422,
+                "validation_failed",
+            )
+        },
+        Case {
             field_error: Some(("tenant", "unknown_field")),
             ..Case::get(
                 "parameter of an endpoint that reads none",
