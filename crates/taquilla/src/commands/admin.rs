@@ -62,6 +62,21 @@ pub async fn run(args: CreateAdminArgs) -> anyhow::Result<ExitCode> {
             args.email
         );
     }
+    // The lengths of POST /tenants.
+    for (flag, value, max) in [
+        ("--tenant-name", &args.tenant_name, 200),
+        ("--tenant-address", &args.tenant_address, 300),
+    ] {
+        if let Some(value) = value {
+            taquilla_app::http::validate::text(&mut errors, flag, value, max);
+            if let Some(error) = errors.first() {
+                anyhow::bail!(
+                    "invalid {flag} ({}): give 1 to {max} characters, without control characters",
+                    error.rule
+                );
+            }
+        }
+    }
     let state =
         taquilla_app::startup::build_state(args.config, Arc::new(taquilla_store::SystemClock))
             .await?;
