@@ -99,8 +99,8 @@ pub struct LoadTestArgs {
     #[arg(long, value_enum, default_value = "online")]
     flow: SaleFlow,
 
-    /// `sales` only: spread the sales over this many tenants, one after the
-    /// other, each with its own event. Their admins are --username with `{tenant}`
+    /// `sales` only: spread the sales round-robin over this many tenants,
+    /// each with its own event. Their admins are --username with `{tenant}`
     /// replaced by 1 … N (for example `carga-{tenant}-admin`), all with --password;
     /// create them with `taquilla create-admin --tenant`.
     #[arg(long, default_value_t = 1)]
