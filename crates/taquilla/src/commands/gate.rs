@@ -13,9 +13,9 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use super::load_test::{Api, RATE_LIMIT_HINT, set_up_event, summary};
+use super::load_test::{Api, RATE_LIMIT_HINT, latency_line, set_up_event, summary};
 
-/// The scanners' shared tally: latencies by answer, and the tickets admitted.
+/// The scanners' shared tally: latencies by result, and the tickets admitted.
 #[derive(Default)]
 struct Scans {
     admitted: Vec<Duration>,
@@ -259,7 +259,6 @@ pub(super) fn print_gate(report: &Value, as_json: bool) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(report)?);
         return Ok(());
     }
-    let scan = &report["requests"][0];
     println!(
         "{} scanners, {} tickets: {} scans in {:.1} s ({:.1}/s): {} admitted, {} already used, {} errors, {} rate-limited",
         report["scanners"],
@@ -272,13 +271,7 @@ pub(super) fn print_gate(report: &Value, as_json: bool) -> anyhow::Result<()> {
         report["errors"],
         report["rate_limited"]
     );
-    println!(
-        "scans: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        scan["p50_ms"].as_f64().unwrap_or(0.0),
-        scan["p95_ms"].as_f64().unwrap_or(0.0),
-        scan["p99_ms"].as_f64().unwrap_or(0.0),
-        scan["max_ms"].as_f64().unwrap_or(0.0)
-    );
+    println!("scans: {}", latency_line(&report["requests"][0]));
     println!(
         "double-scan protection: {} (tickets admitted twice: {}); every ticket scanned twice: {}; {}",
         if report["invariants"]["clean"] == true {

@@ -517,6 +517,18 @@ async fn one_quick_sale(
     Ok(())
 }
 
+/// Formats the percentiles of a [`summary`]: `p50 1.0 ms, p95 …, max …`.
+pub(super) fn latency_line(summary: &Value) -> String {
+    let ms = |field: &str| summary[field].as_f64().unwrap_or(0.0);
+    format!(
+        "p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        ms("p50_ms"),
+        ms("p95_ms"),
+        ms("p99_ms"),
+        ms("max_ms")
+    )
+}
+
 /// Prints the on-sale report as JSON or as a short text summary.
 fn print_onsale(report: &Value, as_json: bool) -> anyhow::Result<()> {
     if as_json {
@@ -535,13 +547,7 @@ fn print_onsale(report: &Value, as_json: bool) -> anyhow::Result<()> {
         report["errors"],
         report["rate_limited"]
     );
-    println!(
-        "requests: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        request["p50_ms"].as_f64().unwrap_or(0.0),
-        request["p95_ms"].as_f64().unwrap_or(0.0),
-        request["p99_ms"].as_f64().unwrap_or(0.0),
-        request["max_ms"].as_f64().unwrap_or(0.0)
-    );
+    println!("requests: {}", latency_line(request));
     let invariants = &report["invariants"];
     println!(
         "invariants: {} (seats sold twice: {}, zone sold {} of {} bought, invoices repeated: {}, numbering problems: {})",

@@ -42,6 +42,19 @@ async fn create_printer_series(
     code: &str,
     description: &str,
 ) -> ApiResponse {
+    create_series_with_token(app, admin, provider, code, description, &provider.token()).await
+}
+
+/// Creates an invoice series issued by the fake provider with `api_token`,
+/// which the provider may not accept; returns the response.
+async fn create_series_with_token(
+    app: &TestApp,
+    admin: &str,
+    provider: &FakeProvider,
+    code: &str,
+    description: &str,
+    api_token: &str,
+) -> ApiResponse {
     app.post("/api/v1/fiscal/series")
         .token(admin)
         .json(json!({
@@ -50,7 +63,7 @@ async fn create_printer_series(
             "adapter": "digital_printer",
             "adapter_config": {
                 "base_url": provider.base_url(),
-                "api_token": provider.token(),
+                "api_token": api_token,
                 "timeout_ms": 300,
             },
             "description": description,
@@ -643,21 +656,8 @@ async fn new_printer_token_frees_the_z_report(backend: Backend) {
     let shop = shop(&app, "token-nuevo").await;
     let admin = &shop.tenant.admin_token;
     let cashier = &shop.tenant.cashier_token;
-    let created = app
-        .post("/api/v1/fiscal/series")
-        .token(admin)
-        .json(json!({
-            "code": "W1",
-            "kind": "invoice",
-            "adapter": "digital_printer",
-            "adapter_config": {
-                "base_url": provider.base_url(),
-                "api_token": "token-vencido",
-                "timeout_ms": 300,
-            },
-        }))
-        .send()
-        .await;
+    let created =
+        create_series_with_token(&app, admin, &provider, "W1", "Ventas web", "token-vencido").await;
     assert_status(&created, 201);
     let series_path = format!("/api/v1/fiscal/series/{}", created.id("id"));
 

@@ -247,6 +247,7 @@ async fn gate_admits_each_ticket_once(backend: Backend) {
     assert_eq!(report["already_used"], 60, "{report}");
     assert_eq!(report["invariants"]["clean"], true, "{report}");
     assert_eq!(report["passed"], true, "{report}");
+
     let used_once = app
         .db
         .scalar_i64("SELECT COUNT(*) FROM tickets WHERE uses = 1", &[])
@@ -257,7 +258,7 @@ async fn gate_admits_each_ticket_once(backend: Backend) {
         .scalar_i64("SELECT COUNT(*) FROM tickets WHERE uses <> 1", &[])
         .await;
     assert_eq!(used_more, 0);
-    // Every scan is recorded with its answer.
+    // Every scan is recorded with its result.
     for (result, expected) in [("admitted", 60), ("already_used", 60)] {
         let recorded = app
             .db
