@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use crate::auth::{PasswordHashing, TokenKeys, random_token};
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::state::AppState;
+use crate::state::{AppState, AppStateInner};
 
 /// A configured server, bound to its port but not yet serving.
 pub struct Application {
@@ -71,7 +71,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Resul
         crate::rate_limit::Limits::from_config(&config),
         redis.clone(),
     ));
-    Ok(AppState {
+    Ok(AppState::new(AppStateInner {
         cache,
         rate_limiter,
         redis,
@@ -87,7 +87,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Resul
         issuing: Default::default(),
         issuing_adapters: Default::default(),
         config: Arc::new(config),
-    })
+    }))
 }
 
 impl Application {

@@ -1,6 +1,7 @@
 //! Shared state handed to every handler.
 
 use std::collections::HashMap;
+use std::ops::Deref;
 use std::sync::{Arc, RwLock};
 
 use taquilla_store::StoreResult;
@@ -22,8 +23,28 @@ pub type IntegrityCache = Arc<
     >,
 >;
 
+/// The state every handler and middleware receives. Each stateful middleware
+/// and extractor clones it, so it is one `Arc`: a clone is a reference-count
+/// increment, not a copy of the token keys and a dozen `Arc`s.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+impl AppState {
+    pub fn new(inner: AppStateInner) -> Self {
+        Self(Arc::new(inner))
+    }
+}
+
+impl Deref for AppState {
+    type Target = AppStateInner;
+
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+/// The services, keys and caches behind `AppState`.
+pub struct AppStateInner {
     pub integrity: IntegrityCache,
     /// Tenants' ticket-signing keys, read once per process: a key never changes.
     pub signing_keys: Arc<RwLock<HashMap<Uuid, Arc<Vec<u8>>>>>,
@@ -48,7 +69,7 @@ pub struct AppState {
     pub profiles: Arc<crate::profiling::RequestProfiles>,
 }
 
-impl AppState {
+impl AppStateInner {
     /// Returns a tenant's ticket-signing key, from memory after the first read.
     pub async fn signing_key(&self, tenant_id: Uuid) -> StoreResult<Arc<Vec<u8>>> {
         if let Some(key) = self
