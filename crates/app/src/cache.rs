@@ -15,14 +15,20 @@
 //! time-driven change (a hold reaching its expiry, a stage reaching its end
 //! date) can look.
 //!
+//! Concurrent misses of one entry under one epoch share a single load: when
+//! an entry expires under 64 readers, the database reads the seat map once,
+//! not 64 times. A reader that joins a load gets the value a hit under that
+//! epoch would return, so sharing costs no freshness.
+//!
 //! Two backends: process memory (moka) when `REDIS_URL` is not set, and Redis,
 //! shared by every instance, so an invalidation on one is seen by all. When
 //! Redis fails, reads go to the database and a warning is logged at most once
 //! a minute; selling never waits for the cache.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -489,6 +495,61 @@ pub struct Cache {
     bypass_until_ms: AtomicI64,
     /// Zones never move to another event, so this map is never invalidated.
     zone_events: moka::sync::Cache<(Uuid, Uuid), Uuid>,
+    /// Loads in progress, by group key, epoch and field.
+    loads: Mutex<HashMap<LoadKey, Arc<tokio::sync::OnceCell<Bytes>>>>,
+}
+
+/// Group key, epoch and field of a load in progress.
+type LoadKey = (String, String, String);
+
+/// One reader's share of a load. The last reader to leave an unfinished
+/// load, or the first to leave a finished one, removes it from the map, so a
+/// later miss starts a new load.
+struct SharedLoad<'a> {
+    loads: &'a Mutex<HashMap<LoadKey, Arc<tokio::sync::OnceCell<Bytes>>>>,
+    key: LoadKey,
+    cell: Option<Arc<tokio::sync::OnceCell<Bytes>>>,
+}
+
+impl<'a> SharedLoad<'a> {
+    fn join(
+        loads: &'a Mutex<HashMap<LoadKey, Arc<tokio::sync::OnceCell<Bytes>>>>,
+        key: LoadKey,
+    ) -> Self {
+        let cell = loads
+            .lock()
+            .expect("cache loads lock")
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        Self {
+            loads,
+            key,
+            cell: Some(cell),
+        }
+    }
+
+    fn cell(&self) -> &tokio::sync::OnceCell<Bytes> {
+        self.cell.as_ref().expect("cell is taken only on drop")
+    }
+}
+
+impl Drop for SharedLoad<'_> {
+    fn drop(&mut self) {
+        let Some(cell) = self.cell.take() else {
+            return;
+        };
+        let mut loads = self.loads.lock().expect("cache loads lock");
+        let current = loads
+            .get(&self.key)
+            .is_some_and(|stored| Arc::ptr_eq(stored, &cell));
+        // Two references: the map's and this reader's. The count is exact
+        // because every clone and every drop of a shared cell happens under the lock.
+        if current && (cell.initialized() || Arc::strong_count(&cell) == 2) {
+            loads.remove(&self.key);
+        }
+        drop(cell);
+    }
 }
 
 impl Cache {
@@ -506,6 +567,7 @@ impl Cache {
             last_warning: AtomicI64::new(0),
             bypass_until_ms: AtomicI64::new(0),
             zone_events: moka::sync::Cache::new(100_000),
+            loads: Mutex::default(),
         }
     }
 
@@ -569,32 +631,44 @@ impl Cache {
             }
         }
         let epoch = match self.backend.epoch(&key).await {
-            Ok(epoch) => Some(epoch),
+            Ok(epoch) => epoch,
             Err(error) => {
                 self.warn(&error);
-                None
+                let value = load().await?;
+                self.count("set", "error");
+                return Ok(value);
             }
         };
-        let value = load().await?;
-        match epoch {
-            None => self.count("set", "error"),
-            Some(epoch) => match self
-                .backend
-                .put(
-                    &key,
-                    &epoch,
-                    field,
-                    stamp(&value, now + self.ttl.num_milliseconds()),
-                )
-                .await
-            {
-                Ok(true) => self.count("set", "ok"),
-                Ok(false) => self.count("set", "skipped"),
-                Err(error) => {
-                    self.count("set", "error");
-                    self.warn(&error);
-                }
-            },
+        let shared = SharedLoad::join(&self.loads, (key, epoch, field.to_string()));
+        let mut loaded_here = false;
+        let value = shared
+            .cell()
+            .get_or_try_init(|| {
+                loaded_here = true;
+                load()
+            })
+            .await?
+            .clone();
+        if !loaded_here {
+            return Ok(value);
+        }
+        let (key, epoch, field) = &shared.key;
+        match self
+            .backend
+            .put(
+                key,
+                epoch,
+                field,
+                stamp(&value, now + self.ttl.num_milliseconds()),
+            )
+            .await
+        {
+            Ok(true) => self.count("set", "ok"),
+            Ok(false) => self.count("set", "skipped"),
+            Err(error) => {
+                self.count("set", "error");
+                self.warn(&error);
+            }
         }
         Ok(value)
     }
@@ -725,6 +799,92 @@ mod tests {
             .unwrap();
         assert_eq!(cached, Bytes::from_static(b"after the sale"));
         assert_eq!(cache.operations.with_label_values(&["get", "hit"]).get(), 1);
+    }
+
+    /// A load that counts its calls, waits for `release` and returns `text`.
+    async fn counted_load(
+        calls: &AtomicU64,
+        release: &tokio::sync::Notify,
+        text: &'static str,
+    ) -> Result<Bytes, &'static str> {
+        calls.fetch_add(1, Ordering::SeqCst);
+        release.notified().await;
+        Ok(Bytes::from(text))
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_share_one_load() {
+        let cache = memory_cache();
+        let group = Group::event(Uuid::now_v7(), Uuid::now_v7());
+        let calls = AtomicU64::new(0);
+        let release = tokio::sync::Notify::new();
+        let read = || cache.get_or_load(group, "zone", || counted_load(&calls, &release, "map"));
+        let releaser = async {
+            // Every reader is waiting once the one load has started and yielded.
+            while calls.load(Ordering::SeqCst) == 0 {
+                tokio::task::yield_now().await;
+            }
+            for _ in 0..10 {
+                tokio::task::yield_now().await;
+            }
+            release.notify_waiters();
+        };
+        let (first, second, third, fourth, ()) =
+            tokio::join!(read(), read(), read(), read(), releaser);
+        for value in [first, second, third, fourth] {
+            assert_eq!(value.unwrap(), Bytes::from("map"));
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(cache.operations.with_label_values(&["set", "ok"]).get(), 1);
+        assert!(cache.loads.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn miss_after_invalidation_loads_again() {
+        let cache = memory_cache();
+        let group = Group::event(Uuid::now_v7(), Uuid::now_v7());
+        let calls = AtomicU64::new(0);
+        let release = tokio::sync::Notify::new();
+        let before = cache.get_or_load(group, "zone", || counted_load(&calls, &release, "before"));
+        let after = async {
+            while calls.load(Ordering::SeqCst) == 0 {
+                tokio::task::yield_now().await;
+            }
+            // A sale commits and invalidates while the first load reads.
+            cache.invalidate(group).await;
+            let value = cache
+                .get_or_load(group, "zone", || async {
+                    Ok::<_, &str>(Bytes::from("after"))
+                })
+                .await;
+            release.notify_waiters();
+            value
+        };
+        let (before, after) = tokio::join!(before, after);
+        assert_eq!(before.unwrap(), Bytes::from("before"));
+        assert_eq!(after.unwrap(), Bytes::from("after"));
+        let cached = cache
+            .get_or_load(group, "zone", || async { Err::<Bytes, _>("not called") })
+            .await;
+        assert_eq!(cached.unwrap(), Bytes::from("after"));
+        assert!(cache.loads.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn failed_load_is_retried_by_a_waiting_reader() {
+        let cache = memory_cache();
+        let group = Group::event(Uuid::now_v7(), Uuid::now_v7());
+        let failing = cache.get_or_load(group, "zone", || async {
+            tokio::task::yield_now().await;
+            Err::<Bytes, _>("database down")
+        });
+        let waiting = cache.get_or_load(group, "zone", || async {
+            Ok::<_, &str>(Bytes::from("map"))
+        });
+        let (failed, loaded) = tokio::join!(failing, waiting);
+        assert_eq!(failed.unwrap_err(), "database down");
+        assert_eq!(loaded.unwrap(), Bytes::from("map"));
+        assert!(cache.loads.lock().unwrap().is_empty());
     }
 
     #[tokio::test]
