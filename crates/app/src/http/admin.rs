@@ -17,7 +17,8 @@ use crate::tickets::new_signing_key;
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateTenant {
-    /// Short unique identifier: lower-case letters, digits and dashes.
+    /// Short unique identifier: 2 to 50 lower-case letters, digits and single
+    /// dashes between them.
     pub slug: String,
     /// Issuer name or «razón social» printed on invoices.
     pub name: String,
@@ -34,13 +35,16 @@ pub struct CreateUser {
     pub role: String,
 }
 
-/// Checks a tenant slug: 2 to 50 lower-case letters, digits or dashes.
+/// Checks a tenant slug: 2 to 50 lower-case letters, digits or dashes, with a
+/// dash only between two other characters (`caracas-2`, not `caracas-` or `a--b`).
 pub fn valid_slug(slug: &str) -> bool {
     (2..=50).contains(&slug.len())
         && slug
             .bytes()
             .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
         && !slug.starts_with('-')
+        && !slug.ends_with('-')
+        && !slug.contains("--")
 }
 
 /// Creates a tenant with its invoice and credit-note series and its ticket-signing key.
@@ -163,4 +167,21 @@ pub async fn list_users(
             .list_users(principal.tenant()?, query.page()?)
             .await?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_slug;
+
+    #[test]
+    fn slug_rules() {
+        for slug in ["demo", "teatro-caracas", "sala-2", "a1"] {
+            assert!(valid_slug(slug), "{slug} should be valid");
+        }
+        for slug in ["a", "-demo", "demo-", "a--b", "Demo", "sala_2", "señal", ""] {
+            assert!(!valid_slug(slug), "{slug} should be invalid");
+        }
+        assert!(valid_slug(&"a".repeat(50)));
+        assert!(!valid_slug(&"a".repeat(51)));
+    }
 }

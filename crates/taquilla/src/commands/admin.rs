@@ -51,7 +51,7 @@ pub async fn run(args: CreateAdminArgs) -> anyhow::Result<ExitCode> {
         && !taquilla_app::http::admin::valid_slug(slug)
     {
         anyhow::bail!(
-            "invalid --tenant `{slug}`: use 2 to 50 lower-case letters, digits or dashes, not starting with a dash"
+            "invalid --tenant `{slug}`: use 2 to 50 lower-case letters, digits or single dashes between them (`teatro-caracas`)"
         );
     }
     let mut errors = Vec::new();
