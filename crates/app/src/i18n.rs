@@ -423,6 +423,10 @@ pub fn rule_message(rule: &str, locale: Locale) -> &'static str {
             "contiene caracteres de control no permitidos",
             "contains control characters, which are not allowed",
         ),
+        "visible_ascii_only" => (
+            "solo admite caracteres ASCII visibles: sin espacios, acentos ni eñes",
+            "accepts only visible ASCII characters: no spaces or accented letters",
+        ),
         "too_large" => ("es demasiado grande", "is too large"),
         "in_future" => ("debe estar en el futuro", "must be in the future"),
         "customer_document_required" => (

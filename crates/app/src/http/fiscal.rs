@@ -232,11 +232,17 @@ fn adapter_config(
                 Some(_) if token.chars().count() > MAX_TOKEN_CHARS => {
                     errors.push(FieldError::new("adapter_config.api_token", "too_long"));
                 }
+                Some(_) if token.chars().any(char::is_control) => {
+                    errors.push(FieldError::new(
+                        "adapter_config.api_token",
+                        "invalid_characters",
+                    ));
+                }
                 // A bearer token is sent in a header: visible ASCII only.
                 Some(_) if !token.bytes().all(|byte| byte.is_ascii_graphic()) => {
                     errors.push(FieldError::new(
                         "adapter_config.api_token",
-                        "invalid_characters",
+                        "visible_ascii_only",
                     ));
                 }
                 Some(_) => {}

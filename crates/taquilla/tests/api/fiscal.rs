@@ -514,7 +514,7 @@ async fn series_validation_and_access(backend: Backend) {
             json!({ "code": "D7", "kind": "invoice", "adapter": "digital_printer",
                     "adapter_config": { "base_url": "http://127.0.0.1:9", "api_token": "toké" } }),
             "adapter_config.api_token",
-            "invalid_characters",
+            "visible_ascii_only",
         ),
         (
             json!({ "code": "D8", "kind": "invoice", "adapter": "digital_printer",
