@@ -8,7 +8,6 @@
 mod files;
 
 use sentry::integrations::tracing::{BreadcrumbLayer, ErrorLayer};
-use tracing_appender::non_blocking::NonBlockingBuilder;
 use tracing_subscriber::filter::{FilterExt, LevelFilter};
 use tracing_subscriber::fmt::format::{Format, Json, JsonFields};
 use tracing_subscriber::fmt::writer::MakeWriter;
@@ -19,13 +18,10 @@ use crate::config::{Config, LogFormat};
 
 pub use files::LogFileGuards;
 
-/// Guards the process keeps until it exits: the writers of stderr and the
-/// log files, and the OTLP exporter. Dropping them writes out buffered lines
-/// and sends the spans not sent yet.
+/// Guards the process keeps until it exits: the log files' writers and the
+/// OTLP exporter. Dropping them writes out buffered lines and sends the
+/// spans not sent yet.
 pub struct TelemetryGuards {
-    /// The thread that writes stderr's lines, so that request handlers do not
-    /// wait on one `write` call per line.
-    pub stderr: tracing_appender::non_blocking::WorkerGuard,
     pub files: LogFileGuards,
     pub traces: Option<crate::otel::TracesGuard>,
 }
@@ -42,7 +38,7 @@ type BoxedLayer = Box<dyn tracing_subscriber::Layer<Registry> + Send + Sync>;
 /// no-op. The Sentry layer turns `error!` events into Sentry events and does
 /// nothing without a client.
 pub fn init(format: LogFormat) {
-    install(format, Vec::new(), std::io::stderr);
+    install(format, Vec::new());
 }
 
 /// Installs the global subscriber like [`init`] and, when TAQUILLA_LOG_DIR is
@@ -74,34 +70,20 @@ pub fn init_with_files(config: &Config) -> anyhow::Result<TelemetryGuards> {
         }
         None => None,
     };
-    // Not lossy, as the log files: when 128,000 lines wait, logging blocks.
-    // The buffer gathers the lines of a burst into one `write`; the worker
-    // flushes it whenever the queue is empty.
-    let (stderr, stderr_guard) = NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("log-stderr")
-        .finish(std::io::BufWriter::new(std::io::stderr()));
-    install(config.log_format, layers, stderr);
-    Ok(TelemetryGuards {
-        stderr: stderr_guard,
-        files,
-        traces,
-    })
+    install(config.log_format, layers);
+    Ok(TelemetryGuards { files, traces })
 }
 
 /// Installs the stderr and Sentry layers next to `layers`. RUST_LOG filters each
 /// of them separately (per-layer filters), so the performance and security
 /// files can select their events at any RUST_LOG setting.
-fn install<W>(format: LogFormat, mut layers: Vec<BoxedLayer>, stderr: W)
-where
-    W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
-{
+fn install(format: LogFormat, mut layers: Vec<BoxedLayer>) {
     let output = match format {
-        LogFormat::Json => json_layer(stderr).boxed(),
+        LogFormat::Json => json_layer(std::io::stderr).boxed(),
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .compact()
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .with_writer(stderr)
+            .with_writer(std::io::stderr)
             .boxed(),
     };
     layers.push(output.with_filter(env_filter()).boxed());
