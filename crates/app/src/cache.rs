@@ -496,26 +496,26 @@ pub struct Cache {
     /// Zones never move to another event, so this map is never invalidated.
     zone_events: moka::sync::Cache<(Uuid, Uuid), Uuid>,
     /// Loads in progress, by group key, epoch and field.
-    loads: Mutex<HashMap<LoadKey, Arc<tokio::sync::OnceCell<Bytes>>>>,
+    loads: Loads,
 }
 
 /// Group key, epoch and field of a load in progress.
 type LoadKey = (String, String, String);
 
+/// Loads in progress, each a cell its readers wait on.
+type Loads = Mutex<HashMap<LoadKey, Arc<tokio::sync::OnceCell<Bytes>>>>;
+
 /// One reader's share of a load. The last reader to leave an unfinished
 /// load, or the first to leave a finished one, removes it from the map, so a
 /// later miss starts a new load.
 struct SharedLoad<'a> {
-    loads: &'a Mutex<HashMap<LoadKey, Arc<tokio::sync::OnceCell<Bytes>>>>,
+    loads: &'a Loads,
     key: LoadKey,
     cell: Option<Arc<tokio::sync::OnceCell<Bytes>>>,
 }
 
 impl<'a> SharedLoad<'a> {
-    fn join(
-        loads: &'a Mutex<HashMap<LoadKey, Arc<tokio::sync::OnceCell<Bytes>>>>,
-        key: LoadKey,
-    ) -> Self {
+    fn join(loads: &'a Loads, key: LoadKey) -> Self {
         let cell = loads
             .lock()
             .expect("cache loads lock")
@@ -801,6 +801,13 @@ mod tests {
         assert_eq!(cache.operations.with_label_values(&["get", "hit"]).get(), 1);
     }
 
+    /// Returns once `calls` shows that a load has started.
+    async fn first_call(calls: &AtomicU64) {
+        while calls.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+
     /// A load that counts its calls, waits for `release` and returns `text`.
     async fn counted_load(
         calls: &AtomicU64,
@@ -820,10 +827,8 @@ mod tests {
         let release = tokio::sync::Notify::new();
         let read = || cache.get_or_load(group, "zone", || counted_load(&calls, &release, "map"));
         let releaser = async {
-            // Every reader is waiting once the one load has started and yielded.
-            while calls.load(Ordering::SeqCst) == 0 {
-                tokio::task::yield_now().await;
-            }
+            // A few more yields after the load starts, so every reader waits on it.
+            first_call(&calls).await;
             for _ in 0..10 {
                 tokio::task::yield_now().await;
             }
@@ -847,9 +852,7 @@ mod tests {
         let release = tokio::sync::Notify::new();
         let before = cache.get_or_load(group, "zone", || counted_load(&calls, &release, "before"));
         let after = async {
-            while calls.load(Ordering::SeqCst) == 0 {
-                tokio::task::yield_now().await;
-            }
+            first_call(&calls).await;
             // A sale commits and invalidates while the first load reads.
             cache.invalidate(group).await;
             let value = cache
@@ -871,7 +874,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn failed_load_is_retried_by_a_waiting_reader() {
+    async fn failed_load_retried_by_waiter() {
         let cache = memory_cache();
         let group = Group::event(Uuid::now_v7(), Uuid::now_v7());
         let failing = cache.get_or_load(group, "zone", || async {

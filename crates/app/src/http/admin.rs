@@ -35,8 +35,9 @@ pub struct CreateUser {
     pub role: String,
 }
 
-/// Checks a tenant slug: 2 to 50 lower-case letters, digits or dashes, with a
-/// dash only between two other characters (`caracas-2`, not `caracas-` or `a--b`).
+/// Returns whether `slug` is a valid tenant slug: 2 to 50 lower-case letters,
+/// digits or dashes, each dash between two other characters (`caracas-2`, not
+/// `caracas-` or `a--b`).
 pub fn valid_slug(slug: &str) -> bool {
     (2..=50).contains(&slug.len())
         && slug
